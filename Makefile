@@ -1,0 +1,42 @@
+# Every target sets itself up: `make sweep` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch; set TORCH_SPEC="torch" (or a CUDA index) on a GPU machine.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install train sweep test lint tensorboard clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv and install the project (editable, with its dev extra)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+train: $(STAMP) ## one run with the report's defaults (2x2 patch masking, 4x4 random images)
+	$(BIN)/python train.py
+
+sweep: $(STAMP) ## the report's ablation: single-pixel vs 2x2-patch masking, as a Hydra multirun
+	$(BIN)/python train.py masking=pixel,patch2x2 -m
+
+test: $(STAMP) ## run the test suite (CPU, a few minutes)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff checks
+	$(BIN)/python -m ruff check .
+
+tensorboard: $(STAMP) ## serve every run under outputs/ on http://localhost:6006
+	$(BIN)/tensorboard --logdir outputs --port 6006
+
+clean: ## remove run outputs and caches (keeps .venv)
+	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache lightning_logs multirun
+	find . -name __pycache__ -not -path './$(VENV)/*' -exec rm -rf {} +

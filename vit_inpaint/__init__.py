@@ -1,0 +1,21 @@
+"""vit-inpaint: tiny Vision Transformers that fill in masked pixels.
+
+`from vit_inpaint import InpaintingModule` works, but torch and Lightning load only when a name
+that needs them is first used, so tools that only compose configs start fast.
+"""
+
+__all__ = ["InpaintingModule", "InpaintingViT", "InpaintingDataModule"]
+
+_LAZY = {
+    "InpaintingModule": "vit_inpaint.module",
+    "InpaintingViT": "vit_inpaint.model",
+    "InpaintingDataModule": "vit_inpaint.data",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vit_inpaint' has no attribute {name!r}")

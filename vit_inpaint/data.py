@@ -1,0 +1,142 @@
+"""Images and masks, made in memory and served as whole-tensor batches.
+
+`InpaintingDataModule` asks an image source (`vit_inpaint.sources`) for the training, validation and
+test images, each split from its own seed stream, and draws each image's mask once, as the report
+did (`fresh_masks=True` draws new training masks every epoch). A batch is a pair
+    images (B, H, W) float in [0, 1]-ish, masks (B, H, W) bool, True = hidden
+sliced straight out of those tensors: no Dataset, no per-sample collation, no worker processes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import lightning as L
+import numpy as np
+import torch
+
+SPLITS = ("train", "val", "test")
+
+
+def stream_seed(*keys: int) -> int:
+    """An independent 63-bit seed for each tuple of keys (seed, split, purpose, epoch, ...)."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(2, dtype=np.uint64)[0] >> 1)
+
+
+def generator(*keys: int) -> torch.Generator:
+    return torch.Generator().manual_seed(stream_seed(*keys))
+
+
+# Purposes of a seed stream within a split.
+_IMAGES, _MASKS, _ORDER, _FRESH = 0, 1, 2, 3
+
+
+class TensorBatches:
+    """An epoch of (images, masks) batches cut from in-memory tensors.
+
+    Lightning takes any sized iterable as a dataloader. Shuffling permutes the whole split once per
+    epoch, after which every batch is a zero-copy slice. The order and the fresh masks of epoch e
+    depend on (seed, e) alone, so a run resumed at epoch e sees the batches it would have seen.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        masks: torch.Tensor,
+        batch_size: int,
+        seed: int = 0,
+        shuffle: bool = False,
+        fresh_masks: Callable[[int], torch.Tensor] | None = None,
+        epoch: Callable[[], int] = lambda: 0,
+    ):
+        self.images, self.masks = images, masks
+        self.batch_size = batch_size
+        self.seed = seed
+        self.shuffle = shuffle
+        self.fresh_masks = fresh_masks
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        epoch = self.epoch()
+        images = self.images
+        masks = self.masks if self.fresh_masks is None else self.fresh_masks(epoch)
+        if self.shuffle:
+            order = torch.randperm(len(images), generator=generator(self.seed, _ORDER, epoch))
+            images, masks = images[order], masks[order]
+        for start in range(0, len(images), self.batch_size):
+            yield images[start : start + self.batch_size], masks[start : start + self.batch_size]
+
+
+class InpaintingDataModule(L.LightningDataModule):
+    """Synthesised (or cropped) images with their masks, for the train, val and test splits."""
+
+    def __init__(
+        self,
+        images,
+        masking,
+        image_size: int = 4,
+        num_train: int = 5000,
+        num_val: int = 1000,
+        num_test: int = 1000,
+        batch_size: int = 64,
+        eval_batch_size: int = 1000,
+        seed: int = 0,
+        fresh_masks: bool = False,
+    ):
+        super().__init__()
+        self.source = images
+        self.masking = masking
+        self.image_size = image_size
+        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
+        self.batch_size = batch_size
+        # Evaluation has no optimizer step to amortise: bigger batches only cut per-step overhead.
+        self.eval_batch_size = eval_batch_size
+        self.seed = seed
+        self.fresh_masks = fresh_masks
+        self.images: dict[str, torch.Tensor] = {}
+        self.masks: dict[str, torch.Tensor] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        """Makes every split once; later calls (Lightning calls this per stage) reuse them."""
+        if self.images:
+            return
+        for index, split in enumerate(SPLITS):
+            n, size = self.sizes[split], self.image_size
+            self.images[split] = self.source.sample(
+                n, size, split=split, generator=generator(self.seed, index, _IMAGES)
+            )
+            self.masks[split] = self.masking(n, size, size, generator=generator(self.seed, index, _MASKS))
+
+    @property
+    def train_mean(self) -> float:
+        """Mean training pixel: the best constant prediction, the yardstick of `nmse`."""
+        self.setup()
+        return float(self.images["train"].mean())
+
+    def _epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
+    def _fresh_train_masks(self, epoch: int) -> torch.Tensor:
+        n, size = self.sizes["train"], self.image_size
+        return self.masking(n, size, size, generator=generator(self.seed, 0, _FRESH, epoch))
+
+    def train_dataloader(self) -> TensorBatches:
+        return TensorBatches(
+            self.images["train"],
+            self.masks["train"],
+            self.batch_size,
+            seed=self.seed,
+            shuffle=True,
+            fresh_masks=self._fresh_train_masks if self.fresh_masks else None,
+            epoch=self._epoch,
+        )
+
+    def val_dataloader(self) -> TensorBatches:
+        return TensorBatches(self.images["val"], self.masks["val"], self.eval_batch_size)
+
+    def test_dataloader(self) -> TensorBatches:
+        return TensorBatches(self.images["test"], self.masks["test"], self.eval_batch_size)

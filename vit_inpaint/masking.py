@@ -1,0 +1,95 @@
+"""Which pixels are hidden: boolean masks (B, H, W), True = hidden (MAE's convention).
+
+The report tried two strategies (section 8): one hidden pixel, then one hidden 2x2 patch. Both are
+`BlockMasking` squares; the mask is drawn for a whole batch at once from a seeded generator, with no
+per-sample Python.
+
+    pixel     BlockMasking(size=1)                one random pixel
+    patch2x2  BlockMasking(size=2, aligned=True)  one 2x2 patch of the 2x2 patch grid (the report's)
+    block2x2  BlockMasking(size=2, aligned=False) a 2x2 window at any offset, straddling patches
+    random    RandomMasking(ratio)                round(ratio * H * W) pixels chosen at random
+
+`hidden_count` says how many pixels a strategy hides, so a configuration that hides everything or
+nothing is refused before any data is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class BlockMasking:
+    """Hides one size x size square per image, on the grid of that size when `aligned`."""
+
+    size: int = 2
+    aligned: bool = True
+    name: str = "block"
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        s = self.size
+        if self.aligned:
+            top = torch.randint(0, height // s, (batch,), generator=generator) * s
+            left = torch.randint(0, width // s, (batch,), generator=generator) * s
+        else:
+            top = torch.randint(0, height - s + 1, (batch,), generator=generator)
+            left = torch.randint(0, width - s + 1, (batch,), generator=generator)
+        rows = torch.arange(height)
+        cols = torch.arange(width)
+        in_rows = (rows >= top[:, None]) & (rows < top[:, None] + s)  # (B, H)
+        in_cols = (cols >= left[:, None]) & (cols < left[:, None] + s)  # (B, W)
+        return in_rows[:, :, None] & in_cols[:, None, :]
+
+    def hidden_count(self, height: int, width: int) -> int:
+        if self.size < 1 or self.size > min(height, width):
+            raise ValueError(
+                f"masking.size={self.size} does not fit a {height}x{width} image "
+                f"(it must be between 1 and {min(height, width)})"
+            )
+        return self.size * self.size
+
+
+@dataclass(frozen=True)
+class RandomMasking:
+    """Hides round(ratio * H * W) pixels per image, chosen uniformly without replacement."""
+
+    ratio: float = 0.25
+    name: str = "random"
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        n = height * width
+        k = self.hidden_count(height, width)
+        # The k smallest of n uniform scores are a uniform k-subset: one sort, no Python loop.
+        ranks = torch.rand(batch, n, generator=generator).argsort(dim=1).argsort(dim=1)
+        return (ranks < k).view(batch, height, width)
+
+    def hidden_count(self, height: int, width: int) -> int:
+        return round(self.ratio * height * width)
+
+
+def check_masking(masking, height: int, width: int) -> None:
+    """Refuses a strategy that hides no pixel or every pixel of a height x width image."""
+    k = masking.hidden_count(height, width)
+    if not 0 < k < height * width:
+        raise ValueError(
+            f"masking {masking.name!r} hides {k} of {height * width} pixels of a {height}x{width} "
+            "image: at least one pixel must be hidden and at least one visible"
+        )
+
+
+def build_masking(name: str, **params):
+    """A masking strategy from its config: `masking=pixel|patch2x2|block2x2|random`."""
+    params.pop("_target_", None)
+    if name == "random":
+        return RandomMasking(name=name, **params)
+    return BlockMasking(name=name, **params)
+
+
+# The masks every model is evaluated on at test time, whatever it was trained with.
+EVAL_MASKINGS = {
+    "pixel": BlockMasking(size=1, name="pixel"),
+    "patch2x2": BlockMasking(size=2, aligned=True, name="patch2x2"),
+    "block2x2": BlockMasking(size=2, aligned=False, name="block2x2"),
+}

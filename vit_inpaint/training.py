@@ -1,0 +1,112 @@
+"""One training run from a composed Hydra config: check, build, fit, test, record.
+
+`train.py` calls `train(cfg)`; nothing here is imported until a run actually starts, so composing
+or printing a config (`python train.py --cfg job`) never pays for torch or Lightning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from vit_inpaint.validate import ConfigError, check_config
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+
+
+def output_dir_of(cfg: DictConfig) -> Path:
+    return Path(cfg.paths.output_dir)
+
+
+def prepare_output_dir(output_dir: Path) -> None:
+    """Refuses to train into a folder that already holds a finished run's results."""
+    if (output_dir / METRICS_FILE).exists():
+        raise ConfigError(
+            f"{output_dir} already holds a finished run ({METRICS_FILE}); choose a new output "
+            "folder (hydra.run.dir=...) so nothing is overwritten"
+        )
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+
+def hparams_of(cfg: DictConfig) -> dict:
+    """The settings shown in TensorBoard's HParams tab, one flat dict of plain values."""
+    return {
+        "masking": cfg.masking.name,
+        "data": cfg.data.images._target_.rsplit(".", 1)[-1],
+        "image_size": cfg.data.image_size,
+        "num_train": cfg.data.num_train,
+        "batch_size": cfg.data.batch_size,
+        "fresh_masks": cfg.data.fresh_masks,
+        **{f"model.{k}": v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items()},
+        "optimizer": cfg.optimizer.name,
+        "lr": cfg.optimizer.lr,
+        "max_epochs": cfg.trainer.max_epochs,
+        "seed": cfg.seed,
+    }
+
+
+def train(cfg: DictConfig) -> float | None:
+    """Runs fit (+ test) for `cfg`; returns cfg.optimized_metric's final value if set."""
+    check_config(cfg)
+    output_dir = output_dir_of(cfg)
+    prepare_output_dir(output_dir)
+
+    import lightning as L
+    from hydra.utils import instantiate
+
+    _quiet_library_noise()
+
+    from vit_inpaint.masking import build_masking
+    from vit_inpaint.module import InpaintingModule
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+
+    masking = build_masking(**cfg.masking)
+    # _partial_: the masking object is passed as it is (instantiate would turn it into a config).
+    datamodule = instantiate(cfg.data, _partial_=True)(masking=masking)
+    module = InpaintingModule(
+        model=OmegaConf.to_container(cfg.model, resolve=True),
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        train_mean=datamodule.train_mean,
+        loss_on_visible=cfg.loss_on_visible,
+        rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
+        masking=cfg.masking.name,
+    )
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    log.info("training %s on %s", cfg.masking.name, output_dir)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = _scalars(trainer.callback_metrics, prefix="val/")
+    if cfg.get("test"):
+        trainer.test(module, datamodule=datamodule, ckpt_path=cfg.get("test_ckpt"), verbose=False)
+        metrics.update(_scalars(trainer.callback_metrics, prefix="test/"))
+
+    (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    for logger in loggers:
+        logger.log_hyperparams(hparams_of(cfg), metrics=metrics, step=trainer.global_step)
+        logger.finalize("success")
+    log.info("final metrics: %s", json.dumps(metrics, sort_keys=True))
+
+    optimized = cfg.get("optimized_metric")
+    return metrics.get(optimized) if optimized else None
+
+
+def _quiet_library_noise() -> None:
+    # Hydra already sends every record to the console and train.log; the console handler that
+    # `import lightning` adds to its own logger would print each Lightning message twice.
+    if logging.getLogger().hasHandlers():
+        logging.getLogger("lightning").handlers.clear()
+    # Raised inside Lightning's own batch handling on every run, with nothing for a user to do.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+
+
+def _scalars(metrics: dict, prefix: str) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if k.startswith(prefix)}
