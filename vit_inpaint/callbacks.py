@@ -62,4 +62,6 @@ class ReconstructionImages(L.Callback):
         step = trainer.global_step
         grid = reconstruction_grid(images.cpu(), masks.cpu(), recon.float().cpu(), self.scale)
         experiment.add_image("val/reconstructions", grid, step)
-        experiment.add_image("val/attention_last_layer", attention_grid(attention[-1].float().cpu()), step)
+        experiment.add_image(
+            "val/attention_last_layer", attention_grid(attention[-1].float().cpu()), step
+        )

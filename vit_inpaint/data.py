@@ -109,7 +109,9 @@ class InpaintingDataModule(L.LightningDataModule):
             self.images[split] = self.source.sample(
                 n, size, split=split, generator=generator(self.seed, index, _IMAGES)
             )
-            self.masks[split] = self.masking(n, size, size, generator=generator(self.seed, index, _MASKS))
+            self.masks[split] = self.masking(
+                n, size, size, generator=generator(self.seed, index, _MASKS)
+            )
 
     @property
     def train_mean(self) -> float:

@@ -38,7 +38,8 @@ class InpaintingMetrics(nn.Module):
         super().__init__()
         if not 0 < perfect < acceptable:
             raise ValueError(
-                f"rate thresholds must satisfy 0 < perfect < acceptable, got {perfect}, {acceptable}"
+                "rate thresholds must satisfy 0 < perfect < acceptable, "
+                f"got {perfect}, {acceptable}"
             )
         self.train_mean = train_mean
         self.perfect, self.acceptable = perfect, acceptable

@@ -67,7 +67,9 @@ def sincos_2d(grid_h: int, grid_w: int, dim: int) -> torch.Tensor:
     patches with equal values but different positions always receive different vectors.
     """
     if dim % 4 != 0:
-        raise ValueError(f"model.dim must be divisible by 4 for sincos position encoding, got {dim}")
+        raise ValueError(
+            f"model.dim must be divisible by 4 for sincos position encoding, got {dim}"
+        )
     quarter = dim // 4
     omega = 1.0 / 10000 ** (torch.arange(quarter, dtype=torch.float64) / quarter)
     rows, cols = torch.meshgrid(
@@ -211,9 +213,7 @@ class InpaintingViT(nn.Module):
         num_tokens = grid * grid
         self.embed = nn.Linear(2 * patch_size * patch_size, dim)  # e = W x + b (section 7.2)
         self.pos = PositionalEncoding(pos_embedding, num_tokens, (grid, grid), dim)
-        self.blocks = nn.ModuleList(
-            Block(dim, heads, mlp_ratio, attention) for _ in range(depth)
-        )
+        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, attention) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, patch_size * patch_size)  # the report's 4-pixel head for p=2
         self.apply(_init_weights)

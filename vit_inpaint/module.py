@@ -19,7 +19,9 @@ from vit_inpaint.model import InpaintingViT
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
-def build_optimizer(params, name: str = "adam", lr: float = 5e-4, **options) -> torch.optim.Optimizer:
+def build_optimizer(
+    params, name: str = "adam", lr: float = 5e-4, **options
+) -> torch.optim.Optimizer:
     """`optimizer=adam|adamw|sgd`, fused where torch has a fused kernel for the parameters' device.
 
     The fused step updates all parameters in one kernel; for a model this small the default
@@ -106,7 +108,9 @@ class InpaintingModule(L.LightningModule):
             )
         size = self.model.image_size
         if images.shape[-2:] != (size, size):
-            raise ValueError(f"this model inpaints {size}x{size} images, got {tuple(images.shape[-2:])}")
+            raise ValueError(
+                f"this model inpaints {size}x{size} images, got {tuple(images.shape[-2:])}"
+            )
         was_training = self.training
         self.eval()
         masks = masks.to(device=self.device, dtype=torch.bool)

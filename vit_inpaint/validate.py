@@ -62,11 +62,17 @@ def check_config(cfg: DictConfig) -> None:
             f"({model.patch_size})"
         )
     if model.dim % model.heads != 0:
-        raise ConfigError(f"model.dim ({model.dim}) must be divisible by model.heads ({model.heads})")
+        raise ConfigError(
+            f"model.dim ({model.dim}) must be divisible by model.heads ({model.heads})"
+        )
     if model.pos_embedding not in POS_EMBEDDINGS:
-        raise ConfigError(f"model.pos_embedding must be one of {POS_EMBEDDINGS}, got {model.pos_embedding!r}")
+        raise ConfigError(
+            f"model.pos_embedding must be one of {POS_EMBEDDINGS}, got {model.pos_embedding!r}"
+        )
     if model.pos_embedding == "sincos" and model.dim % 4 != 0:
-        raise ConfigError(f"model.dim ({model.dim}) must be divisible by 4 for model.pos_embedding=sincos")
+        raise ConfigError(
+            f"model.dim ({model.dim}) must be divisible by 4 for model.pos_embedding=sincos"
+        )
     if model.attention not in ATTENTIONS:
         raise ConfigError(f"model.attention must be one of {ATTENTIONS}, got {model.attention!r}")
     if cfg.optimizer.name not in OPTIMIZERS:

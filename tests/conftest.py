@@ -1,0 +1,39 @@
+"""Shared helpers: compose the project's real Hydra config, and a tiny budget for fast runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+# Small enough that a run takes a second or two, big enough that every code path runs.
+TINY = [
+    "data.num_train=256",
+    "data.num_val=128",
+    "data.num_test=128",
+    "data.batch_size=32",
+    "trainer.max_epochs=2",
+    "model.dim=32",
+    "model.depth=1",
+    "callbacks.progress_bar=null",
+    "trainer.log_every_n_steps=4",
+]
+
+
+def compose_config(*overrides: str, output_dir: Path | None = None):
+    """The config `python train.py <overrides>` would see, with its output folder set."""
+    extra = [f"paths.output_dir={output_dir}"] if output_dir is not None else []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("train", overrides=[*overrides, *extra])
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    def make(*overrides: str):
+        return compose_config(*TINY, *overrides, output_dir=tmp_path / "run")
+
+    return make

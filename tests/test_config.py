@@ -1,0 +1,110 @@
+"""Every option of every config group composes and instantiates; bad values fail early."""
+
+import pytest
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from tests.conftest import CONF, TINY, compose_config
+from vit_inpaint.masking import build_masking, check_masking
+from vit_inpaint.module import InpaintingModule, build_optimizer
+from vit_inpaint.training import train
+from vit_inpaint.validate import ConfigError, check_config
+
+GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydra")
+OPTIONS = [(g, f.stem) for g in GROUPS for f in sorted((CONF / g).glob("*.yaml"))]
+
+
+def test_every_group_has_options():
+    for group in ("data", "masking", "model", "optimizer", "trainer", "callbacks", "logger"):
+        assert (group, group) in {(g, g) for g, _ in OPTIONS}
+
+
+@pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_every_option_composes_and_instantiates(group, option, tmp_path):
+    cfg = compose_config(*TINY, f"{group}={option}", output_dir=tmp_path)
+    OmegaConf.resolve(cfg)
+    check_config(cfg)
+    masking = build_masking(**cfg.masking)
+    check_masking(masking, cfg.data.image_size, cfg.data.image_size)
+    datamodule = instantiate(cfg.data, _partial_=True)(masking=masking)
+    datamodule.setup()
+    images, masks = next(iter(datamodule.train_dataloader()))
+    module = InpaintingModule(
+        model=OmegaConf.to_container(cfg.model), optimizer=OmegaConf.to_container(cfg.optimizer)
+    )
+    assert module(images, masks).shape == images.shape
+    assert module.configure_optimizers() is not None
+    for node in (cfg.callbacks or {}).values():
+        instantiate(node)
+    for node in (cfg.logger or {}).values():
+        instantiate(node)
+    instantiate(cfg.trainer)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_optimizers_are_built_as_configured(name):
+    import torch
+
+    cfg = compose_config(f"optimizer={name}", "optimizer.lr=0.123")
+    opt = build_optimizer(torch.nn.Linear(2, 2).parameters(), **cfg.optimizer)
+    assert type(opt).__name__.lower() == name
+    assert opt.param_groups[0]["lr"] == 0.123
+
+
+def test_overrides_the_issues_name_all_exist():
+    cfg = compose_config(
+        "seed=3",
+        "data.num_train=100",
+        "data.num_val=10",
+        "data.num_test=10",
+        "data.batch_size=10",
+        "trainer.max_epochs=1",
+        "optimizer=adamw",
+        "optimizer.lr=0.01",
+        "model.dim=48",
+        "model.depth=3",
+        "model.heads=6",
+        "model.pos_embedding=sincos",
+        "model.attention=sdpa",
+        "data.image_size=8",
+        "model.patch_size=4",
+        "masking=block2x2",
+    )
+    assert cfg.model.image_size == 8 and cfg.data.seed == 3 and cfg.masking.name == "block2x2"
+
+
+BAD = [
+    (["data.image_size=6", "model.patch_size=4"], "data.image_size"),
+    (["model.dim=30", "model.heads=4"], "model.heads"),
+    (["masking=random", "masking.ratio=1.0"], "masking"),
+    (["masking=random", "masking.ratio=0.0"], "masking"),
+    (["masking=patch2x2", "masking.size=4"], "masking"),
+    (["optimizer.lr=0"], "optimizer.lr"),
+    (["optimizer.lr=-0.001"], "optimizer.lr"),
+    (["data.batch_size=0"], "data.batch_size"),
+    (["data.num_train=0"], "data.num_train"),
+    (["data.num_val=-1"], "data.num_val"),
+    (["data.num_test=0"], "data.num_test"),
+    (["data.batch_size=512"], "data.batch_size"),
+    (["model.pos_embedding=rotary"], "model.pos_embedding"),
+    (["model.attention=flash"], "model.attention"),
+    (["trainer.max_epochs=0"], "trainer.max_epochs"),
+]
+
+
+@pytest.mark.parametrize("overrides,field", BAD, ids=[" ".join(o) for o, _ in BAD])
+def test_bad_input_fails_before_training_and_names_the_field(overrides, field, tmp_path):
+    out = tmp_path / "run"
+    cfg = compose_config(*TINY, *overrides, output_dir=out)
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        train(cfg)
+    assert not out.exists(), "nothing may be written for a configuration that cannot work"
+
+
+def test_a_finished_run_is_never_overwritten(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"val/mse": 0.1}\n')
+    with pytest.raises(ConfigError, match="already holds a finished run"):
+        train(compose_config(*TINY, output_dir=out))
+    assert (out / "metrics.json").read_text() == '{"val/mse": 0.1}\n'

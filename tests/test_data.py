@@ -1,0 +1,78 @@
+import torch
+
+from vit_inpaint.data import InpaintingDataModule
+from vit_inpaint.masking import BlockMasking
+from vit_inpaint.sources import UniformNoise
+
+
+def datamodule(**kwargs):
+    args = dict(images=UniformNoise(), masking=BlockMasking(size=2), num_train=200, num_val=50)
+    args.update(kwargs)
+    dm = InpaintingDataModule(**{"num_test": 50, "batch_size": 32, **args})
+    dm.setup()
+    return dm
+
+
+def test_splits_have_their_sizes_and_their_own_seed_streams():
+    dm = datamodule()
+    assert dm.images["train"].shape == (200, 4, 4) and dm.masks["val"].shape == (50, 4, 4)
+    assert not torch.equal(dm.images["val"], dm.images["test"])
+    assert 0 <= dm.images["train"].min() and dm.images["train"].max() <= 1
+    # Changing the training set size leaves validation and test untouched.
+    other = datamodule(num_train=100)
+    assert torch.equal(dm.images["val"], other.images["val"])
+    assert torch.equal(dm.masks["test"], other.masks["test"])
+
+
+def test_same_seed_same_data_and_another_seed_other_data():
+    a, b, c = datamodule(seed=1), datamodule(seed=1), datamodule(seed=2)
+    assert torch.equal(a.images["train"], b.images["train"])
+    assert torch.equal(a.masks["train"], b.masks["train"])
+    assert not torch.equal(a.images["train"], c.images["train"])
+
+
+def test_an_epoch_serves_every_training_image_once_in_a_new_order():
+    dm = datamodule()
+    epochs = []
+    for epoch in range(2):
+        dm._epoch = lambda e=epoch: e
+        batches = list(dm.train_dataloader())
+        assert len(batches) == len(dm.train_dataloader()) == 7
+        images = torch.cat([b[0] for b in batches])
+        epochs.append(images)
+        served = sorted(images.sum((1, 2)).tolist())
+        assert served == sorted(dm.images["train"].sum((1, 2)).tolist())
+    assert not torch.equal(epochs[0], epochs[1])
+
+
+def test_masks_stay_with_their_images_when_shuffled():
+    dm = datamodule()
+    pairs = zip(dm.images["train"], dm.masks["train"], strict=True)
+    key = {float(img.sum()): m for img, m in pairs}
+    for images, masks in dm.train_dataloader():
+        for img, m in zip(images, masks, strict=True):
+            assert torch.equal(key[float(img.sum())], m)
+
+
+def test_fresh_masks_change_every_epoch_only_when_asked():
+    fixed, fresh = datamodule(), datamodule(fresh_masks=True)
+    for dm in (fixed, fresh):
+        dm._epoch = lambda: 0
+        dm.e0 = torch.cat([m for _, m in dm.train_dataloader()])
+        dm._epoch = lambda: 1
+        dm.e1 = torch.cat([m for _, m in dm.train_dataloader()])
+    # Fixed masks: the same multiset of masks each epoch (only the order changes).
+    assert sorted(map(tuple, fixed.e0.flatten(1).int().tolist())) == sorted(
+        map(tuple, fixed.e1.flatten(1).int().tolist())
+    )
+    assert (fresh.e0.flatten(1).sum(1) == 4).all()
+    assert sorted(map(tuple, fresh.e0.flatten(1).int().tolist())) != sorted(
+        map(tuple, fresh.e1.flatten(1).int().tolist())
+    )
+
+
+def test_validation_batches_are_fixed_and_in_order():
+    dm = datamodule(eval_batch_size=20)
+    batches = list(dm.val_dataloader())
+    assert [len(b[0]) for b in batches] == [20, 20, 10]
+    assert torch.equal(torch.cat([b[0] for b in batches]), dm.images["val"])

@@ -1,0 +1,71 @@
+"""Real training runs through the Trainer, on tiny budgets."""
+
+import json
+
+import pytest
+import torch
+
+from vit_inpaint.masking import BlockMasking
+from vit_inpaint.module import InpaintingModule
+from vit_inpaint.training import train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("masking", ["pixel", "patch2x2", "block2x2", "random"])
+def test_short_run_per_masking_strategy(masking, tiny_config, tmp_path):
+    cfg = tiny_config(f"masking={masking}")
+    train(cfg)
+    out = tmp_path / "run"
+    metrics = json.loads((out / "metrics.json").read_text())
+    for split in ("val", "test"):
+        for name in ("mse", "nmse", "psnr", "rate_perfect", "rate_acceptable", "rate_failed"):
+            assert f"{split}/{name}" in metrics
+        rates = sum(metrics[f"{split}/rate_{r}"] for r in ("perfect", "acceptable", "failed"))
+        assert rates == pytest.approx(1.0)
+    assert (out / "checkpoints" / "last.ckpt").exists()
+    assert list(out.glob("events.out.tfevents.*"))
+
+
+def test_same_seed_same_config_gives_identical_metrics(tmp_path):
+    from tests.conftest import TINY, compose_config
+
+    results = []
+    for name in ("a", "b"):
+        train(compose_config(*TINY, "seed=7", output_dir=tmp_path / name))
+        results.append(json.loads((tmp_path / name / "metrics.json").read_text()))
+    assert results[0] == results[1]
+    train(compose_config(*TINY, "seed=8", output_dir=tmp_path / "c"))
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text()) != results[0]
+
+
+def test_overfitting_one_small_batch_drives_the_loss_down():
+    torch.manual_seed(0)
+    module = InpaintingModule(
+        model={"dim": 32, "depth": 2, "heads": 4}, optimizer={"name": "adam", "lr": 3e-3}
+    )
+    images = torch.rand(16, 4, 4)
+    masks = BlockMasking(size=2)(16, 4, 4, torch.Generator().manual_seed(0))
+    optimizer = module.configure_optimizers()
+    first = module.loss(module(images, masks), images, masks).item()
+    for _ in range(300):
+        loss = module.loss(module(images, masks), images, masks)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05 * first
+
+
+def test_checkpoint_loads_without_hydra_and_inpaints(tiny_config, tmp_path):
+    train(tiny_config())
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    module = InpaintingModule.load_from_checkpoint(ckpt)
+    images = torch.rand(5, 4, 4)
+    masks = BlockMasking(size=2)(5, 4, 4, torch.Generator().manual_seed(1))
+    filled = module.inpaint(images, masks)
+    assert filled.shape == images.shape
+    assert torch.equal(filled[~masks], images[~masks])
+    assert not torch.equal(filled[masks], images[masks])
+    assert ((filled >= 0) & (filled <= 1)).all()
+    with pytest.raises(ValueError, match="4x4"):
+        module.inpaint(torch.rand(1, 8, 8), torch.zeros(1, 8, 8, dtype=torch.bool))
