@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep test lint tensorboard clean
+.PHONY: help install train sweep report test lint tensorboard clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,11 @@ train: $(STAMP) ## one run with the report's defaults (2x2 patch masking, 4x4 ra
 
 sweep: $(STAMP) ## the report's ablation: single-pixel vs 2x2-patch masking, as a Hydra multirun
 	$(BIN)/python train.py masking=pixel,patch2x2 -m
+
+report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figures in its folder
+	@latest=$$(ls -d outputs/multiruns/*/ 2>/dev/null | sort | tail -n 1); \
+	if [ -z "$$latest" ]; then echo "no sweep under outputs/multiruns: run make sweep first" >&2; exit 2; fi; \
+	$(BIN)/python -m vit_inpaint.report "$$latest"
 
 test: $(STAMP) ## run the test suite (CPU, a few minutes)
 	$(BIN)/python -m pytest -q

@@ -89,6 +89,7 @@ BAD = [
     (["model.pos_embedding=rotary"], "model.pos_embedding"),
     (["model.attention=flash"], "model.attention"),
     (["trainer.max_epochs=0"], "trainer.max_epochs"),
+    (["optimizer.schedule=linear"], "optimizer.schedule"),
 ]
 
 

@@ -76,3 +76,31 @@ def test_validation_batches_are_fixed_and_in_order():
     batches = list(dm.val_dataloader())
     assert [len(b[0]) for b in batches] == [20, 20, 10]
     assert torch.equal(torch.cat([b[0] for b in batches]), dm.images["val"])
+
+
+def test_test_images_come_with_every_kind_of_mask():
+    from vit_inpaint.masking import TEST_SETS
+
+    dm = datamodule()
+    assert list(dm.test_masks) == list(TEST_SETS) == ["", "pixel", "patch2x2", "block2x2"]
+    assert torch.equal(dm.test_masks[""], dm.masks["test"])
+    hidden = {name: int(m.flatten(1).sum(1).unique()) for name, m in dm.test_masks.items() if name}
+    assert hidden == {"pixel": 1, "patch2x2": 4, "block2x2": 4}
+    loaders = dm.test_dataloader()
+    assert len(loaders) == 4
+    for loader, name in zip(loaders, TEST_SETS, strict=True):
+        images, masks = next(iter(loader))
+        assert torch.equal(images, dm.images["test"][: len(images)])
+        assert torch.equal(masks, dm.test_masks[name][: len(images)])
+
+
+def test_fresh_images_give_a_new_training_set_each_epoch():
+    dm = datamodule(fresh_images=True)
+    first = dm.images["train"].clone()
+    dm._epoch = lambda: 0
+    epoch0 = torch.cat([b[0] for b in dm.train_dataloader()])
+    dm._epoch = lambda: 1
+    epoch1 = torch.cat([b[0] for b in dm.train_dataloader()])
+    assert sorted(epoch0.sum((1, 2)).tolist()) == sorted(first.sum((1, 2)).tolist())
+    assert not set(epoch1.sum((1, 2)).tolist()) & set(first.sum((1, 2)).tolist())
+    assert torch.equal(dm.images["train"], first)  # the stored set (behind train_mean) stays

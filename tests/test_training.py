@@ -23,8 +23,31 @@ def test_short_run_per_masking_strategy(masking, tiny_config, tmp_path):
             assert f"{split}/{name}" in metrics
         rates = sum(metrics[f"{split}/rate_{r}"] for r in ("perfect", "acceptable", "failed"))
         assert rates == pytest.approx(1.0)
+    # Cross-evaluation: the same test images under every kind of mask, with baselines.
+    for kind in ("pixel", "patch2x2", "block2x2"):
+        for name in ("mse", "nmse", "mse_bayes", "mse_linear", "mse_biharmonic", "mse_over_bayes"):
+            assert f"test/{kind}/{name}" in metrics
+    for name in ("mse_visible_mean", "mse_biharmonic", "mse_linear", "mse_bayes", "mse_mean_fill"):
+        assert f"val/{name}" in metrics and f"test/{name}" in metrics
+    assert metrics["test/mse_over_bayes"] == pytest.approx(
+        metrics["test/mse"] / metrics["test/mse_bayes"]
+    )
     assert (out / "checkpoints" / "last.ckpt").exists()
     assert list(out.glob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("data", ["gaussian_field", "photos"])
+def test_short_run_on_informative_data(data, tiny_config, tmp_path):
+    budget = [
+        "data.num_train=2048",
+        "data.batch_size=64",
+        "optimizer.lr=3e-3",
+        "trainer.max_epochs=3",
+    ]
+    train(tiny_config(f"data={data}", *budget))
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test/nmse"] < 1.0  # even a tiny run uses the context on such data
+    assert ("test/mse_bayes" in metrics) == (data == "gaussian_field")
 
 
 def test_same_seed_same_config_gives_identical_metrics(tmp_path):
@@ -69,3 +92,18 @@ def test_checkpoint_loads_without_hydra_and_inpaints(tiny_config, tmp_path):
     assert ((filled >= 0) & (filled <= 1)).all()
     with pytest.raises(ValueError, match="4x4"):
         module.inpaint(torch.rand(1, 8, 8), torch.zeros(1, 8, 8, dtype=torch.bool))
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero(tiny_config, tmp_path):
+    from vit_inpaint.module import cosine
+
+    assert cosine(0, 100, 10) == pytest.approx(0.1)
+    assert cosine(9, 100, 10) == pytest.approx(1.0)
+    assert cosine(55, 100, 10) == pytest.approx(0.5)
+    assert cosine(100, 100, 10) == pytest.approx(0.0)
+    cfg = tiny_config("optimizer.schedule=cosine", "optimizer.warmup_steps=2", "optimizer.lr=0.01")
+    train(cfg)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run")).Reload()
+    assert "train/lr" in events.Tags()["scalars"]

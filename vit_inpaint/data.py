@@ -2,7 +2,8 @@
 
 `InpaintingDataModule` asks an image source (`vit_inpaint.sources`) for the training, validation and
 test images, each split from its own seed stream, and draws each image's mask once, as the report
-did (`fresh_masks=True` draws new training masks every epoch). A batch is a pair
+did (`fresh_masks=True` draws new training masks every epoch, `fresh_images=True` new training
+images: an endless supply for synthetic data, new crops for photos). A batch is a pair
     images (B, H, W) float in [0, 1]-ish, masks (B, H, W) bool, True = hidden
 sliced straight out of those tensors: no Dataset, no per-sample collation, no worker processes.
 """
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterator
 import lightning as L
 import numpy as np
 import torch
+
+from vit_inpaint.masking import EVAL_MASKINGS, TEST_SETS
 
 SPLITS = ("train", "val", "test")
 
@@ -29,7 +32,7 @@ def generator(*keys: int) -> torch.Generator:
 
 
 # Purposes of a seed stream within a split.
-_IMAGES, _MASKS, _ORDER, _FRESH = 0, 1, 2, 3
+_IMAGES, _MASKS, _ORDER, _FRESH_MASKS, _FRESH_IMAGES, _EVAL_MASKS = range(6)
 
 
 class TensorBatches:
@@ -38,6 +41,7 @@ class TensorBatches:
     Lightning takes any sized iterable as a dataloader. Shuffling permutes the whole split once per
     epoch, after which every batch is a zero-copy slice. The order and the fresh masks of epoch e
     depend on (seed, e) alone, so a run resumed at epoch e sees the batches it would have seen.
+    `fresh_images` / `fresh_masks`, when given, make epoch e's images / masks.
     """
 
     def __init__(
@@ -47,6 +51,7 @@ class TensorBatches:
         batch_size: int,
         seed: int = 0,
         shuffle: bool = False,
+        fresh_images: Callable[[int], torch.Tensor] | None = None,
         fresh_masks: Callable[[int], torch.Tensor] | None = None,
         epoch: Callable[[], int] = lambda: 0,
     ):
@@ -54,6 +59,7 @@ class TensorBatches:
         self.batch_size = batch_size
         self.seed = seed
         self.shuffle = shuffle
+        self.fresh_images = fresh_images
         self.fresh_masks = fresh_masks
         self.epoch = epoch
 
@@ -62,7 +68,7 @@ class TensorBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         epoch = self.epoch()
-        images = self.images
+        images = self.images if self.fresh_images is None else self.fresh_images(epoch)
         masks = self.masks if self.fresh_masks is None else self.fresh_masks(epoch)
         if self.shuffle:
             order = torch.randperm(len(images), generator=generator(self.seed, _ORDER, epoch))
@@ -86,6 +92,7 @@ class InpaintingDataModule(L.LightningDataModule):
         eval_batch_size: int = 1000,
         seed: int = 0,
         fresh_masks: bool = False,
+        fresh_images: bool = False,
     ):
         super().__init__()
         self.source = images
@@ -97,8 +104,12 @@ class InpaintingDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size
         self.seed = seed
         self.fresh_masks = fresh_masks
+        self.fresh_images = fresh_images
         self.images: dict[str, torch.Tensor] = {}
         self.masks: dict[str, torch.Tensor] = {}
+        # The test images under several masks: "" = the run's own masks (self.masks["test"]),
+        # then every kind in EVAL_MASKINGS, so each model is scored on every kind of hole.
+        self.test_masks: dict[str, torch.Tensor] = {}
 
     def setup(self, stage: str | None = None) -> None:
         """Makes every split once; later calls (Lightning calls this per stage) reuse them."""
@@ -112,6 +123,11 @@ class InpaintingDataModule(L.LightningDataModule):
             self.masks[split] = self.masking(
                 n, size, size, generator=generator(self.seed, index, _MASKS)
             )
+        n, test = self.sizes["test"], SPLITS.index("test")
+        self.test_masks[""] = self.masks["test"]
+        for k, (name, masking) in enumerate(EVAL_MASKINGS.items()):
+            eval_seed = generator(self.seed, test, _EVAL_MASKS, k)
+            self.test_masks[name] = masking(n, size, size, generator=eval_seed)
 
     @property
     def train_mean(self) -> float:
@@ -124,7 +140,15 @@ class InpaintingDataModule(L.LightningDataModule):
 
     def _fresh_train_masks(self, epoch: int) -> torch.Tensor:
         n, size = self.sizes["train"], self.image_size
-        return self.masking(n, size, size, generator=generator(self.seed, 0, _FRESH, epoch))
+        return self.masking(n, size, size, generator=generator(self.seed, 0, _FRESH_MASKS, epoch))
+
+    def _fresh_train_images(self, epoch: int) -> torch.Tensor:
+        if epoch == 0:  # epoch 0 uses the training set made in setup (and behind train_mean)
+            return self.images["train"]
+        gen = generator(self.seed, 0, _FRESH_IMAGES, epoch)
+        return self.source.sample(
+            self.sizes["train"], self.image_size, split="train", generator=gen
+        )
 
     def train_dataloader(self) -> TensorBatches:
         return TensorBatches(
@@ -133,6 +157,7 @@ class InpaintingDataModule(L.LightningDataModule):
             self.batch_size,
             seed=self.seed,
             shuffle=True,
+            fresh_images=self._fresh_train_images if self.fresh_images else None,
             fresh_masks=self._fresh_train_masks if self.fresh_masks else None,
             epoch=self._epoch,
         )
@@ -140,5 +165,9 @@ class InpaintingDataModule(L.LightningDataModule):
     def val_dataloader(self) -> TensorBatches:
         return TensorBatches(self.images["val"], self.masks["val"], self.eval_batch_size)
 
-    def test_dataloader(self) -> TensorBatches:
-        return TensorBatches(self.images["test"], self.masks["test"], self.eval_batch_size)
+    def test_dataloader(self) -> list[TensorBatches]:
+        """One loader per test set, in the order of TEST_SETS (the module names them by index)."""
+        images = self.images["test"]
+        return [
+            TensorBatches(images, self.test_masks[name], self.eval_batch_size) for name in TEST_SETS
+        ]

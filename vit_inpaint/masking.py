@@ -93,3 +93,6 @@ EVAL_MASKINGS = {
     "patch2x2": BlockMasking(size=2, aligned=True, name="patch2x2"),
     "block2x2": BlockMasking(size=2, aligned=False, name="block2x2"),
 }
+
+# Test sets in the order the data module serves them: the run's own masks, then each kind above.
+TEST_SETS = ("", *EVAL_MASKINGS)

@@ -76,6 +76,10 @@ class InpaintingMetrics(nn.Module):
             "mse_mean_fill": mean_fill,
         }
 
+    @property
+    def updated(self) -> bool:
+        return self.mse.update_called
+
     def reset(self) -> None:
         for metric in self.children():
             metric.reset()

@@ -10,17 +10,25 @@ Everything the module needs is stored in its hyperparameters as plain values, so
 
 from __future__ import annotations
 
+import functools
+import math
+
 import lightning as L
 import torch
+from torch import nn
 
+from vit_inpaint.masking import TEST_SETS
 from vit_inpaint.metrics import InpaintingMetrics, masked_mse
 from vit_inpaint.model import InpaintingViT
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
+SCHEDULES = ("constant", "cosine")
+
+
 def build_optimizer(
-    params, name: str = "adam", lr: float = 5e-4, **options
+    params, name: str = "adam", lr: float = 5e-4, schedule: str = "constant", **options
 ) -> torch.optim.Optimizer:
     """`optimizer=adam|adamw|sgd`, fused where torch has a fused kernel for the parameters' device.
 
@@ -30,11 +38,26 @@ def build_optimizer(
     classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if name not in classes:
         raise ValueError(f"optimizer.name must be one of {OPTIMIZERS}, got {name!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"optimizer.schedule must be one of {SCHEDULES}, got {schedule!r}")
+    options.pop("warmup_steps", None)  # read by the scheduler, not the optimizer
     params = list(params)
     try:
         return classes[name](params, lr=lr, fused=True, **options)
     except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device or dtype
         return classes[name](params, lr=lr, **options)
+
+
+def constant(step: int) -> float:
+    return 1.0
+
+
+def cosine(step: int, total: int, warmup: int = 0) -> float:
+    """Learning-rate factor: linear warm-up over `warmup` steps, then half a cosine down to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class InpaintingModule(L.LightningModule):
@@ -57,7 +80,13 @@ class InpaintingModule(L.LightningModule):
         self.loss_on_visible = loss_on_visible
         thresholds = rate_thresholds or {}
         self.val_metrics = InpaintingMetrics(train_mean, **thresholds)
-        self.test_metrics = InpaintingMetrics(train_mean, **thresholds)
+        # One per test set: the run's own masks, then every kind of mask (cross-evaluation).
+        self.test_metrics = nn.ModuleList(
+            InpaintingMetrics(train_mean, **thresholds) for _ in TEST_SETS
+        )
+        # Baselines' MSE on the same images and masks (set by training.train, not saved):
+        # logged beside the model's metrics, and the Bayes limit gives mse_over_bayes.
+        self.baselines: dict[str, float] = {}
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         return self.model(images, masks)
@@ -78,22 +107,46 @@ class InpaintingModule(L.LightningModule):
         self.val_metrics.update(self(images, masks), images, masks)
 
     def on_validation_epoch_end(self) -> None:
-        self._log_split("val", self.val_metrics)
+        self._log_metrics("val/", self.val_metrics)
 
-    def test_step(self, batch, batch_idx: int) -> None:
+    def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         images, masks = batch
-        self.test_metrics.update(self(images, masks), images, masks)
+        self.test_metrics[dataloader_idx].update(self(images, masks), images, masks)
 
     def on_test_epoch_end(self) -> None:
-        self._log_split("test", self.test_metrics)
+        # test/mse, ... for the run's own masks; test/<mask>/mse, ... for each kind of mask.
+        for name, metrics in zip(TEST_SETS, self.test_metrics, strict=True):
+            if metrics.updated:
+                self._log_metrics(f"test/{name}/" if name else "test/", metrics)
 
-    def _log_split(self, split: str, metrics: InpaintingMetrics) -> None:
-        values = metrics.compute()
-        self.log_dict({f"{split}/{name}": value for name, value in values.items()})
+    def _log_metrics(self, prefix: str, metrics: InpaintingMetrics) -> None:
+        values = {f"{prefix}{name}": value for name, value in metrics.compute().items()}
         metrics.reset()
+        for key, value in self.baselines.items():
+            if key.startswith(f"{prefix}mse_") and "/" not in key[len(prefix) :]:
+                values[key] = value
+        if f"{prefix}mse_bayes" in self.baselines:
+            values[f"{prefix}mse_over_bayes"] = (
+                values[f"{prefix}mse"] / self.baselines[f"{prefix}mse_bayes"]
+            )
+        self.log_dict(values)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return build_optimizer(self.parameters(), **self.optimizer_config)
+    def configure_optimizers(self):
+        """The optimizer and its per-step learning rate: constant (the report), or with
+        `optimizer.schedule=cosine` a short warm-up then half a cosine from lr down to 0."""
+        optimizer = build_optimizer(self.parameters(), **self.optimizer_config)
+        if self.optimizer_config.get("schedule", "constant") == "cosine":
+            total = max(1, int(self.trainer.estimated_stepping_batches))
+            warmup = min(self.optimizer_config.get("warmup_steps", 0), total // 2)
+            factor = functools.partial(cosine, total=total, warmup=warmup)
+        else:
+            factor = constant
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        # Named so LearningRateMonitor logs it as train/lr, whichever optimizer and schedule.
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "name": "train/lr"},
+        }
 
     @torch.no_grad()
     def inpaint(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

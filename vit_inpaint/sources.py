@@ -2,12 +2,15 @@
 
     sample(n, size, split, generator) -> (n, size, size) float tensor
 
-so the data module, the baselines and the tests all draw images the same way.
+so the data module, the baselines and the tests all draw images the same way. A source that knows
+its own distribution also says what the best possible predictor is (`posterior_mean`) and what its
+pixel covariance is (`mean_and_covariance`); the baselines use both.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 import torch
 
@@ -22,3 +25,182 @@ class UniformNoise:
 
     def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
         return self.low + (self.high - self.low) * torch.rand(n, size, size, generator=generator)
+
+    def mean_and_covariance(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        n = size * size
+        mean = torch.full((n,), (self.low + self.high) / 2, dtype=torch.float64)
+        return mean, torch.eye(n, dtype=torch.float64) * (self.high - self.low) ** 2 / 12
+
+    def posterior_mean(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The Bayes predictor: the visible pixels carry no information, so the prior mean."""
+        return torch.where(masks, torch.full_like(images, (self.low + self.high) / 2), images)
+
+
+@dataclass
+class GaussianField:
+    """Smooth random images whose smoothness varies: x = mean + z, z ~ N(0, sigma^2 K_l).
+
+    K_l[p, q] = exp(-|p - q|^2 / (2 l^2)) over the pixel coordinates of the grid, with the
+    lengthscale l drawn uniformly per image from `lengthscales`. A hidden pixel is predictable
+    from its neighbours, but how much to trust them depends on l, which the predictor must infer
+    from the visible pixels: the Bayes-optimal predictor is a mixture, not a linear filter.
+    `jitter` (relative to sigma^2) is added to the diagonal so K_l is well conditioned; it is part
+    of the model, used both to sample and by the Bayes predictor.
+    """
+
+    mean: float = 0.5
+    sigma: float = 0.2
+    lengthscales: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    jitter: float = 1e-6
+    clip: bool = False
+
+    def __post_init__(self):
+        self.lengthscales = tuple(float(x) for x in self.lengthscales)
+        if not self.lengthscales or min(self.lengthscales) <= 0:
+            raise ValueError(f"data.images.lengthscales must be positive, got {self.lengthscales}")
+        if self.sigma <= 0:
+            raise ValueError(f"data.images.sigma must be positive, got {self.sigma}")
+
+    def covariances(self, size: int) -> torch.Tensor:
+        """(L, n, n) float64 covariance of each lengthscale, n = size * size pixels."""
+        return _rbf_covariances(size, self.lengthscales, self.sigma, self.jitter)
+
+    def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
+        factors = torch.linalg.cholesky(self.covariances(size))  # (L, n_pix, n_pix)
+        which = torch.randint(0, len(self.lengthscales), (n,), generator=generator)
+        noise = torch.randn(n, size * size, generator=generator, dtype=torch.float64)
+        z = torch.empty_like(noise)
+        for index, factor in enumerate(factors):  # one matmul per lengthscale, not per image
+            chosen = which == index
+            z[chosen] = noise[chosen] @ factor.T
+        images = self.mean + z.view(n, size, size)
+        if self.clip:
+            images = images.clamp(0.0, 1.0)
+        return images.float()
+
+    def mean_and_covariance(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mixture's overall mean and covariance: the best *linear* predictor uses these."""
+        mean = torch.full((size * size,), self.mean, dtype=torch.float64)
+        return mean, self.covariances(size).mean(0)
+
+    def posterior_mean(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The Bayes predictor E[x_hidden | x_visible], exact (no sampling); for unclipped data."""
+        from vit_inpaint.baselines import gaussian_mixture_conditional_mean
+
+        size = images.shape[-1]
+        mean = torch.full((size * size,), self.mean, dtype=torch.float64)
+        return gaussian_mixture_conditional_mean(images, masks, mean, self.covariances(size))
+
+
+@cache
+def _rbf_covariances(size: int, lengthscales: tuple, sigma: float, jitter: float) -> torch.Tensor:
+    rows, cols = torch.meshgrid(
+        torch.arange(size, dtype=torch.float64),
+        torch.arange(size, dtype=torch.float64),
+        indexing="ij",
+    )
+    coords = torch.stack((rows.flatten(), cols.flatten()), dim=1)
+    squared = torch.cdist(coords, coords).square()
+    scales = torch.tensor(lengthscales, dtype=torch.float64)[:, None, None]
+    kernels = torch.exp(-squared / (2 * scales.square()))
+    eye = torch.eye(size * size, dtype=torch.float64)
+    return sigma**2 * (kernels + jitter * eye)
+
+
+# Photographs bundled inside scikit-image (no download). Each split has its own photographs, so the
+# test measures how well a model generalises to images it never saw.
+PHOTO_SPLITS = {
+    "train": [
+        "astronaut",
+        "brick",
+        "camera",
+        "coffee",
+        "grass",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "page",
+        "rocket",
+        "text",
+    ],
+    "val": ["coins", "moon", "cell"],
+    "test": ["chelsea", "clock", "gravel"],
+}
+
+
+@dataclass
+class Photos:
+    """Grayscale crops in [0, 1] taken at random positions of real photographs.
+
+    `downscale` first shrinks each photograph by block-averaging, so a 4x4 crop spans a larger
+    piece of the scene (with downscale=1 most 4x4 crops of a 512x512 photo are nearly flat).
+    """
+
+    train: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["train"]))
+    val: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["val"]))
+    test: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["test"]))
+    downscale: int = 1
+
+    def __post_init__(self):
+        self.train, self.val, self.test = list(self.train), list(self.val), list(self.test)
+        shared = (set(self.train) & set(self.val)) | (set(self.train) & set(self.test))
+        shared |= set(self.val) & set(self.test)
+        if shared:
+            raise ValueError(f"data.images: photographs used by two splits: {sorted(shared)}")
+        if self.downscale < 1:
+            raise ValueError(f"data.images.downscale must be >= 1, got {self.downscale}")
+        for name in self.train + self.val + self.test:
+            _check_photo_name(name)
+
+    def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
+        photos = [load_photo(name, self.downscale) for name in getattr(self, split)]
+        for name, photo in zip(getattr(self, split), photos, strict=True):
+            if min(photo.shape) < size:
+                raise ValueError(f"photo {name!r} is smaller than a {size}x{size} crop")
+        # Each crop picks a photograph in proportion to its number of possible crop positions,
+        # then a position uniformly: every crop position of the split is equally likely.
+        positions = torch.tensor(
+            [(p.shape[0] - size + 1) * (p.shape[1] - size + 1) for p in photos], dtype=torch.float64
+        )
+        which = torch.multinomial(
+            positions / positions.sum(), n, replacement=True, generator=generator
+        )
+        crops = torch.empty(n, size, size)
+        for index, photo in enumerate(photos):
+            chosen = (which == index).nonzero().squeeze(1)
+            if len(chosen) == 0:
+                continue
+            top = torch.randint(0, photo.shape[0] - size + 1, (len(chosen),), generator=generator)
+            left = torch.randint(0, photo.shape[1] - size + 1, (len(chosen),), generator=generator)
+            offsets = torch.arange(size)
+            rows = (top[:, None] + offsets)[:, :, None]  # (k, size, 1)
+            cols = (left[:, None] + offsets)[:, None, :]  # (k, 1, size)
+            crops[chosen] = photo[rows, cols]
+        return crops
+
+
+def _check_photo_name(name: str) -> None:
+    import skimage.data
+
+    if not callable(getattr(skimage.data, name, None)):
+        raise ValueError(f"data.images: {name!r} is not a photograph in skimage.data")
+
+
+@cache
+def load_photo(name: str, downscale: int = 1) -> torch.Tensor:
+    """A bundled scikit-image photograph as a (H, W) float tensor in [0, 1], grayscale."""
+    import numpy as np
+    import skimage.color
+    import skimage.data
+    import skimage.util
+
+    image = getattr(skimage.data, name)()
+    if image.ndim == 3:
+        image = skimage.color.rgb2gray(image[..., :3])
+    image = skimage.util.img_as_float(image).astype(np.float32)
+    photo = torch.from_numpy(np.ascontiguousarray(image))
+    if downscale > 1:
+        h = photo.shape[0] // downscale * downscale
+        w = photo.shape[1] // downscale * downscale
+        blocks = photo[:h, :w].reshape(h // downscale, downscale, w // downscale, downscale)
+        photo = blocks.mean(dim=(1, 3))
+    return photo

@@ -62,6 +62,7 @@ def train(cfg: DictConfig) -> float | None:
 
     _quiet_library_noise()
 
+    from vit_inpaint.baselines import evaluate_baselines
     from vit_inpaint.masking import build_masking
     from vit_inpaint.module import InpaintingModule
 
@@ -78,6 +79,7 @@ def train(cfg: DictConfig) -> float | None:
         rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
         masking=cfg.masking.name,
     )
+    module.baselines = evaluate_baselines(datamodule)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

@@ -33,7 +33,7 @@ def check_config(cfg: DictConfig) -> None:
     """Raises ConfigError on the first value that cannot work."""
     from vit_inpaint.masking import build_masking, check_masking
     from vit_inpaint.model import ATTENTIONS, POS_EMBEDDINGS
-    from vit_inpaint.module import OPTIMIZERS
+    from vit_inpaint.module import OPTIMIZERS, SCHEDULES
 
     for path in (
         "data.image_size",
@@ -77,6 +77,10 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"model.attention must be one of {ATTENTIONS}, got {model.attention!r}")
     if cfg.optimizer.name not in OPTIMIZERS:
         raise ConfigError(f"optimizer.name must be one of {OPTIMIZERS}, got {cfg.optimizer.name!r}")
+
+    schedule = cfg.optimizer.get("schedule", "constant")
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"optimizer.schedule must be one of {SCHEDULES}, got {schedule!r}")
 
     try:
         masking = build_masking(**cfg.masking)

@@ -1,0 +1,80 @@
+import pytest
+import torch
+
+from vit_inpaint.sources import PHOTO_SPLITS, GaussianField, Photos, UniformNoise, load_photo
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("size", [4, 8, 16])
+def test_gaussian_field_has_the_stated_mean_variance_and_correlation(size):
+    source = GaussianField(lengthscales=(2.0,))
+    images = source.sample(20000, size, "train", gen())
+    assert images.shape == (20000, size, size)
+    assert images.mean() == pytest.approx(0.5, abs=0.005)
+    assert images.var() == pytest.approx(0.04, rel=0.05)
+    # Neighbours one pixel apart: correlation exp(-1 / (2 * 2^2)) = 0.8825.
+    a, b = images[:, 0, 0], images[:, 0, 1]
+    assert torch.corrcoef(torch.stack((a, b)))[0, 1] == pytest.approx(0.8825, abs=0.01)
+
+
+def test_gaussian_field_mixes_lengthscales_per_image():
+    # Short lengthscale: neighbours nearly independent; long: nearly equal. A mixture of both
+    # shows as a bimodal spread of per-image neighbour differences.
+    images = GaussianField(lengthscales=(0.3, 8.0)).sample(4000, 4, "train", gen())
+    rough = (images[:, :, 1:] - images[:, :, :-1]).abs().mean((1, 2))
+    assert (rough < 0.08).float().mean() == pytest.approx(0.5, abs=0.03)
+    assert (rough > 0.12).float().mean() == pytest.approx(0.5, abs=0.03)
+
+
+def test_gaussian_field_refuses_bad_parameters():
+    with pytest.raises(ValueError, match="lengthscales"):
+        GaussianField(lengthscales=(1.0, -1.0))
+    with pytest.raises(ValueError, match="sigma"):
+        GaussianField(sigma=0)
+
+
+def test_uniform_noise_is_in_range():
+    images = UniformNoise().sample(1000, 4, "train", gen())
+    assert images.min() >= 0 and images.max() <= 1
+    assert images.mean() == pytest.approx(0.5, abs=0.01)
+
+
+def test_photo_splits_are_disjoint_and_load_offline():
+    names = [n for split in PHOTO_SPLITS.values() for n in split]
+    assert len(names) == len(set(names))
+    for name in names:
+        photo = load_photo(name)
+        assert photo.dim() == 2 and photo.min() >= 0 and photo.max() <= 1
+        assert min(photo.shape) >= 64
+
+
+@pytest.mark.parametrize("size", [4, 8, 16])
+def test_photo_crops_are_real_pieces_of_the_splits_photographs(size):
+    source = Photos()
+    crops = source.sample(300, size, "test", gen())
+    assert crops.shape == (300, size, size)
+    assert 0 <= crops.min() and crops.max() <= 1
+    photos = [load_photo(n) for n in PHOTO_SPLITS["test"]]
+    for crop in crops[:5]:
+        found = False
+        for photo in photos:
+            windows = photo.unfold(0, size, 1).unfold(1, size, 1)  # (H', W', size, size)
+            if (windows == crop).all(-1).all(-1).any():
+                found = True
+        assert found
+
+
+def test_photos_refuse_overlapping_splits_and_unknown_names():
+    with pytest.raises(ValueError, match="two splits"):
+        Photos(train=["camera", "moon"], val=["moon"], test=["gravel"])
+    with pytest.raises(ValueError, match="not a photograph"):
+        Photos(test=["no_such_photo"])
+
+
+def test_downscaled_photos_are_block_averages():
+    full, half = load_photo("camera"), load_photo("camera", 2)
+    assert half.shape == (full.shape[0] // 2, full.shape[1] // 2)
+    assert half[3, 5] == pytest.approx(float(full[6:8, 10:12].mean()), abs=1e-6)
