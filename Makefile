@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep report test lint tensorboard clean
+.PHONY: help install train sweep report bench test lint tensorboard clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 	@latest=$$(ls -d outputs/multiruns/*/ 2>/dev/null | sort | tail -n 1); \
 	if [ -z "$$latest" ]; then echo "no sweep under outputs/multiruns: run make sweep first" >&2; exit 2; fi; \
 	$(BIN)/python -m vit_inpaint.report "$$latest"
+
+bench: $(STAMP) ## time a training epoch: plain PyTorch vs this model in a plain loop vs the Trainer
+	$(BIN)/python -m vit_inpaint.bench --scaling
 
 test: $(STAMP) ## run the test suite (CPU, a few minutes)
 	$(BIN)/python -m pytest -q

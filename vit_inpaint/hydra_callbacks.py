@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -15,15 +16,34 @@ log = logging.getLogger(__name__)
 
 
 class SweepReport(Callback):
-    """After the last job of a multirun, writes report.md and the figures into the sweep folder."""
+    """Writes report.md and the figures into the sweep folder once the jobs are done.
+
+    Hydra calls on_multirun_end only when every job succeeded: once a job has failed, it runs
+    the remaining jobs and then raises. So after a failure the report is rewritten at the end of
+    every later job, and the last one written covers the whole sweep, failed runs included.
+    """
+
+    def __init__(self) -> None:
+        self.failure_seen = False
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
+        if job_return.status == JobStatus.FAILED:
+            self.failure_seen = True
+        if self.failure_seen and config.hydra.mode.name == "MULTIRUN":
+            self._write(Path(config.hydra.sweep.dir), echo=False)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
+        self._write(Path(config.hydra.sweep.dir), echo=True)
+
+    @staticmethod
+    def _write(sweep_dir: Path, echo: bool) -> None:
         try:
             from vit_inpaint.report import write_report
 
-            print(write_report(sweep_dir))
+            table = write_report(sweep_dir)
         except Exception:  # a report that fails must not hide the runs that finished
             log.exception("could not write the sweep report for %s", sweep_dir)
-        else:
-            log.info("sweep report: %s", sweep_dir / "report.md")
+            return
+        if echo:
+            print(table)
+        log.info("sweep report: %s", sweep_dir / "report.md")

@@ -51,8 +51,11 @@ def hparams_of(cfg: DictConfig) -> dict:
     }
 
 
-def train(cfg: DictConfig) -> float | None:
-    """Runs fit (+ test) for `cfg`; returns cfg.optimized_metric's final value if set."""
+def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
+    """Runs fit (+ test) for `cfg`; returns cfg.optimized_metric's final value if set.
+
+    extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
+    """
     check_config(cfg)
     output_dir = output_dir_of(cfg)
     prepare_output_dir(output_dir)
@@ -81,6 +84,7 @@ def train(cfg: DictConfig) -> float | None:
     )
     module.baselines = evaluate_baselines(datamodule)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks += extra_callbacks or []
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 

@@ -1,0 +1,316 @@
+"""The sweep report on real multiruns: tables that match metrics.json, figures, failed runs, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TINY
+from vit_inpaint.report import write_report
+
+FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
+REPORT_FILES = ("report.md", *FIGURES)
+CONFIGURATIONS = ("masking=pixel", "masking=patch2x2")
+SEEDS = ("seed=0", "seed=1")
+
+
+def run_sweep(sweep_dir: Path, *overrides: str, budget=TINY) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "train.py",
+        *overrides,
+        *budget,
+        f"hydra.sweep.dir={sweep_dir}",
+        "-m",
+    ]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def run_report_cli(folder: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "vit_inpaint.report", str(folder)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def seeds_sweep(tmp_path_factory) -> Path:
+    """A real multirun: two masks x two seeds, tiny budget."""
+    sweep = tmp_path_factory.mktemp("report") / "seeds"
+    result = run_sweep(sweep, "masking=pixel,patch2x2", "seed=0,1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return sweep
+
+
+def copy_without_report(sweep: Path, destination: Path) -> Path:
+    """The sweep without its report (the multirun wrote one): a test sees only what it writes."""
+    shutil.copytree(sweep, destination, ignore=shutil.ignore_patterns(*REPORT_FILES))
+    return destination
+
+
+@pytest.fixture
+def sweep_copy(seeds_sweep, tmp_path) -> Path:
+    """A copy a test may change."""
+    return copy_without_report(seeds_sweep, tmp_path / "sweep")
+
+
+@pytest.fixture(scope="module")
+def report(seeds_sweep, tmp_path_factory) -> tuple[Path, str]:
+    """write_report on a copy of the sweep: (its folder, the Markdown it returned)."""
+    sweep = copy_without_report(seeds_sweep, tmp_path_factory.mktemp("report") / "sweep")
+    return sweep, write_report(sweep)
+
+
+def job_dir(sweep: Path, *overrides: str) -> Path:
+    """The one job folder whose name holds all of `overrides` (names carry every override)."""
+    (match,) = [p for p in sweep.iterdir() if set(overrides) <= set(p.name.split(","))]
+    return match
+
+
+def metrics_of(sweep: Path, configuration: str) -> list[dict[str, float]]:
+    return [
+        json.loads((job_dir(sweep, configuration, s) / "metrics.json").read_text()) for s in SEEDS
+    ]
+
+
+def parse_table(markdown: str, first_header: str) -> list[dict[str, str]]:
+    """The rows of the first Markdown table whose first header cell is `first_header`."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append([cell.strip() for cell in line.strip("|").split("|")])
+    header, _rule, *rows = table
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def parse_cell(cell: str) -> tuple[float, float | None]:
+    """'0.0912 ± 0.0018' -> (mean, std); '7.4% ± 0.6%' -> fractions; a lone value -> (x, None)."""
+
+    def number(text: str) -> float:
+        text = text.strip().strip("*")
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+
+    mean, _, std = cell.partition("±")
+    return number(mean), (number(std) if std else None)
+
+
+def rows_by_configuration(markdown: str) -> dict[str, dict[str, str]]:
+    return {row["configuration"]: row for row in parse_table(markdown, "configuration")}
+
+
+def assert_matches(cell: str, values: list[float], percent: bool = False) -> None:
+    mean, std = parse_cell(cell)
+    # The table rounds: 4 significant digits for means, 2 for std, 0.1 point for percentages.
+    tolerance = {"abs": 6e-4} if percent else {"rel": 1e-3}
+    assert mean == pytest.approx(statistics.fmean(values), **tolerance), cell
+    if len(values) > 1:
+        assert std == pytest.approx(
+            statistics.stdev(values), **(tolerance if percent else {"rel": 0.05})
+        ), cell
+    else:
+        assert std is None, cell
+
+
+@pytest.mark.slow
+def test_the_multirun_ends_with_its_report(seeds_sweep):
+    # Written by the sweep's Hydra callback (vit_inpaint/hydra_callbacks.py), not by this test.
+    report = (seeds_sweep / "report.md").read_text()
+    assert set(rows_by_configuration(report)) == set(CONFIGURATIONS)
+
+
+@pytest.mark.slow
+def test_one_row_per_configuration_with_mean_and_std_over_two_seeds(report):
+    sweep, markdown = report
+
+    assert (sweep / "report.md").read_text() == markdown
+    rows = rows_by_configuration(markdown)
+    assert set(rows) == set(CONFIGURATIONS)
+    for row in rows.values():
+        assert row["seeds"] == "2"
+        assert row["status"] == "ok"
+        assert "±" in row["val/mse"] and "±" in row["test/mse"]
+    assert "4 run(s) in 2 configuration(s), 0 failed" in markdown
+
+
+@pytest.mark.slow
+def test_table_numbers_are_the_metrics_files_averaged_over_seeds(report):
+    sweep, markdown = report
+    rows = rows_by_configuration(markdown)
+
+    for configuration in CONFIGURATIONS:
+        runs = metrics_of(sweep, configuration)
+        row = rows[configuration]
+        for key in ("val/mse", "test/mse", "test/nmse", "test/psnr"):
+            assert_matches(row[key], [m[key] for m in runs])
+        for key in ("test/rate_perfect", "test/rate_acceptable", "test/rate_failed"):
+            assert_matches(row[key], [m[key] for m in runs], percent=True)
+        # Every baseline the runs measured has its column, the Bayes limit labelled as such.
+        baselines = [k for k in runs[0] if k.startswith("test/mse_") and k != "test/mse_over_bayes"]
+        assert baselines, "the runs measured no baseline"
+        for key in baselines:
+            header = "Bayes limit (test/mse_bayes)" if key == "test/mse_bayes" else key
+            assert_matches(row[header], [m[key] for m in runs])
+        if "test/mse_over_bayes" in runs[0]:
+            assert_matches(row["test/mse_over_bayes"], [m["test/mse_over_bayes"] for m in runs])
+
+
+@pytest.mark.slow
+def test_cross_eval_matrix_is_the_test_mask_metrics_averaged_over_seeds(report):
+    sweep, markdown = report
+
+    matrix = {
+        row["train mask \\ test mask"]: row
+        for row in parse_table(markdown, "train mask \\ test mask")
+    }
+    assert set(matrix) == {"pixel", "patch2x2"}
+    for train_mask, row in matrix.items():
+        runs = metrics_of(sweep, f"masking={train_mask}")
+        for test_mask in ("pixel", "patch2x2", "block2x2"):
+            assert_matches(row[test_mask], [m[f"test/{test_mask}/mse"] for m in runs])
+        # The model tested on the masks it was trained on is the bold diagonal.
+        assert row[train_mask].startswith("**")
+        assert not row["block2x2"].startswith("**")
+
+
+@pytest.mark.slow
+def test_figures_are_non_empty_png_images_linked_from_the_report(report):
+    from matplotlib.image import imread
+
+    sweep, markdown = report
+
+    for name in FIGURES:
+        image = imread(sweep / name)  # fails on anything but a valid PNG
+        assert image.ndim == 3 and image.shape[2] in (3, 4), name
+        assert image.shape[0] > 100 and image.shape[1] > 100, (name, image.shape)
+        assert image[..., :3].std() > 0.05, f"{name} is blank"
+        assert f"]({name})" in markdown
+
+
+@pytest.mark.slow
+def test_a_failed_job_shows_as_failed(tmp_path):
+    sweep = tmp_path / "heads"
+    budget = [o for o in TINY if not o.startswith("trainer.max_epochs=")] + ["trainer.max_epochs=1"]
+    # model.dim=32 (TINY): 3 heads fail config validation; Hydra still runs every job of the
+    # sweep, then reports the failure with a non-zero exit.
+    result = run_sweep(sweep, "model.heads=4,3", budget=budget)
+    assert result.returncode != 0
+    assert "model.heads (3)" in result.stderr
+    failed, finished = job_dir(sweep, "model.heads=3"), job_dir(sweep, "model.heads=4")
+    assert (failed / ".hydra").is_dir() and not (failed / "metrics.json").exists()
+    assert (finished / "metrics.json").exists()
+    # The sweep wrote its own report despite the failure (hydra_callbacks.SweepReport).
+    auto = (sweep / "report.md").read_text()
+    assert "model.heads=3" in auto and "failed" in auto
+
+    markdown = write_report(sweep)
+
+    rows = rows_by_configuration(markdown)
+    assert set(rows) == {"model.heads=3", "model.heads=4"}
+    assert rows["model.heads=3"]["status"] == "failed"
+    assert rows["model.heads=3"]["test/mse"] == "—"
+    assert rows["model.heads=4"]["status"] == "ok"
+    metrics = json.loads((finished / "metrics.json").read_text())
+    assert_matches(rows["model.heads=4"]["test/mse"], [metrics["test/mse"]])
+    assert "2 run(s) in 2 configuration(s), 1 failed" in markdown
+
+
+@pytest.mark.slow
+def test_a_configuration_with_one_failed_seed_averages_the_other(sweep_copy):
+    (job_dir(sweep_copy, "masking=pixel", "seed=1") / "metrics.json").unlink()
+
+    rows = rows_by_configuration(write_report(sweep_copy))
+
+    pixel = rows["masking=pixel"]
+    assert pixel["status"] == "1 of 2 failed"
+    assert pixel["seeds"] == "1"
+    seed0 = json.loads(
+        (job_dir(sweep_copy, "masking=pixel", "seed=0") / "metrics.json").read_text()
+    )
+    assert_matches(pixel["test/mse"], [seed0["test/mse"]])  # no "±": one seed left
+    assert rows["masking=patch2x2"]["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_runs_without_baselines_or_cross_eval_skip_those_parts(sweep_copy):
+    # Metrics as runs wrote them before baselines and cross-evaluation existed.
+    for metrics_file in sweep_copy.glob("*/metrics.json"):
+        metrics = json.loads(metrics_file.read_text())
+        kept = {k: v for k, v in metrics.items() if k.count("/") == 1 and "/mse_" not in k}
+        assert "test/mse" in kept and len(kept) < len(metrics)
+        metrics_file.write_text(json.dumps(kept))
+
+    markdown = write_report(sweep_copy)
+
+    header = parse_table(markdown, "configuration")[0].keys()
+    assert "test/mse" in header
+    assert not [h for h in header if "bayes" in h.lower() or "mse_" in h]
+    assert "No cross-evaluation metrics" in markdown
+    assert not (sweep_copy / "cross_eval.png").exists()
+    assert "cross_eval.png: skipped" in markdown
+    for name in ("val_curves.png", "reconstructions.png", "attention.png"):
+        assert (sweep_copy / name).exists()
+
+
+@pytest.mark.slow
+# A single configuration is named by all its overrides: a long label must not crush the figures.
+@pytest.mark.filterwarnings("error:constrained_layout not applied")
+def test_a_single_run_folder_gives_one_row(seeds_sweep, tmp_path):
+    run = tmp_path / "run"  # like outputs/runs/<time>/: the folder itself holds .hydra/
+    shutil.copytree(job_dir(seeds_sweep, "masking=pixel", "seed=0"), run)
+
+    rows = parse_table(write_report(run), "configuration")
+
+    assert len(rows) == 1 and rows[0]["status"] == "ok"
+    assert "seeds" not in rows[0]  # one run: plain values, no seed column
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert_matches(rows[0]["val/mse"], [metrics["val/mse"]])
+    assert (run / "report.md").exists()
+
+
+@pytest.mark.slow
+def test_cli_prints_the_table_and_exits_0(sweep_copy):
+    result = run_report_cli(sweep_copy)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert set(rows_by_configuration(result.stdout)) == set(CONFIGURATIONS)
+    assert (sweep_copy / "report.md").read_text() == result.stdout
+
+
+def test_cli_refuses_a_missing_folder_and_writes_nothing(tmp_path):
+    missing = tmp_path / "no-such-sweep"
+
+    result = run_report_cli(missing)
+
+    assert result.returncode == 2
+    assert f"{missing} does not exist" in result.stderr
+    assert not missing.exists()
+    assert result.stdout == ""
+
+
+def test_cli_refuses_a_folder_without_jobs_and_writes_nothing(tmp_path):
+    (tmp_path / "not-a-job").mkdir()  # a subfolder without .hydra/ is no job
+
+    result = run_report_cli(tmp_path)
+
+    assert result.returncode == 2
+    assert "holds no job folders" in result.stderr and str(tmp_path) in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["not-a-job"]
+    assert not any((tmp_path / "not-a-job").iterdir())
+
+
+def test_importing_the_report_loads_no_heavy_library():
+    code = (
+        "import sys, vit_inpaint.report; "
+        "print(sorted(m for m in ('torch', 'lightning', 'matplotlib', 'tensorboard') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
