@@ -141,6 +141,7 @@ def run_project(
     epochs: int,
     out: Path,
     device: str = "cpu",
+    extra_overrides: tuple[str, ...] = (),
 ) -> list[float]:
     """Trains through vit_inpaint.training.train with a default run's config, timing each
     training epoch with a callback (validation, testing and set-up are not counted)."""
@@ -152,12 +153,23 @@ def run_project(
     times: list[float] = []
 
     class EpochTimer(L.Callback):
+        # Lightning runs validation inside the training epoch, before on_train_epoch_end: the
+        # clock stops when validation starts, so only the training batches are timed.
         def on_train_epoch_start(self, trainer, pl_module):
             self.start = time.perf_counter()
 
+        def on_validation_start(self, trainer, pl_module):
+            if not trainer.sanity_checking and self.start is not None:
+                self._stop()
+
         def on_train_epoch_end(self, trainer, pl_module):
+            if self.start is not None:  # no validation this epoch
+                self._stop()
+
+        def _stop(self):
             _sync(device)
             times.append(time.perf_counter() - self.start)
+            self.start = None
 
     overrides = [
         f"data.num_train={num_train}",
@@ -170,6 +182,7 @@ def run_project(
         f"paths.output_dir={out}",
         "test=false",
         *(["trainer=gpu"] if device.startswith("cuda") else []),
+        *extra_overrides,
     ]
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
@@ -189,6 +202,7 @@ def compare(args) -> dict:
         "depth": args.depth,
         "heads": args.heads,
         "mlp_ratio": 2.0,
+        "attention": args.attention,
     }
     images, masks = make_data(args.num_train, args.image_size)
     results = {}
@@ -221,7 +235,7 @@ def scaling_one(image_size: int, patch_size: int, num_train: int, epochs: int) -
     import resource
 
     images, masks = make_data(num_train, image_size)
-    model_cfg = {"patch_size": patch_size, "dim": 64, "depth": 2, "heads": 4, "mlp_ratio": 2.0}
+    model_cfg = {"patch_size": patch_size, "dim": 64, "depth": 2, "heads": 4, "attention": "sdpa"}
     times = run_bare(images, masks, model_cfg, 64, epochs)[1:]
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"epoch_s": statistics.median(times), "peak_rss_mib": peak_kib / 1024}
@@ -275,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=4, help="per round; the first is warm-up")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--attention", default="sdpa", choices=["sdpa", "manual"])
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--scaling", action="store_true", help="also time image/dataset sizes")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
