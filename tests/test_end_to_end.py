@@ -60,6 +60,8 @@ def test_event_files_hold_val_mse_curves_and_hparams(sweep_dir):
         assert "val/mse" in tags["scalars"] and "train/loss" in tags["scalars"]
         assert "test/mse" in tags["scalars"]
         assert len(events.Scalars("val/mse")) >= 2  # one point per epoch
+        # train/loss is written every log_every_n_steps=4 steps (16 steps: 256 images / 32 x 2).
+        assert [e.step for e in events.Scalars("train/loss")] == [3, 7, 11, 15]
         assert "val/reconstructions" in tags["images"]
         assert "val/attention_last_layer" in tags["images"]
         # The HParams tab's data: the run's settings against its final metrics, not hp_metric.

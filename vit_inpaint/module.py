@@ -99,9 +99,10 @@ class InpaintingModule(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, masks = batch
         loss = self.loss(self(images, masks), images, masks)
-        # Lightning writes logged values only every log_every_n_steps; calling self.log on the
-        # other steps would cost about as much as the model's forward pass at this size.
-        if self.trainer is None or batch_idx % self.trainer.log_every_n_steps == 0:
+        # Lightning writes logged values only on the steps where (global_step + 1) is a multiple
+        # of log_every_n_steps; calling self.log on the other steps would cost about as much as
+        # the model's forward pass at this size.
+        if self.trainer is None or (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
             self.log("train/loss", loss, prog_bar=True)
         return loss
 
