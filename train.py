@@ -6,6 +6,10 @@ Composing the config imports neither torch nor Lightning: `--help` and `--cfg jo
 import hydra
 from omegaconf import DictConfig
 
+from vit_inpaint import resolvers
+
+resolvers.register()  # before Hydra composes: hydra.run.dir follows a resumed checkpoint
+
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+
+from vit_inpaint import resolvers
+
+resolvers.register()  # as train.py does
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -37,3 +43,20 @@ def tiny_config(tmp_path):
         return compose_config(*TINY, *overrides, output_dir=tmp_path / "run")
 
     return make
+
+
+def run_train(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python train.py <args>` as a user runs it, from the project's folder."""
+    command = [sys.executable, "train.py", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def run_sweep(sweep_dir: Path, *overrides: str, budget=TINY) -> subprocess.CompletedProcess:
+    """`python train.py <overrides> <budget> -m` into `sweep_dir`."""
+    return run_train(*overrides, *budget, f"hydra.sweep.dir={sweep_dir}", "-m")
+
+
+def job_dir(sweep: Path, *overrides: str) -> Path:
+    """The one job folder whose name holds all of `overrides` (names carry every override)."""
+    (match,) = [p for p in sweep.iterdir() if set(overrides) <= set(p.name.split(","))]
+    return match

@@ -91,6 +91,10 @@ BAD = [
     (["model.attention=flash"], "model.attention"),
     (["trainer.max_epochs=0"], "trainer.max_epochs"),
     (["optimizer.schedule=linear"], "optimizer.schedule"),
+    (["threads=0"], "threads"),
+    (["ckpt_path=/no/such/run/checkpoints/last.ckpt"], "ckpt_path"),
+    (["optimized_metric=test/mse"], "optimized_metric"),
+    (["optimized_metric=val/accuracy"], "optimized_metric"),
 ]
 
 
@@ -110,3 +114,40 @@ def test_a_finished_run_is_never_overwritten(tmp_path):
     with pytest.raises(ConfigError, match="already holds a finished run"):
         train(compose_config(*TINY, output_dir=out))
     assert (out / "metrics.json").read_text() == '{"val/mse": 0.1}\n'
+
+
+def test_ddp_is_refused_inside_a_multirun_with_what_to_use_instead(tmp_path):
+    cfg = compose_config(*TINY, "trainer=ddp", output_dir=tmp_path / "run")
+    check_config(cfg)  # a single DDP run is fine
+    with pytest.raises(ConfigError, match="trainer.strategy=ddp_spawn"):
+        check_config(cfg, multirun=True)
+    spawn = compose_config(*TINY, "trainer=ddp", "trainer.strategy=ddp_spawn", output_dir=tmp_path)
+    check_config(spawn, multirun=True)
+
+
+def test_slurm_launcher_turns_overrides_into_sbatch_directives(tmp_path):
+    """hydra/launcher=slurm is submitit's SLURM launcher with this project's defaults; the
+    sbatch script submitit would submit carries the partition, time, cpus and gpus asked for."""
+    from hydra import compose, initialize_config_dir
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    overrides = ["hydra/launcher=slurm", "hydra.launcher.partition=gpu"]
+    overrides += ["hydra.launcher.gpus_per_node=1", "hydra.launcher.timeout_min=90"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    sbatch = _make_sbatch_string(
+        command="python train.py",
+        folder=str(tmp_path),
+        job_name="vit_inpaint",
+        partition=launcher.partition,
+        time=launcher.timeout_min,
+        cpus_per_task=launcher.cpus_per_task,
+        gpus_per_node=launcher.gpus_per_node,
+        ntasks_per_node=launcher.tasks_per_node,
+        mem=f"{launcher.mem_gb}GB",
+        nodes=launcher.nodes,
+    )
+    for directive in ("--partition=gpu", "--time=90", "--cpus-per-task=2", "--gpus-per-node=1"):
+        assert f"#SBATCH {directive}" in sbatch

@@ -104,3 +104,23 @@ def test_fresh_images_give_a_new_training_set_each_epoch():
     assert sorted(epoch0.sum((1, 2)).tolist()) == sorted(first.sum((1, 2)).tolist())
     assert not set(epoch1.sum((1, 2)).tolist()) & set(first.sum((1, 2)).tolist())
     assert torch.equal(dm.images["train"], first)  # the stored set (behind train_mean) stays
+
+
+def test_ddp_shards_split_an_epoch_into_equal_disjoint_parts():
+    from vit_inpaint.data import TensorBatches
+
+    dm = datamodule(num_train=203)  # odd on purpose: 203 = 2 x 101 + 1
+    images, masks = dm.images["train"], dm.masks["train"]
+    shards = [
+        TensorBatches(images, masks, 32, seed=5, shuffle=True, shard=rank, num_shards=2)
+        for rank in (0, 1)
+    ]
+    served = [torch.cat([b[0] for b in shard]) for shard in shards]
+    # Equal step counts, or one process waits forever at the other's gradient all-reduce.
+    assert len(served[0]) == len(served[1]) == 101
+    assert len(shards[0]) == len(shards[1]) == len(list(shards[0])) == 4
+    keys = [set(s.sum((1, 2)).tolist()) for s in served]
+    assert not keys[0] & keys[1]
+    # Together the shards are the unsharded epoch's order, interleaved, minus the odd one out.
+    whole = torch.cat([b[0] for b in TensorBatches(images, masks, 32, seed=5, shuffle=True)])
+    assert torch.equal(whole[0:202:2], served[0]) and torch.equal(whole[1:202:2], served[1])

@@ -11,25 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY
+from tests.conftest import ROOT, TINY, job_dir, run_sweep
 from vit_inpaint.report import write_report
 
 FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
 REPORT_FILES = ("report.md", *FIGURES)
 CONFIGURATIONS = ("masking=pixel", "masking=patch2x2")
 SEEDS = ("seed=0", "seed=1")
-
-
-def run_sweep(sweep_dir: Path, *overrides: str, budget=TINY) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "train.py",
-        *overrides,
-        *budget,
-        f"hydra.sweep.dir={sweep_dir}",
-        "-m",
-    ]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def run_report_cli(folder: Path) -> subprocess.CompletedProcess:
@@ -63,12 +51,6 @@ def report(seeds_sweep, tmp_path_factory) -> tuple[Path, str]:
     """write_report on a copy of the sweep: (its folder, the Markdown it returned)."""
     sweep = copy_without_report(seeds_sweep, tmp_path_factory.mktemp("report") / "sweep")
     return sweep, write_report(sweep)
-
-
-def job_dir(sweep: Path, *overrides: str) -> Path:
-    """The one job folder whose name holds all of `overrides` (names carry every override)."""
-    (match,) = [p for p in sweep.iterdir() if set(overrides) <= set(p.name.split(","))]
-    return match
 
 
 def metrics_of(sweep: Path, configuration: str) -> list[dict[str, float]]:

@@ -42,6 +42,11 @@ class TensorBatches:
     epoch, after which every batch is a zero-copy slice. The order and the fresh masks of epoch e
     depend on (seed, e) alone, so a run resumed at epoch e sees the batches it would have seen.
     `fresh_images` / `fresh_masks`, when given, make epoch e's images / masks.
+
+    Under DDP (`num_shards` processes), every process draws the same permutation and keeps the
+    slice `rank::num_shards` of it, cut to an equal length: each sample is seen by one process
+    per epoch, and every process takes the same number of steps (one with fewer would hang the
+    others at the gradient all-reduce).
     """
 
     def __init__(
@@ -54,7 +59,11 @@ class TensorBatches:
         fresh_images: Callable[[int], torch.Tensor] | None = None,
         fresh_masks: Callable[[int], torch.Tensor] | None = None,
         epoch: Callable[[], int] = lambda: 0,
+        shard: int = 0,
+        num_shards: int = 1,
     ):
+        if not 0 <= shard < num_shards:
+            raise ValueError(f"shard must be in [0, {num_shards}), got {shard}")
         self.images, self.masks = images, masks
         self.batch_size = batch_size
         self.seed = seed
@@ -62,9 +71,10 @@ class TensorBatches:
         self.fresh_images = fresh_images
         self.fresh_masks = fresh_masks
         self.epoch = epoch
+        self.shard, self.num_shards = shard, num_shards
 
     def __len__(self) -> int:
-        return math.ceil(len(self.images) / self.batch_size)
+        return math.ceil(len(self.images) // self.num_shards / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         epoch = self.epoch()
@@ -73,6 +83,10 @@ class TensorBatches:
         if self.shuffle:
             order = torch.randperm(len(images), generator=generator(self.seed, _ORDER, epoch))
             images, masks = images[order], masks[order]
+        if self.num_shards > 1:
+            per_shard = len(images) // self.num_shards
+            keep = slice(self.shard, per_shard * self.num_shards, self.num_shards)
+            images, masks = images[keep], masks[keep]
         for start in range(0, len(images), self.batch_size):
             yield images[start : start + self.batch_size], masks[start : start + self.batch_size]
 
@@ -160,6 +174,10 @@ class InpaintingDataModule(L.LightningDataModule):
             fresh_images=self._fresh_train_images if self.fresh_images else None,
             fresh_masks=self._fresh_train_masks if self.fresh_masks else None,
             epoch=self._epoch,
+            # One shard per DDP process; validation and test are not sharded: every process
+            # scores the whole split, and torchmetrics' cross-process means stay the same.
+            shard=self.trainer.global_rank if self.trainer is not None else 0,
+            num_shards=self.trainer.world_size if self.trainer is not None else 1,
         )
 
     def val_dataloader(self) -> TensorBatches:

@@ -32,7 +32,20 @@ def per_image_rmse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor)
 
 
 class InpaintingMetrics(nn.Module):
-    """The metrics of one split; call `update` per batch, `compute` once, then `reset`."""
+    """The metrics of one split; call `update` per batch, `compute` once, then `reset`.
+
+    Under DDP each torchmetrics state is summed over the processes in `compute`.
+    """
+
+    NAMES = (
+        "mse",
+        "nmse",
+        "psnr",
+        "rate_perfect",
+        "rate_acceptable",
+        "rate_failed",
+        "mse_mean_fill",
+    )
 
     def __init__(self, train_mean: float, perfect: float = 0.05, acceptable: float = 0.15):
         super().__init__()

@@ -48,6 +48,10 @@ def build_optimizer(
         return classes[name](params, lr=lr, **options)
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
 def constant(step: int) -> float:
     return 1.0
 
@@ -99,10 +103,21 @@ class InpaintingModule(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, masks = batch
         loss = self.loss(self(images, masks), images, masks)
+        if not torch.isfinite(loss):
+            # Raised before backward: the bad step never reaches the weights, and Lightning's
+            # checkpoints (saved at the end of each good epoch) stay as they were.
+            callback = self._trainer.checkpoint_callback if self._trainer is not None else None
+            checkpoint = getattr(callback, "last_model_path", "")
+            raise NonFiniteLossError(
+                f"train/loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx} "
+                f"(step {self.global_step}): training stopped. "
+                + (f"Last good checkpoint: {checkpoint}. " if checkpoint else "No checkpoint yet. ")
+                + "A lower optimizer.lr, or data without NaN or infinite pixels, usually cures it."
+            )
         # Lightning writes logged values only on the steps where (global_step + 1) is a multiple
         # of log_every_n_steps; calling self.log on the other steps would cost about as much as
         # the model's forward pass at this size.
-        if self.trainer is None or (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
+        if self._trainer is None or (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
             self.log("train/loss", loss, prog_bar=True)
         return loss
 
@@ -133,7 +148,9 @@ class InpaintingModule(L.LightningModule):
             values[f"{prefix}mse_over_bayes"] = (
                 values[f"{prefix}mse"] / self.baselines[f"{prefix}mse_bayes"]
             )
-        self.log_dict(values)
+        # torchmetrics has already summed its states over DDP processes, so every process holds
+        # the same values: sync_dist averages equal numbers (and is free without DDP).
+        self.log_dict(values, sync_dist=True)
 
     def configure_optimizers(self):
         """The optimizer and its per-step learning rate: constant (the report), or with

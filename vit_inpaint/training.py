@@ -56,11 +56,12 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
 
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
     """
-    check_config(cfg)
+    check_config(cfg, multirun=_in_multirun())
     output_dir = output_dir_of(cfg)
     prepare_output_dir(output_dir)
 
     import lightning as L
+    import torch
     from hydra.utils import instantiate
 
     _quiet_library_noise()
@@ -70,6 +71,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     from vit_inpaint.module import InpaintingModule
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if cfg.get("threads"):
+        torch.set_num_threads(cfg.threads)
 
     masking = build_masking(**cfg.masking)
     # _partial_: the masking object is passed as it is (instantiate would turn it into a config).
@@ -88,21 +91,35 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    log.info("training %s on %s", cfg.masking.name, output_dir)
+    # Parallel jobs on one machine each want every core; the count shows when they fight.
+    log.info(
+        "training %s on %s (%d torch threads)",
+        cfg.masking.name,
+        output_dir,
+        torch.get_num_threads(),
+    )
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _scalars(trainer.callback_metrics, prefix="val/")
     if cfg.get("test"):
         trainer.test(module, datamodule=datamodule, ckpt_path=cfg.get("test_ckpt"), verbose=False)
         metrics.update(_scalars(trainer.callback_metrics, prefix="test/"))
 
-    (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    for logger in loggers:
-        logger.log_hyperparams(hparams_of(cfg), metrics=metrics, step=trainer.global_step)
-        logger.finalize("success")
-    log.info("final metrics: %s", json.dumps(metrics, sort_keys=True))
+    if trainer.is_global_zero:  # under DDP every process has the same (synced) metrics
+        (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        for logger in loggers:
+            logger.log_hyperparams(hparams_of(cfg), metrics=metrics, step=trainer.global_step)
+            logger.finalize("success")
+        log.info("final metrics: %s", json.dumps(metrics, sort_keys=True))
 
     optimized = cfg.get("optimized_metric")
     return metrics.get(optimized) if optimized else None
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def _quiet_library_noise() -> None:

@@ -7,6 +7,8 @@ of a shape error deep inside attention.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from omegaconf import DictConfig
 
 
@@ -29,9 +31,13 @@ def cfg_select(cfg: DictConfig, path: str):
     return node
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Raises ConfigError on the first value that cannot work."""
+def check_config(cfg: DictConfig, multirun: bool = False) -> None:
+    """Raises ConfigError on the first value that cannot work.
+
+    multirun: the run is one job of a Hydra multirun (`-m`).
+    """
     from vit_inpaint.masking import build_masking, check_masking
+    from vit_inpaint.metrics import InpaintingMetrics
     from vit_inpaint.model import ATTENTIONS, POS_EMBEDDINGS
     from vit_inpaint.module import OPTIMIZERS, SCHEDULES
 
@@ -87,3 +93,33 @@ def check_config(cfg: DictConfig) -> None:
         check_masking(masking, data.image_size, data.image_size)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"masking: {error}") from None
+
+    threads = cfg.get("threads")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f"threads must be a positive integer or null, got {threads!r}")
+
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and not Path(ckpt_path).is_file():
+        raise ConfigError(f"ckpt_path: no checkpoint file at {ckpt_path}")
+
+    # The value train() returns for a hyperparameter sweeper: a validation metric (tuning on the
+    # test split would leak it), one that every run logs or a baseline's mse_* beside it.
+    optimized = cfg.get("optimized_metric")
+    if optimized is not None:
+        prefix, _, name = str(optimized).partition("/")
+        known = (*InpaintingMetrics.NAMES, "mse_over_bayes")
+        if prefix != "val" or not (name in known or name.startswith("mse_")):
+            raise ConfigError(
+                f"optimized_metric must be a validation metric val/<name> with <name> one of "
+                f"{known}, got {optimized!r}"
+            )
+
+    strategy = str(cfg.trainer.get("strategy", "auto"))
+    if multirun and strategy == "ddp" and cfg.trainer.get("devices", 1) not in (1, "1"):
+        raise ConfigError(
+            "trainer.strategy=ddp (trainer=ddp) cannot run inside a multirun (-m): Lightning "
+            "starts each extra process by re-running this command, which would start the sweep "
+            "again. Run each DDP training as a single run (python train.py trainer=ddp ...), or "
+            "keep -m and use trainer.strategy=ddp_spawn, which starts its processes from within "
+            "the job."
+        )

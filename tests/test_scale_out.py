@@ -1,0 +1,117 @@
+"""Sweeps beyond one process, as a user types them: Hydra's launchers and Optuna sweeper, and
+Lightning's DDP on 2 CPU processes. Each test runs `python train.py ...` and reads its outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import TINY, job_dir, run_sweep, run_train
+
+pytestmark = pytest.mark.slow
+
+MASKINGS = ("masking=pixel", "masking=patch2x2")
+
+
+def assert_finished(job: Path) -> dict[str, float]:
+    """A finished job: its metrics, checkpoints, TensorBoard events and Hydra record."""
+    metrics = json.loads((job / "metrics.json").read_text())
+    assert {"val/mse", "test/mse", "test/nmse"} <= set(metrics)
+    assert (job / "checkpoints" / "last.ckpt").is_file()
+    assert list(job.glob("events.out.tfevents.*"))
+    assert (job / ".hydra" / "config.yaml").is_file()
+    return metrics
+
+
+def trained_on(job: Path) -> str:
+    return yaml.safe_load((job / ".hydra" / "config.yaml").read_text())["masking"]["name"]
+
+
+def test_joblib_launcher_runs_the_jobs_in_parallel_processes(tmp_path):
+    sweep = tmp_path / "joblib"
+    result = run_sweep(
+        sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "masking=pixel,patch2x2"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for masking in MASKINGS:
+        job = job_dir(sweep, masking)
+        assert_finished(job)
+        assert trained_on(job) == masking.split("=")[1]
+        # joblib's workers get one thread each, so two jobs do not fight over two cores.
+        assert "(1 torch threads)" in (job / "train.log").read_text()
+    assert (sweep / "report.md").is_file()
+
+
+def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(tmp_path):
+    sweep = tmp_path / "submitit"
+    result = run_sweep(
+        sweep, "hydra/launcher=submitit_local", "threads=1", "masking=pixel,patch2x2"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for masking in MASKINGS:
+        assert_finished(job_dir(sweep, masking))
+    # submitit's own record of each job: its pickled call, result and logs.
+    assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2
+    assert (sweep / "report.md").is_file()
+
+
+def test_optuna_search_minimises_the_validation_metric_over_three_trials(tmp_path):
+    sweep = tmp_path / "optuna"
+    # hparams_search=optuna sets hydra.mode=MULTIRUN itself: no -m needed.
+    # A key given on the command line is fixed for every trial: leave the searched ones free.
+    searched = ("optimizer.lr", "model.dim", "model.depth", "model.heads", "data.batch_size")
+    budget = [o for o in TINY if o.split("=")[0] not in searched]
+    result = run_train(
+        "hparams_search=optuna", "hydra.sweeper.n_trials=3", *budget, f"hydra.sweep.dir={sweep}"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = [p for p in sweep.iterdir() if (p / ".hydra").is_dir()]
+    assert len(jobs) == 3
+    values = {job: assert_finished(job)["val/mse"] for job in jobs}
+    chosen = [
+        {
+            o.split("=")[0]: o.split("=")[1]
+            for o in yaml.safe_load((j / ".hydra/overrides.yaml").read_text())
+        }
+        for j in jobs
+    ]
+    assert all(set(searched) <= set(c) for c in chosen)
+    assert len({c["optimizer.lr"] for c in chosen}) == 3  # three different trials
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    # The best value is the smallest val/mse the trials wrote (train() returned it to Optuna).
+    assert results["best_value"] == pytest.approx(min(values.values()), rel=1e-6)
+    best = min(values, key=values.get)
+    best_config = yaml.safe_load((best / ".hydra" / "config.yaml").read_text())
+    assert set(results["best_params"]) == set(searched)
+    for key, value in results["best_params"].items():
+        group, name = key.split(".")
+        assert best_config[group][name] == pytest.approx(value)
+
+
+def test_ddp_trains_one_run_on_two_cpu_processes_in_its_own_folder(tmp_path):
+    run = tmp_path / "ddp"
+    result = run_train("trainer=ddp", *TINY, f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_finished(run)
+    # Both processes logged into the run's folder (Lightning restarts train.py for rank 1 with
+    # this run's hydra.run.dir), and each trained on its half of every epoch: TINY's 256 images
+    # in batches of 32 give 4 steps per process per epoch instead of 8.
+    assert "training patch2x2 on" in (run / "train_ddp_process_1.log").read_text()
+    checkpoint = torch.load(
+        run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
+    assert checkpoint["global_step"] == 2 * 4
+    assert [p.name for p in tmp_path.iterdir()] == ["ddp"]
+
+
+def test_ddp_inside_a_multirun_fails_at_once_and_says_what_to_use(tmp_path):
+    sweep = tmp_path / "ddp_sweep"
+    result = run_sweep(sweep, "trainer=ddp", "masking=pixel,patch2x2")
+    assert result.returncode != 0
+    assert "cannot run inside a multirun" in result.stderr
+    assert "trainer.strategy=ddp_spawn" in result.stderr
+    assert not list(sweep.glob("*/metrics.json")) and not list(sweep.glob("*/checkpoints"))
