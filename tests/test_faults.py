@@ -1,0 +1,128 @@
+"""Resume and faults: a killed run resumed from its last checkpoint ends where an uninterrupted
+one does; a NaN loss stops the run and keeps the last good checkpoint; a failed job of a sweep
+leaves the others' outputs and shows as failed in the sweep report."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import ROOT, TINY, compose_config, job_dir, run_sweep, run_train
+from vit_inpaint.module import NonFiniteLossError
+from vit_inpaint.sources import UniformNoise
+from vit_inpaint.training import train
+
+pytestmark = pytest.mark.slow
+
+# Long enough (about a second an epoch) that the kill lands mid-run, short enough for a test.
+RESUME_BUDGET = [o for o in TINY if not o.startswith(("data.num_train", "trainer.max_epochs"))]
+RESUME_BUDGET += ["data.num_train=4096", "trainer.max_epochs=4"]
+
+
+def kill_after_first_checkpoint(run: Path) -> None:
+    """Starts `python train.py` into `run` and SIGKILLs it once its first last.ckpt exists."""
+    command = [sys.executable, "train.py", *RESUME_BUDGET, f"hydra.run.dir={run}"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while not last.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert last.exists(), "the run died or stalled before its first checkpoint"
+    if (run / "metrics.json").exists():
+        pytest.fail("the run finished before it was killed: raise RESUME_BUDGET's epochs")
+
+
+def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_path):
+    reference, killed = tmp_path / "uninterrupted", tmp_path / "killed"
+    result = run_train(*RESUME_BUDGET, f"hydra.run.dir={reference}")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    kill_after_first_checkpoint(killed)
+    stopped_at = torch.load(killed / "checkpoints" / "last.ckpt", weights_only=False)["epoch"]
+    assert stopped_at < 3
+    original_record = (killed / ".hydra" / "overrides.yaml").read_text()
+
+    # No hydra.run.dir: the resumed run finds its own folder from the checkpoint's path.
+    result = run_train(*RESUME_BUDGET, f"ckpt_path={killed / 'checkpoints' / 'last.ckpt'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Same folder: train.log goes on with the resumed launch.
+    assert "Restored all states from the checkpoint" in (killed / "train.log").read_text()
+    resumed = json.loads((killed / "metrics.json").read_text())
+    expected = json.loads((reference / "metrics.json").read_text())
+    assert resumed.keys() == expected.keys()
+    for key, value in expected.items():
+        assert resumed[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+    # The original launch's record is kept; the resumed launch has its own.
+    assert (killed / ".hydra" / "overrides.yaml").read_text() == original_record
+    (resume_record,) = (killed / ".hydra").glob("resumed-*/overrides.yaml")
+    assert "ckpt_path=" in resume_record.read_text()
+
+
+def test_a_finished_run_is_not_resumed_over(tmp_path):
+    run = tmp_path / "done"
+    budget = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=1"]
+    assert run_train(*budget, f"hydra.run.dir={run}").returncode == 0
+    before = (run / "metrics.json").read_text()
+    result = run_train(*budget, f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}")
+    assert result.returncode != 0 and "already holds a finished run" in result.stderr
+    assert (run / "metrics.json").read_text() == before
+
+
+class PoisonedNoise(UniformNoise):
+    """Uniform images, except that every training set after the first is all NaN."""
+
+    def __init__(self):
+        self.train_sets = 0
+
+    def sample(self, n, size, split, generator):
+        images = super().sample(n, size, split, generator)
+        if split == "train":
+            self.train_sets += 1
+            if self.train_sets > 1:
+                images.fill_(float("nan"))
+        return images
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    run = tmp_path / "nan"
+    cfg = compose_config(
+        *TINY,
+        f"data.images._target_={PoisonedNoise.__module__}.PoisonedNoise",
+        "data.fresh_images=true",  # epoch 1 asks the source for a new (NaN) training set
+        "trainer.max_epochs=3",
+        output_dir=run,
+    )
+    with pytest.raises(NonFiniteLossError, match=r"train/loss is nan at epoch 1, batch 0") as error:
+        train(cfg)
+    last = run / "checkpoints" / "last.ckpt"
+    assert f"Last good checkpoint: {last}" in str(error.value)
+    checkpoint = torch.load(last, weights_only=False)
+    assert checkpoint["epoch"] == 0
+    assert all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
+    assert not (run / "metrics.json").exists()
+
+
+def test_a_job_failing_mid_training_keeps_the_other_jobs_outputs(tmp_path):
+    sweep = tmp_path / "sweep"
+    budget = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=1"]
+    # lr=1e30 sends the weights to infinity within a few steps: that job stops on a NaN loss.
+    result = run_sweep(sweep, "optimizer.lr=0.0005,1e30", budget=budget)
+    assert result.returncode != 0 and "NonFiniteLossError" in result.stderr
+    good, bad = job_dir(sweep, "optimizer.lr=0.0005"), job_dir(sweep, "optimizer.lr=1e+30")
+    assert json.loads((good / "metrics.json").read_text())["test/mse"] > 0
+    assert (good / "checkpoints" / "last.ckpt").is_file()
+    assert not (bad / "metrics.json").exists()
+    report = (sweep / "report.md").read_text()
+    row = next(line for line in report.splitlines() if "optimizer.lr=1e+30" in line)
+    assert "failed" in row
