@@ -106,4 +106,19 @@ def test_cosine_schedule_warms_up_then_decays_to_zero(tiny_config, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(tmp_path / "run")).Reload()
-    assert "train/lr" in events.Tags()["scalars"]
+    # TINY: 256 images in batches of 32 for 2 epochs = 16 steps; logged every 4th step.
+    logged = {e.step: e.value for e in events.Scalars("train/lr")}
+    assert sorted(logged) == [3, 7, 11, 15]
+    for step, lr in logged.items():
+        assert lr == pytest.approx(0.01 * cosine(step, 16, 2), rel=1e-5)
+
+
+def test_constant_rate_is_logged_without_a_scheduler(tiny_config, tmp_path):
+    train(tiny_config("optimizer.lr=0.002"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run")).Reload()
+    rates = [e.value for e in events.Scalars("train/lr")]
+    assert len(rates) == 4 and all(lr == pytest.approx(0.002) for lr in rates)
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["lr_schedulers"] == []

@@ -52,10 +52,6 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite."""
 
 
-def constant(step: int) -> float:
-    return 1.0
-
-
 def cosine(step: int, total: int, warmup: int = 0) -> float:
     """Learning-rate factor: linear warm-up over `warmup` steps, then half a cosine down to 0."""
     if step < warmup:
@@ -117,8 +113,14 @@ class InpaintingModule(L.LightningModule):
         # Lightning writes logged values only on the steps where (global_step + 1) is a multiple
         # of log_every_n_steps; calling self.log on the other steps would cost about as much as
         # the model's forward pass at this size.
-        if self._trainer is None or (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
+        if (
+            self._trainer is not None
+            and (self.global_step + 1) % self.trainer.log_every_n_steps == 0
+        ):
             self.log("train/loss", loss, prog_bar=True)
+            # The rate this step uses. (LearningRateMonitor logs the same, but as a callback it
+            # is called on every step, and callbacks are most of the Trainer's cost per step.)
+            self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -156,17 +158,15 @@ class InpaintingModule(L.LightningModule):
         """The optimizer and its per-step learning rate: constant (the report), or with
         `optimizer.schedule=cosine` a short warm-up then half a cosine from lr down to 0."""
         optimizer = build_optimizer(self.parameters(), **self.optimizer_config)
-        if self.optimizer_config.get("schedule", "constant") == "cosine":
-            total = max(1, int(self.trainer.estimated_stepping_batches))
-            warmup = min(self.optimizer_config.get("warmup_steps", 0), total // 2)
-            factor = functools.partial(cosine, total=total, warmup=warmup)
-        else:
-            factor = constant
+        if self.optimizer_config.get("schedule", "constant") == "constant":
+            return optimizer  # no scheduler to step: a constant rate costs nothing per step
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = min(self.optimizer_config.get("warmup_steps", 0), total // 2)
+        factor = functools.partial(cosine, total=total, warmup=warmup)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        # Named so LearningRateMonitor logs it as train/lr, whichever optimizer and schedule.
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step", "name": "train/lr"},
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
     @torch.no_grad()
