@@ -31,32 +31,28 @@ def trained_on(job: Path) -> str:
     return yaml.safe_load((job / ".hydra" / "config.yaml").read_text())["masking"]["name"]
 
 
-def test_joblib_launcher_runs_the_jobs_in_parallel_processes(tmp_path):
-    sweep = tmp_path / "joblib"
-    result = run_sweep(
-        sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "masking=pixel,patch2x2"
-    )
+LAUNCHERS = {
+    # joblib runs the jobs in parallel worker processes, each given one torch thread.
+    "joblib": ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+    # submitit runs each job as a submitit job; it leaves torch's threads alone, hence threads=1.
+    "submitit_local": ("hydra/launcher=submitit_local", "threads=1"),
+}
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_a_launcher_runs_every_job_into_its_own_folder(launcher, tmp_path):
+    sweep = tmp_path / launcher
+    result = run_sweep(sweep, *LAUNCHERS[launcher], "masking=pixel,patch2x2")
     assert result.returncode == 0, result.stderr[-3000:]
     for masking in MASKINGS:
         job = job_dir(sweep, masking)
         assert_finished(job)
         assert trained_on(job) == masking.split("=")[1]
-        # joblib's workers get one thread each, so two jobs do not fight over two cores.
+        # One thread per job, so two jobs do not fight over two cores.
         assert "(1 torch threads)" in (job / "train.log").read_text()
     assert (sweep / "report.md").is_file()
-
-
-def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(tmp_path):
-    sweep = tmp_path / "submitit"
-    result = run_sweep(
-        sweep, "hydra/launcher=submitit_local", "threads=1", "masking=pixel,patch2x2"
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    for masking in MASKINGS:
-        assert_finished(job_dir(sweep, masking))
-    # submitit's own record of each job: its pickled call, result and logs.
-    assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2
-    assert (sweep / "report.md").is_file()
+    if launcher == "submitit_local":  # submitit's own record: each job's call, result and logs
+        assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2
 
 
 def test_optuna_search_minimises_the_validation_metric_over_three_trials(tmp_path):
