@@ -18,6 +18,7 @@ memory of each (measured in a fresh subprocess, so the peaks do not mask one ano
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import statistics
@@ -209,16 +210,23 @@ def compare(args) -> dict:
     for batch_size in args.batch_sizes:
         times = {"naive": [], "bare": [], "project": []}
         with tempfile.TemporaryDirectory() as tmp:
+            run = (images, masks, model_cfg, batch_size, args.epochs, args.device)
             for round_index in range(args.rounds):
-                torch.manual_seed(round_index)
-                # Epoch 0 of each round warms caches and allocators: it is not counted.
-                run = (images, masks, model_cfg, batch_size, args.epochs, args.device)
-                times["naive"] += run_naive(*run)[1:]
-                times["bare"] += run_bare(*run)[1:]
-                out = Path(tmp) / f"project-{batch_size}-{round_index}"
-                times["project"] += run_project(
-                    args.num_train, args.image_size, *run[2:5], out, args.device
-                )[1:]
+                # Each round starts with the next of the three: on this kind of machine whatever
+                # runs later in a round tends to run slower, so a fixed order would bias the
+                # ratios against whichever always came last.
+                names = list(times)
+                for name in names[round_index % 3 :] + names[: round_index % 3]:
+                    torch.manual_seed(round_index)
+                    gc.collect()
+                    if name == "project":
+                        out = Path(tmp) / f"project-{batch_size}-{round_index}"
+                        epochs = run_project(
+                            args.num_train, args.image_size, *run[2:5], out, args.device
+                        )
+                    else:
+                        epochs = (run_naive if name == "naive" else run_bare)(*run)
+                    times[name] += epochs[1:]  # epoch 0 warms caches and allocators: not counted
         medians = {name: statistics.median(t) for name, t in times.items()}
         results[batch_size] = {
             **{f"{name}_epoch_s": value for name, value in medians.items()},

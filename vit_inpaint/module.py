@@ -111,15 +111,13 @@ class InpaintingModule(L.LightningModule):
                 + "A lower optimizer.lr, or data without NaN or infinite pixels, usually cures it."
             )
         # Lightning writes logged values only on the steps where (global_step + 1) is a multiple
-        # of log_every_n_steps; calling self.log on the other steps would cost about as much as
-        # the model's forward pass at this size.
-        if (
-            self._trainer is not None
-            and (self.global_step + 1) % self.trainer.log_every_n_steps == 0
-        ):
+        # of log_every_n_steps (0: never); calling self.log on the other steps would cost about
+        # as much as the model's forward pass at this size.
+        every = self.trainer.log_every_n_steps if self._trainer is not None else 0
+        if every and (self.global_step + 1) % every == 0:
             self.log("train/loss", loss, prog_bar=True)
             # The rate this step uses. (LearningRateMonitor logs the same, but as a callback it
-            # is called on every step, and callbacks are most of the Trainer's cost per step.)
+            # is called on every step, whether or not it logs then.)
             self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
 
