@@ -8,6 +8,10 @@ Three ways to train the same model size on the same data, for the same epochs, i
     project  this project's real path: Hydra config as train.py composes it, the Trainer, the
              LightningModule, the DataModule, the logger and callbacks of a default run
 
+With `--floor`, a fourth: `lightning`, the same module and data in Lightning's barebones mode
+(no logger, callbacks, progress bar or checkpoints): what the Trainer's loop alone costs, the
+floor under `project`.
+
 They run in alternation, round after round, so a noisy shared CPU slows all three alike; the
 report gives the median time of a training epoch (validation excluded), samples per second and
 the ratios project/bare (the framework's overhead) and naive/project (what the project saves).
@@ -191,6 +195,16 @@ def run_project(
     return times
 
 
+# Lightning's barebones mode: no logger, callbacks, progress bar, checkpoints or model summary.
+BAREBONES = (
+    "+trainer.barebones=true",
+    "~trainer.log_every_n_steps",
+    "~trainer.enable_model_summary",
+    "~callbacks",
+    "~logger",
+)
+
+
 # --- the comparison -----------------------------------------------------------------------------
 
 
@@ -208,7 +222,12 @@ def compare(args) -> dict:
     images, masks = make_data(args.num_train, args.image_size)
     results = {}
     for batch_size in args.batch_sizes:
-        times = {"naive": [], "bare": [], "project": []}
+        times = {
+            "naive": [],
+            "bare": [],
+            "project": [],
+            **({"lightning": []} if args.floor else {}),
+        }
         with tempfile.TemporaryDirectory() as tmp:
             run = (images, masks, model_cfg, batch_size, args.epochs, args.device)
             for round_index in range(args.rounds):
@@ -216,13 +235,19 @@ def compare(args) -> dict:
                 # runs later in a round tends to run slower, so a fixed order would bias the
                 # ratios against whichever always came last.
                 names = list(times)
-                for name in names[round_index % 3 :] + names[: round_index % 3]:
+                start = round_index % len(names)
+                for name in names[start:] + names[:start]:
                     torch.manual_seed(round_index)
                     gc.collect()
-                    if name == "project":
-                        out = Path(tmp) / f"project-{batch_size}-{round_index}"
+                    if name in ("project", "lightning"):
+                        out = Path(tmp) / f"{name}-{batch_size}-{round_index}"
                         epochs = run_project(
-                            args.num_train, args.image_size, *run[2:5], out, args.device
+                            args.num_train,
+                            args.image_size,
+                            *run[2:5],
+                            out,
+                            args.device,
+                            BAREBONES if name == "lightning" else (),
                         )
                     else:
                         epochs = (run_naive if name == "naive" else run_bare)(*run)
@@ -233,6 +258,7 @@ def compare(args) -> dict:
             **{f"{name}_samples_per_s": args.num_train / v for name, v in medians.items()},
             "project/bare": medians["project"] / medians["bare"],
             "naive/project": medians["naive"] / medians["project"],
+            **({"lightning/bare": medians["lightning"] / medians["bare"]} if args.floor else {}),
             "epochs_measured": len(times["bare"]),
         }
     return results
@@ -300,6 +326,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--attention", default="sdpa", choices=["sdpa", "manual"])
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--scaling", action="store_true", help="also time image/dataset sizes")
+    parser.add_argument(
+        "--floor", action="store_true", help="also time Lightning's barebones loop (the floor)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--scaling-one", nargs=4, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -326,9 +355,11 @@ def main(argv: list[str] | None = None) -> None:
             + "  ".join(
                 f"{name} {r[f'{name}_epoch_s'] * 1000:7.1f} ms/epoch "
                 f"({r[f'{name}_samples_per_s']:,.0f}/s)"
-                for name in ("naive", "bare", "project")
+                for name in ("naive", "bare", "project", "lightning")
+                if f"{name}_epoch_s" in r
             )
             + f"  project/bare {r['project/bare']:.3f}  naive/project {r['naive/project']:.3f}"
+            + (f"  lightning/bare {r['lightning/bare']:.3f}" if args.floor else "")
         )
     if args.scaling:
         print("scaling (bare loop, batch 64, median epoch):")
