@@ -123,6 +123,34 @@ def test_model_beats_visible_mean_on_a_held_out_photo(checkpoint, tmp_path):
     assert model_mse < 0.9 * mean_mse, (model_mse, mean_mse)
 
 
+def test_averaging_the_offset_tilings_fills_holes_better_than_one_tiling(module):
+    # Random holes on a held-out photo: in one tiling each hole sits in a corner of its tile and
+    # is seen from at most two sides; the 4 offset tilings see it from every side.
+    x = photo_u8().astype(np.float64) / 255.0
+    mask = random_holes(*x.shape, 50, seed=1)
+    errors = {
+        shifted: np.mean((inpaint_image(module, x, mask, shifted=shifted)[mask] - x[mask]) ** 2)
+        for shifted in (False, True)
+    }
+    # Measured for this model: 0.0102 with one tiling, 0.0049 averaged.
+    assert errors[True] < 0.8 * errors[False], errors
+
+
+def test_holes_mode_prints_honest_errors_on_the_hidden_pixels(checkpoint, tmp_path, capsys):
+    truth = photo_u8()
+    iio.imwrite(tmp_path / "photo.png", truth)
+    run(ckpt=checkpoint, image=tmp_path / "photo.png", holes=40, seed=2, out=tmp_path / "out.png")
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("mse on the"))
+    printed = dict(part.split() for part in line.split(": ", 1)[1].split(" (")[0].split(", "))
+    mask, x = random_holes(*truth.shape, 40, seed=2), truth / 255.0
+    out = iio.imread(tmp_path / "out.png") / 255.0
+    # The file holds the model's fill rounded to 8 bits: equal to the printed error within that.
+    assert float(printed["model"]) == pytest.approx(np.mean((out[mask] - x[mask]) ** 2), abs=2e-5)
+    biharmonic = np.mean((biharmonic_fill(x, mask)[mask] - x[mask]) ** 2)
+    assert float(printed["biharmonic"]) == pytest.approx(biharmonic, rel=1e-3)
+    assert set(printed) == {"model", "biharmonic", "visible_mean"}
+
+
 def test_colour_image_is_filled_channel_by_channel(checkpoint, module, tmp_path):
     from skimage.data import chelsea
     from skimage.transform import downscale_local_mean
