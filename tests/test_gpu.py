@@ -33,3 +33,27 @@ def test_training_run_on_gpu(precision, tiny_config, tmp_path):
     train(tiny_config("trainer=gpu", f"trainer.precision={precision}"))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert 0 < metrics["test/mse"] < 1
+
+
+def test_a_nan_loss_on_gpu_stops_within_a_logging_interval(tmp_path):
+    """On a GPU the loss is read only on logging steps and an epoch's last batch (each read waits
+    for the device); the run must still stop before any checkpoint holds bad weights."""
+    from tests.conftest import TINY, compose_config
+    from tests.test_faults import PoisonedNoise
+    from vit_inpaint.module import NonFiniteLossError
+
+    run = tmp_path / "nan"
+    cfg = compose_config(
+        *TINY,
+        "trainer=gpu",
+        f"data.images._target_={PoisonedNoise.__module__}.PoisonedNoise",
+        "data.fresh_images=true",
+        "trainer.max_epochs=3",
+        output_dir=run,
+    )
+    # TINY: 8 steps an epoch, logged every 4th; epoch 1's images are NaN from its first step.
+    with pytest.raises(NonFiniteLossError, match=r"at epoch 1, batch 3"):
+        train(cfg)
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["epoch"] == 0
+    assert all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())

@@ -99,27 +99,36 @@ class InpaintingModule(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, masks = batch
         loss = self.loss(self(images, masks), images, masks)
-        if not torch.isfinite(loss):
-            # Raised before backward: the bad step never reaches the weights, and Lightning's
-            # checkpoints (saved at the end of each good epoch) stay as they were.
-            callback = self._trainer.checkpoint_callback if self._trainer is not None else None
-            checkpoint = getattr(callback, "last_model_path", "")
-            raise NonFiniteLossError(
-                f"train/loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx} "
-                f"(step {self.global_step}): training stopped. "
-                + (f"Last good checkpoint: {checkpoint}. " if checkpoint else "No checkpoint yet. ")
-                + "A lower optimizer.lr, or data without NaN or infinite pixels, usually cures it."
-            )
         # Lightning writes logged values only on the steps where (global_step + 1) is a multiple
         # of log_every_n_steps (0: never); calling self.log on the other steps would cost about
         # as much as the model's forward pass at this size.
         every = self.trainer.log_every_n_steps if self._trainer is not None else 0
-        if every and (self.global_step + 1) % every == 0:
+        logs_now = bool(every) and (self.global_step + 1) % every == 0
+        # Reading the loss's value waits for the device: free on the CPU, where every step is
+        # checked, a stall per step on a GPU, where only the logging steps (which wait anyway)
+        # and the epoch's last batch (before its checkpoint is saved) are.
+        on_cpu = loss.device.type == "cpu"
+        check_now = on_cpu or self._trainer is None or logs_now or self.trainer.is_last_batch
+        if check_now and not torch.isfinite(loss):
+            self._stop_on_non_finite(loss, batch_idx)
+        if logs_now:
             self.log("train/loss", loss, prog_bar=True)
             # The rate this step uses. (LearningRateMonitor logs the same, but as a callback it
             # is called on every step, whether or not it logs then.)
             self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
+
+    def _stop_on_non_finite(self, loss: torch.Tensor, batch_idx: int) -> None:
+        # Raised before backward (on the CPU, before the first bad update; on a GPU within
+        # log_every_n_steps of it): the checkpoints, saved at the end of each epoch, stay good.
+        callback = self._trainer.checkpoint_callback if self._trainer is not None else None
+        checkpoint = getattr(callback, "last_model_path", "")
+        raise NonFiniteLossError(
+            f"train/loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx} "
+            f"(step {self.global_step}): training stopped. "
+            + (f"Last good checkpoint: {checkpoint}. " if checkpoint else "No checkpoint yet. ")
+            + "A lower optimizer.lr, or data without NaN or infinite pixels, usually cures it."
+        )
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, masks = batch
