@@ -5,7 +5,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from tests.conftest import CONF, TINY, compose_config
+from tests.conftest import CONF, TINY, compose_config, run_train
 from vit_inpaint.masking import build_masking, check_masking
 from vit_inpaint.module import InpaintingModule, build_optimizer
 from vit_inpaint.training import train
@@ -95,6 +95,8 @@ BAD = [
     (["ckpt_path=/no/such/run/checkpoints/last.ckpt"], "ckpt_path"),
     (["optimized_metric=test/mse"], "optimized_metric"),
     (["optimized_metric=val/accuracy"], "optimized_metric"),
+    (["test_ckpt=middle"], "test_ckpt"),
+    (["test_ckpt=best", "callbacks.model_checkpoint=null"], "test_ckpt"),
 ]
 
 
@@ -151,3 +153,21 @@ def test_slurm_launcher_turns_overrides_into_sbatch_directives(tmp_path):
     )
     for directive in ("--partition=gpu", "--time=90", "--cpus-per-task=2", "--gpus-per-node=1"):
         assert f"#SBATCH {directive}" in sbatch
+
+
+def test_train_py_refuses_a_bad_config_in_one_line_and_leaves_no_folder(tmp_path):
+    run = tmp_path / "refused"
+    result = run_train("model.heads=3", f"hydra.run.dir={run}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: model.dim (64) must be divisible by model.heads (3)"
+    assert not run.exists()  # not even Hydra's record of the attempt
+
+
+def test_checking_a_config_loads_neither_torch_nor_lightning():
+    import subprocess
+    import sys
+
+    code = "import sys, vit_inpaint.validate, vit_inpaint.hydra_callbacks; print(sorted("
+    code += "m for m in ('torch', 'lightning') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -16,8 +16,10 @@ nothing is refused before any data is made.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch loads when a mask is drawn: checking a config stays instant
+    import torch
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class BlockMasking:
     name: str = "block"
 
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        import torch
+
         s = self.size
         if self.aligned:
             top = torch.randint(0, height // s, (batch,), generator=generator) * s
@@ -59,6 +63,8 @@ class RandomMasking:
     name: str = "random"
 
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        import torch
+
         n = height * width
         k = self.hidden_count(height, width)
         # The k smallest of n uniform scores are a uniform k-subset: one sort, no Python loop.

@@ -17,6 +17,8 @@ from torch import nn
 from torchmetrics import MeanMetric, MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio
 
+from vit_inpaint.choices import METRIC_NAMES
+
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the pixels where mask is True."""
@@ -37,15 +39,7 @@ class InpaintingMetrics(nn.Module):
     Under DDP each torchmetrics state is summed over the processes in `compute`.
     """
 
-    NAMES = (
-        "mse",
-        "nmse",
-        "psnr",
-        "rate_perfect",
-        "rate_acceptable",
-        "rate_failed",
-        "mse_mean_fill",
-    )
+    NAMES = METRIC_NAMES
 
     def __init__(self, train_mean: float, perfect: float = 0.05, acceptable: float = 0.15):
         super().__init__()

@@ -25,9 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-POS_EMBEDDINGS = ("learned", "sincos", "none")
-ATTENTIONS = ("manual", "sdpa")
-
+from vit_inpaint.choices import ATTENTIONS, POS_EMBEDDINGS
 
 # --- Patches (report section 7.1) ------------------------------------------------------------
 

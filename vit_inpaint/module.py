@@ -17,14 +17,10 @@ import lightning as L
 import torch
 from torch import nn
 
+from vit_inpaint.choices import OPTIMIZERS, SCHEDULES
 from vit_inpaint.masking import TEST_SETS
 from vit_inpaint.metrics import InpaintingMetrics, masked_mse
 from vit_inpaint.model import InpaintingViT
-
-OPTIMIZERS = ("adam", "adamw", "sgd")
-
-
-SCHEDULES = ("constant", "cosine")
 
 
 def build_optimizer(

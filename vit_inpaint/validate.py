@@ -11,6 +11,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from vit_inpaint.choices import ATTENTIONS, METRIC_NAMES, OPTIMIZERS, POS_EMBEDDINGS, SCHEDULES
+from vit_inpaint.masking import build_masking, check_masking
+
 
 class ConfigError(ValueError):
     """A configuration value that cannot work; the message names the field."""
@@ -36,10 +39,6 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
 
     multirun: the run is one job of a Hydra multirun (`-m`).
     """
-    from vit_inpaint.masking import build_masking, check_masking
-    from vit_inpaint.metrics import InpaintingMetrics
-    from vit_inpaint.model import ATTENTIONS, POS_EMBEDDINGS
-    from vit_inpaint.module import OPTIMIZERS, SCHEDULES
 
     for path in (
         "data.image_size",
@@ -107,15 +106,38 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     optimized = cfg.get("optimized_metric")
     if optimized is not None:
         prefix, _, name = str(optimized).partition("/")
-        known = (*InpaintingMetrics.NAMES, "mse_over_bayes")
+        known = (*METRIC_NAMES, "mse_over_bayes")
         if prefix != "val" or not (name in known or name.startswith("mse_")):
             raise ConfigError(
                 f"optimized_metric must be a validation metric val/<name> with <name> one of "
                 f"{known}, got {optimized!r}"
             )
 
-    strategy = str(cfg.trainer.get("strategy", "auto"))
-    if multirun and strategy == "ddp" and cfg.trainer.get("devices", 1) not in (1, "1"):
+    test_ckpt = cfg.get("test_ckpt")
+    if cfg.get("test") and test_ckpt is not None:
+        checkpoints = (cfg.get("callbacks") or {}).get("model_checkpoint")
+        if test_ckpt in ("best", "last") and checkpoints is None:
+            raise ConfigError(
+                f"test_ckpt={test_ckpt} needs the model_checkpoint callback, which "
+                "callbacks.model_checkpoint=null removed: set test_ckpt=null to test the final "
+                "weights, or test=false"
+            )
+        if test_ckpt not in ("best", "last") and not Path(test_ckpt).is_file():
+            raise ConfigError(
+                f"test_ckpt must be best, last, null (the final weights) or a checkpoint file, "
+                f"got {test_ckpt!r}"
+            )
+
+    if multirun:
+        check_sweep(cfg)
+    if ckpt_path is not None:
+        check_resume(cfg, Path(ckpt_path))
+
+
+def check_sweep(cfg: DictConfig) -> None:
+    """What cannot run as a job of a multirun (called when a sweep starts, and in each job)."""
+    trainer = cfg.get("trainer") or {}
+    if str(trainer.get("strategy", "auto")) == "ddp" and trainer.get("devices", 1) not in (1, "1"):
         raise ConfigError(
             "trainer.strategy=ddp (trainer=ddp) cannot run inside a multirun (-m): Lightning "
             "starts each extra process by re-running this command, which would start the sweep "
@@ -123,3 +145,40 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
             "keep -m and use trainer.strategy=ddp_spawn, which starts its processes from within "
             "the job."
         )
+
+
+# What a resumed run must share with the run that wrote its checkpoint; the rest (epochs,
+# devices, threads, callbacks, ...) may change, e.g. trainer.max_epochs to train for longer.
+RESUME_MUST_MATCH = ("data", "masking", "model", "optimizer", "seed", "loss_on_visible")
+
+
+def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
+    """A checkpoint in <run>/checkpoints/ resumes <run>: its recorded config must agree."""
+    from omegaconf import OmegaConf
+
+    saved_file = ckpt_path.parent.parent / ".hydra" / "config.yaml"
+    if ckpt_path.parent.name != "checkpoints" or not saved_file.is_file():
+        return  # a checkpoint from elsewhere: Lightning checks that its weights fit the model
+    saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_file)))
+    current = _flat(OmegaConf.to_container(cfg))
+    differ = [
+        key
+        for key in sorted(set(saved) | set(current))
+        if key.split(".")[0] in RESUME_MUST_MATCH and saved.get(key) != current.get(key)
+    ]
+    if differ:
+        changes = ", ".join(f"{k}={saved.get(k)!r} there, {current.get(k)!r} here" for k in differ)
+        raise ConfigError(
+            f"ckpt_path resumes the run in {saved_file.parent.parent}, which was trained with "
+            f"other settings ({changes}): repeat that run's overrides "
+            f"(listed in {saved_file.parent / 'overrides.yaml'}) with ckpt_path=..."
+        )
+
+
+def _flat(tree, prefix: str = "") -> dict:
+    if not isinstance(tree, dict):
+        return {prefix[:-1]: tree}
+    flat = {}
+    for key, value in tree.items():
+        flat.update(_flat(value, f"{prefix}{key}."))
+    return flat
