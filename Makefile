@@ -35,7 +35,7 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 bench: $(STAMP) ## time a training epoch: plain PyTorch vs this model in a plain loop vs the Trainer
 	$(BIN)/python -m vit_inpaint.bench --scaling
 
-test: $(STAMP) ## run the test suite (CPU, about a minute)
+test: $(STAMP) ## run the test suite (CPU, about 2.5 minutes)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff checks

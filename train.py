@@ -3,6 +3,8 @@
 Composing the config imports neither torch nor Lightning: `--help` and `--cfg job` stay instant.
 """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
@@ -13,9 +15,17 @@ resolvers.register()  # before Hydra composes: hydra.run.dir follows a resumed c
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from vit_inpaint.training import train
+    from vit_inpaint.training import discard_refused_run, in_multirun, train
+    from vit_inpaint.validate import ConfigError
 
-    return train(cfg)
+    try:
+        return train(cfg)
+    except ConfigError as error:
+        if in_multirun():
+            raise  # Hydra marks the job failed, runs the others and the report says so
+        discard_refused_run()
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

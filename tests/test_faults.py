@@ -18,6 +18,7 @@ from tests.conftest import ROOT, TINY, compose_config, job_dir, run_sweep, run_t
 from vit_inpaint.module import NonFiniteLossError
 from vit_inpaint.sources import UniformNoise
 from vit_inpaint.training import train
+from vit_inpaint.validate import ConfigError, check_config
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +78,20 @@ def test_a_finished_run_is_not_resumed_over(tmp_path):
     result = run_train(*budget, f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}")
     assert result.returncode != 0 and "already holds a finished run" in result.stderr
     assert (run / "metrics.json").read_text() == before
+
+
+def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path):
+    run = tmp_path / "run"
+    # Through train.py, so the run has Hydra's record of its settings (.hydra/config.yaml).
+    result = run_train(*TINY, "trainer.max_epochs=1", f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run / "metrics.json").unlink()  # as if the run had been killed after its checkpoint
+    last = run / "checkpoints" / "last.ckpt"
+    other = compose_config(*TINY, "masking=pixel", f"ckpt_path={last}", output_dir=run)
+    with pytest.raises(ConfigError, match=r"masking.name='patch2x2' there, 'pixel' here"):
+        check_config(other)
+    # The same settings, trained for longer, resume.
+    check_config(compose_config(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", output_dir=run))
 
 
 class PoisonedNoise(UniformNoise):

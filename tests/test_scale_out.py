@@ -104,10 +104,10 @@ def test_ddp_trains_one_run_on_two_cpu_processes_in_its_own_folder(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ddp"]
 
 
-def test_ddp_inside_a_multirun_fails_at_once_and_says_what_to_use(tmp_path):
+def test_ddp_inside_a_multirun_is_refused_before_any_job(tmp_path):
     sweep = tmp_path / "ddp_sweep"
     result = run_sweep(sweep, "trainer=ddp", "masking=pixel,patch2x2")
-    assert result.returncode != 0
-    assert "cannot run inside a multirun" in result.stderr
-    assert "trainer.strategy=ddp_spawn" in result.stderr
-    assert not list(sweep.glob("*/metrics.json")) and not list(sweep.glob("*/checkpoints"))
+    assert result.returncode == 2
+    assert "error: trainer.strategy=ddp (trainer=ddp) cannot run inside a multirun" in result.stderr
+    assert "trainer.strategy=ddp_spawn" in result.stderr and "Traceback" not in result.stderr
+    assert not sweep.exists()  # no sweep folder, no job started

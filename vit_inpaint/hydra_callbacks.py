@@ -1,4 +1,5 @@
-"""Hydra callbacks: every multirun ends with its sweep report (vit_inpaint/report.py).
+"""Hydra callbacks: a multirun is checked before its first job starts, and ends with its sweep
+report (vit_inpaint/report.py).
 
 Hydra instantiates callbacks when it starts, so this module imports nothing heavy at the top.
 """
@@ -6,6 +7,7 @@ Hydra instantiates callbacks when it starts, so this module imports nothing heav
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from hydra.core.utils import JobReturn, JobStatus
@@ -13,6 +15,21 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
+
+
+class CheckSweep(Callback):
+    """Refuses, before any job or folder is made, a sweep whose every job would be refused."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        from vit_inpaint.validate import ConfigError, check_sweep
+
+        try:
+            check_sweep(config)  # swept values are checked again in each job
+        except ConfigError as error:
+            # Hydra turns a callback's exception into a warning and goes on; SystemExit it lets
+            # through, so the sweep stops here, before its folder or any job exists.
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
 
 
 class SweepReport(Callback):

@@ -56,7 +56,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
 
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
     """
-    check_config(cfg, multirun=_in_multirun())
+    check_config(cfg, multirun=in_multirun())
     output_dir = output_dir_of(cfg)
     prepare_output_dir(output_dir)
 
@@ -115,11 +115,31 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     return metrics.get(optimized) if optimized else None
 
 
-def _in_multirun() -> bool:
+def in_multirun() -> bool:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def discard_refused_run() -> None:
+    """Removes what Hydra wrote for a run that was refused before it began: its record of the
+    launch (.hydra/, or .hydra/resumed-<time>/ in a resumed run's folder) and, if nothing else
+    is there, the empty log and the run's folder. Files of an earlier run are never touched."""
+    import shutil
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.output_subdir is not None:
+        shutil.rmtree(output_dir / hydra_cfg.output_subdir, ignore_errors=True)
+    log_file = output_dir / f"{hydra_cfg.job.name}.log"
+    leftovers = [p for p in output_dir.iterdir() if p != log_file] if output_dir.is_dir() else []
+    if not leftovers and (not log_file.exists() or log_file.stat().st_size == 0):
+        shutil.rmtree(output_dir, ignore_errors=True)
 
 
 def _quiet_library_noise() -> None:
