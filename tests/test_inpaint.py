@@ -347,6 +347,7 @@ BAD_INPUTS = [
     ("holes and mask", {"holes": 3}, ["--holes", "not allowed with argument --mask"]),
     ("out folder missing", {"out": "nope/out.png"}, ["--out", "does not exist"]),
     ("out not png", {"out": "out.jpg"}, ["--out", "out.jpg", "*.png"]),
+    ("out is the image", {"out": "photo.png"}, ["--out", "photo.png", "is the input image"]),
     ("same outputs", {"side_by_side": "out.png"}, ["--side-by-side", "another file"]),
 ]
 

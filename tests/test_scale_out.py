@@ -49,7 +49,7 @@ def test_a_launcher_runs_every_job_into_its_own_folder(launcher, tmp_path):
         assert_finished(job)
         assert trained_on(job) == masking.split("=")[1]
         # One thread per job, so two jobs do not fight over two cores.
-        assert "(1 torch threads)" in (job / "train.log").read_text()
+        assert "process 0 of 1: 1 torch threads" in (job / "train.log").read_text()
     assert (sweep / "report.md").is_file()
     if launcher == "submitit_local":  # submitit's own record: each job's call, result and logs
         assert len(list((sweep / ".submitit").glob("*/*_result.pkl"))) == 2
@@ -96,7 +96,8 @@ def test_ddp_trains_one_run_on_two_cpu_processes_in_its_own_folder(tmp_path):
     # Both processes logged into the run's folder (Lightning restarts train.py for rank 1 with
     # this run's hydra.run.dir), and each trained on its half of every epoch: TINY's 256 images
     # in batches of 32 give 4 steps per process per epoch instead of 8.
-    assert "training patch2x2 on" in (run / "train_ddp_process_1.log").read_text()
+    assert "process 1 of 2:" in (run / "train_ddp_process_1.log").read_text()
+    assert "process 0 of 2:" in (run / "train.log").read_text()
     checkpoint = torch.load(
         run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
     )

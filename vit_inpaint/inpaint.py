@@ -218,7 +218,7 @@ def load_model(path: str | os.PathLike):
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a non-torch file fails in many different ways
-        raise InpaintError(f"{not_ours} (torch cannot load it: {type(err).__name__})") from err
+        raise InpaintError(f"{not_ours} (not a file torch.load can read)") from err
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     if (
         not isinstance(checkpoint, dict)
@@ -496,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
         _check_output(parser, "--side-by-side", args.side_by_side)
         if args.side_by_side.resolve() == args.out.resolve():
             parser.error("argument --side-by-side: must be another file than --out")
+    for option, path in (("--out", args.out), ("--side-by-side", args.side_by_side)):
+        if path is not None and path.resolve() == args.image.resolve():
+            parser.error(f"argument {option}: {path}: is the input image; name another file")
     try:
         image = read_image(args.image)
     except InpaintError as err:

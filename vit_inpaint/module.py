@@ -11,6 +11,7 @@ Everything the module needs is stored in its hyperparameters as plain values, so
 from __future__ import annotations
 
 import functools
+import logging
 import math
 
 import lightning as L
@@ -21,6 +22,8 @@ from vit_inpaint.choices import OPTIMIZERS, SCHEDULES
 from vit_inpaint.masking import TEST_SETS
 from vit_inpaint.metrics import InpaintingMetrics, masked_mse
 from vit_inpaint.model import InpaintingViT
+
+log = logging.getLogger(__name__)
 
 
 def build_optimizer(
@@ -83,6 +86,16 @@ class InpaintingModule(L.LightningModule):
         # Baselines' MSE on the same images and masks (set by training.train, not saved):
         # logged beside the model's metrics, and the Bayes limit gives mse_over_bayes.
         self.baselines: dict[str, float] = {}
+
+    def on_fit_start(self) -> None:
+        # Parallel jobs on one machine each want every core: the count shows when they fight.
+        # Logged here, not before fit: under DDP, Lightning sets each process's threads at launch.
+        log.info(
+            "process %d of %d: %d torch threads",
+            self.global_rank,
+            self.trainer.world_size,
+            torch.get_num_threads(),
+        )
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         return self.model(images, masks)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import logging
 import statistics
 import textwrap
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class Job:
         """The job's validation scalars from its TensorBoard events: tag -> [(step, value)]."""
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+        # Its reader logs each file it opens at INFO, which Hydra would print at every sweep's end.
+        logging.getLogger("tensorboard").setLevel(logging.WARNING)
         events = EventAccumulator(str(self.path), size_guidance={"scalars": 0}).Reload()
         return {
             tag: [(event.step, event.value) for event in events.Scalars(tag)]

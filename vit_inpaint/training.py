@@ -91,13 +91,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    # Parallel jobs on one machine each want every core; the count shows when they fight.
-    log.info(
-        "training %s on %s (%d torch threads)",
-        cfg.masking.name,
-        output_dir,
-        torch.get_num_threads(),
-    )
+    log.info("training %s on %s", cfg.masking.name, output_dir)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _scalars(trainer.callback_metrics, prefix="val/")
     if cfg.get("test"):
