@@ -11,6 +11,7 @@ from vit_inpaint import bench
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.filterwarnings("ignore:The number of training batches")  # 4 batches, on purpose
 def test_benchmark_times_every_loop_and_writes_its_ratios(tmp_path, capsys):
     out = tmp_path / "bench.json"
     bench.main(
