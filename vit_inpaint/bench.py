@@ -202,6 +202,8 @@ BAREBONES = (
     "~trainer.enable_model_summary",
     "~callbacks",
     "~logger",
+    # Not timed either way; skipped so the module's validation logging does not warn.
+    "+trainer.limit_val_batches=0",
 )
 
 
