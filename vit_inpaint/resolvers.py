@@ -15,7 +15,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 
-def _run_of(ckpt_path: str | None) -> Path | None:
+def run_of_checkpoint(ckpt_path: str | None) -> Path | None:
+    """<run> for a checkpoint in <run>/checkpoints/, else None (a checkpoint from elsewhere)."""
     if ckpt_path is None:
         return None
     path = Path(ckpt_path)
@@ -24,13 +25,13 @@ def _run_of(ckpt_path: str | None) -> Path | None:
 
 def run_dir(ckpt_path: str | None, default: str) -> str:
     """hydra.run.dir: the checkpoint's run folder when resuming one, else `default`."""
-    run = _run_of(ckpt_path)
+    run = run_of_checkpoint(ckpt_path)
     return str(run) if run is not None else default
 
 
 def hydra_subdir(ckpt_path: str | None, stamp: str) -> str:
     """hydra.output_subdir: `.hydra`, or `.hydra/resumed-<stamp>` when resuming in place."""
-    return ".hydra" if _run_of(ckpt_path) is None else f".hydra/resumed-{stamp}"
+    return ".hydra" if run_of_checkpoint(ckpt_path) is None else f".hydra/resumed-{stamp}"
 
 
 def register() -> None:

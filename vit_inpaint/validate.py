@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.choices import ATTENTIONS, METRIC_NAMES, OPTIMIZERS, POS_EMBEDDINGS, SCHEDULES
 from vit_inpaint.masking import build_masking, check_masking
+from vit_inpaint.resolvers import run_of_checkpoint
 
 
 class ConfigError(ValueError):
@@ -153,11 +154,11 @@ RESUME_MUST_MATCH = ("data", "masking", "model", "optimizer", "seed", "loss_on_v
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
-    """A checkpoint in <run>/checkpoints/ resumes <run>: its recorded config must agree."""
-    from omegaconf import OmegaConf
-
-    saved_file = ckpt_path.parent.parent / ".hydra" / "config.yaml"
-    if ckpt_path.parent.name != "checkpoints" or not saved_file.is_file():
+    """A checkpoint in <run>/checkpoints/ resumes <run> (the folder train.py then writes to, see
+    vit_inpaint/resolvers.py): the config recorded in <run>/.hydra/ must agree."""
+    run = run_of_checkpoint(str(ckpt_path))
+    saved_file = run / ".hydra" / "config.yaml" if run is not None else None
+    if saved_file is None or not saved_file.is_file():
         return  # a checkpoint from elsewhere: Lightning checks that its weights fit the model
     saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_file)))
     current = _flat(OmegaConf.to_container(cfg))
@@ -169,7 +170,7 @@ def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
     if differ:
         changes = ", ".join(f"{k}={saved.get(k)!r} there, {current.get(k)!r} here" for k in differ)
         raise ConfigError(
-            f"ckpt_path resumes the run in {saved_file.parent.parent}, which was trained with "
+            f"ckpt_path resumes the run in {run}, which was trained with "
             f"other settings ({changes}): repeat that run's overrides "
             f"(listed in {saved_file.parent / 'overrides.yaml'}) with ckpt_path=..."
         )
