@@ -66,3 +66,12 @@ def test_metrics_rates_nmse_and_psnr_accumulate_over_batches():
 def test_bad_thresholds_are_refused():
     with pytest.raises(ValueError, match="perfect < acceptable"):
         InpaintingMetrics(0.5, perfect=0.2, acceptable=0.1)
+
+
+def test_computed_metrics_are_the_names_a_config_may_optimise():
+    from vit_inpaint.choices import METRIC_NAMES  # what validate.py accepts in optimized_metric
+
+    metrics = InpaintingMetrics(train_mean=0.5)
+    images = torch.rand(4, 4, 4)
+    metrics.update(images.flip(0), images, torch.rand(4, 4, 4) < 0.5)
+    assert tuple(metrics.compute()) == METRIC_NAMES

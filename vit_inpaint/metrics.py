@@ -17,8 +17,6 @@ from torch import nn
 from torchmetrics import MeanMetric, MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio
 
-from vit_inpaint.choices import METRIC_NAMES
-
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the pixels where mask is True."""
@@ -38,8 +36,6 @@ class InpaintingMetrics(nn.Module):
 
     Under DDP each torchmetrics state is summed over the processes in `compute`.
     """
-
-    NAMES = METRIC_NAMES
 
     def __init__(self, train_mean: float, perfect: float = 0.05, acceptable: float = 0.15):
         super().__init__()

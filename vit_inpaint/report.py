@@ -32,11 +32,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vit_inpaint.masking import EVAL_MASKINGS
+from vit_inpaint.training import METRICS_FILE
+
 if TYPE_CHECKING:  # numpy only for annotations: nothing heavy is imported with this module
     import numpy as np
 
 REPORT_FILE = "report.md"
-METRICS_FILE = "metrics.json"
 SEED = "seed"
 
 # The baselines (vit_inpaint/baselines.py) in the order the table shows them.
@@ -44,7 +46,7 @@ BASELINES = ("mean_fill", "visible_mean", "biharmonic", "linear", "bayes")
 # The baselines drawn on the validation curves, with their line styles.
 CURVE_BASELINES = {"bayes": "--", "mean_fill": ":"}
 # Every model is also tested on each kind of mask (test/<mask>/...): the cross-evaluation.
-TEST_MASKS = ("pixel", "patch2x2", "block2x2")
+TEST_MASKS = tuple(EVAL_MASKINGS)
 # How many test images per configuration the reconstruction figure shows.
 NUM_PICTURES = 4
 # Attention maps with at most this many tokens get their weights written in the cells.
