@@ -58,7 +58,6 @@ import numpy as np
 # torch, Lightning, imageio and scikit-image are imported inside the functions that need them, so
 # `--help` and errors found in the arguments answer at once instead of after seconds of imports.
 
-HIDDEN_COLOUR = (1.0, 0.0, 0.0)  # how the side-by-side shows hidden pixels (as TensorBoard does)
 PANEL_GAP = 2  # white columns between two panels of the side-by-side picture
 BATCH_SIZE = 4096  # tiles per forward pass: bounds memory on large images
 
@@ -79,12 +78,6 @@ def _check_readable(path: Path) -> None:
         raise InpaintError(f"{path}: permission denied")
 
 
-def _first_line(err: BaseException, limit: int = 160) -> str:
-    lines = str(err).strip().splitlines()
-    text = lines[0] if lines else type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _summary(err: BaseException, limit: int = 240) -> str:
     """The error's message on one line (torch puts the useful part on the second line)."""
     text = " ".join(str(err).split()) or type(err).__name__
@@ -99,7 +92,7 @@ def _read_pixels(path: Path) -> np.ndarray:
     try:
         pixels = np.asarray(iio.imread(path))
     except Exception as err:  # every reader raises its own kind of error on a non-image
-        raise InpaintError(f"{path}: not an image file ({_first_line(err)})") from err
+        raise InpaintError(f"{path}: not an image file ({_summary(err, limit=160)})") from err
     if pixels.ndim == 3 and pixels.shape[-1] == 1:
         pixels = pixels[..., 0]
     if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[-1] <= 4)) or not pixels.size:
@@ -243,6 +236,11 @@ def load_model(path: str | os.PathLike):
 # --- Filling ---------------------------------------------------------------------------------
 
 
+def _tile_padding(height: int, width: int, size: int) -> tuple[tuple[int, int], ...]:
+    """Rows and columns added at the bottom and right to make whole size x size tiles."""
+    return ((0, -height % size), (0, -width % size))
+
+
 def _to_tiles(planes: np.ndarray, size: int) -> np.ndarray:
     """(C, H, W) with H, W multiples of size -> (C * H/size * W/size, size, size), row-major."""
     c, h, w = planes.shape
@@ -287,7 +285,7 @@ def fill_tiled(
     _check_image_and_mask(image, mask)
     planes = image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0)  # (C, H, W)
     channels, (height, width) = planes.shape[0], mask.shape
-    pad = ((0, -height % size), (0, -width % size))
+    pad = _tile_padding(height, width, size)
     # Hidden values are zeroed first, so whatever the file holds there can never reach `fill`,
     # not even through an edge copy in the padding.
     planes = np.pad(np.where(mask, 0.0, planes), ((0, 0), *pad), mode="edge")
@@ -354,8 +352,7 @@ def inpaint_image(
 
 def all_hidden_tiles(mask: np.ndarray, size: int) -> int:
     """How many of the tiles fill_tiled cuts the mask into hide every one of their pixels."""
-    pad = ((0, -mask.shape[0] % size), (0, -mask.shape[1] % size))
-    tiles = _to_tiles(np.pad(mask, pad, mode="edge")[None], size)
+    tiles = _to_tiles(np.pad(mask, _tile_padding(*mask.shape, size), mode="edge")[None], size)
     return int(tiles.all(axis=(1, 2)).sum())
 
 
@@ -392,6 +389,8 @@ def side_by_side(
 
     Panels are separated by PANEL_GAP white columns; alpha channels are not shown.
     """
+    from vit_inpaint.callbacks import HIDDEN_COLOUR  # the colour TensorBoard's images use
+
     masked = np.where(mask[..., None], np.array(HIDDEN_COLOUR), _rgb(image))
     gap = np.ones((mask.shape[0], PANEL_GAP, 3))
     panels = [_rgb(image), masked, _rgb(filled), _rgb(reference)]
