@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY
+from tests.conftest import run_sweep
 
 pytestmark = pytest.mark.slow
 
@@ -19,15 +19,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
     sweep = tmp_path_factory.mktemp("sweep") / "multirun"
-    command = [
-        sys.executable,
-        "train.py",
-        "masking=pixel,patch2x2",
-        *TINY,
-        f"hydra.sweep.dir={sweep}",
-        "-m",
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run_sweep(sweep, "masking=pixel,patch2x2")
     assert result.returncode == 0, result.stderr[-3000:]
     return sweep
 
