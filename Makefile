@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep report bench test lint tensorboard clean
+.PHONY: help install train sweep report bench test test-fast lint tensorboard clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ bench: $(STAMP) ## time a training epoch: plain PyTorch vs this model in a plain
 
 test: $(STAMP) ## run the test suite (CPU, about 2.5 minutes)
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (seconds)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## ruff checks
 	$(BIN)/python -m ruff check .

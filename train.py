@@ -8,15 +8,15 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from vit_inpaint import resolvers
+from vit_inpaint.config import resolvers
 
 resolvers.register()  # before Hydra composes: hydra.run.dir follows a resumed checkpoint
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    from vit_inpaint.config.validate import ConfigError
     from vit_inpaint.training import discard_refused_run, in_multirun, train
-    from vit_inpaint.validate import ConfigError
 
     try:
         return train(cfg)

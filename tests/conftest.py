@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from vit_inpaint import resolvers
+from vit_inpaint.config import resolvers
 
 resolvers.register()  # as train.py does
 

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from vit_inpaint.model import InpaintingViT, MultiHeadSelfAttention
+from vit_inpaint.models.layers import MultiHeadSelfAttention
+from vit_inpaint.models.vit import InpaintingViT
 
 
 def make_pair(dim=32, heads=4):

@@ -5,16 +5,16 @@ import pytest
 import torch
 from scipy.stats import multivariate_normal
 
-from vit_inpaint.baselines import (
+from vit_inpaint.data.masking import BlockMasking, RandomMasking
+from vit_inpaint.data.sources import GaussianField, UniformNoise
+from vit_inpaint.evaluation.baselines import (
     LinearPredictor,
     baseline_predictors,
     biharmonic,
     gaussian_mixture_conditional_mean,
     visible_mean,
 )
-from vit_inpaint.masking import BlockMasking, RandomMasking
-from vit_inpaint.metrics import masked_mse
-from vit_inpaint.sources import GaussianField, UniformNoise
+from vit_inpaint.evaluation.metrics import masked_mse
 
 
 def gen(seed=0):

@@ -6,10 +6,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from tests.conftest import CONF, TINY, compose_config, run_train
-from vit_inpaint.masking import build_masking, check_masking
-from vit_inpaint.module import InpaintingModule, build_optimizer
+from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.data.datamodule import build_datamodule
+from vit_inpaint.tasks.inpainting import InpaintingModule
+from vit_inpaint.tasks.optim import build_optimizer
 from vit_inpaint.training import train
-from vit_inpaint.validate import ConfigError, check_config
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydra")
 OPTIONS = [(g, f.stem) for g in GROUPS for f in sorted((CONF / g).glob("*.yaml"))]
@@ -25,9 +26,7 @@ def test_every_option_composes_and_instantiates(group, option, tmp_path):
     cfg = compose_config(*TINY, f"{group}={option}", output_dir=tmp_path)
     OmegaConf.resolve(cfg)
     check_config(cfg)
-    masking = build_masking(**cfg.masking)
-    check_masking(masking, cfg.data.image_size, cfg.data.image_size)
-    datamodule = instantiate(cfg.data, _partial_=True)(masking=masking)
+    datamodule = build_datamodule(cfg)
     datamodule.setup()
     images, masks = next(iter(datamodule.train_dataloader()))
     module = InpaintingModule(
@@ -167,7 +166,8 @@ def test_checking_a_config_loads_neither_torch_nor_lightning():
     import subprocess
     import sys
 
-    code = "import sys, vit_inpaint.validate, vit_inpaint.hydra_callbacks; print(sorted("
+    code = "import sys, vit_inpaint.config.validate, vit_inpaint.config.hydra_callbacks; "
+    code += "print(sorted("
     code += "m for m in ('torch', 'lightning') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr

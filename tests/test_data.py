@@ -1,8 +1,8 @@
 import torch
 
-from vit_inpaint.data import InpaintingDataModule
-from vit_inpaint.masking import BlockMasking
-from vit_inpaint.sources import UniformNoise
+from vit_inpaint.data.datamodule import InpaintingDataModule
+from vit_inpaint.data.masking import BlockMasking
+from vit_inpaint.data.sources import UniformNoise
 
 
 def datamodule(**kwargs):
@@ -79,7 +79,7 @@ def test_validation_batches_are_fixed_and_in_order():
 
 
 def test_test_images_come_with_every_kind_of_mask():
-    from vit_inpaint.masking import TEST_SETS
+    from vit_inpaint.data.masking import TEST_SETS
 
     dm = datamodule()
     assert list(dm.test_masks) == list(TEST_SETS) == ["", "pixel", "patch2x2", "block2x2"]
@@ -107,7 +107,7 @@ def test_fresh_images_give_a_new_training_set_each_epoch():
 
 
 def test_ddp_shards_split_an_epoch_into_equal_disjoint_parts():
-    from vit_inpaint.data import TensorBatches
+    from vit_inpaint.data.datamodule import TensorBatches
 
     dm = datamodule(num_train=203)  # odd on purpose: 203 = 2 x 101 + 1
     images, masks = dm.images["train"], dm.masks["train"]

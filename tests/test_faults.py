@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from tests.conftest import ROOT, TINY, compose_config, job_dir, run_sweep, run_train
-from vit_inpaint.module import NonFiniteLossError
-from vit_inpaint.sources import UniformNoise
+from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.data.sources import UniformNoise
+from vit_inpaint.tasks.inpainting import NonFiniteLossError
 from vit_inpaint.training import train
-from vit_inpaint.validate import ConfigError, check_config
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from vit_inpaint.model import InpaintingViT
+from vit_inpaint.models.vit import InpaintingViT
 from vit_inpaint.training import train
 
 pytestmark = [
@@ -40,7 +40,7 @@ def test_a_nan_loss_on_gpu_stops_within_a_logging_interval(tmp_path):
     for the device); the run must still stop before any checkpoint holds bad weights."""
     from tests.conftest import TINY, compose_config
     from tests.test_faults import PoisonedNoise
-    from vit_inpaint.module import NonFiniteLossError
+    from vit_inpaint.tasks.inpainting import NonFiniteLossError
 
     run = tmp_path / "nan"
     cfg = compose_config(

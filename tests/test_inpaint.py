@@ -13,21 +13,15 @@ import pytest
 import torch
 
 from tests.conftest import ROOT, TINY, compose_config
-from vit_inpaint import inpaint
-from vit_inpaint.baselines import visible_mean
-from vit_inpaint.inpaint import (
-    PANEL_GAP,
-    biharmonic_fill,
-    inpaint_image,
-    load_model,
-    main,
-    max_holes,
-    random_holes,
-    read_image,
-    read_mask,
-    to_uint8,
-)
-from vit_inpaint.sources import load_photo
+from vit_inpaint.data.masking import GridHoles
+from vit_inpaint.data.sources import load_photo
+from vit_inpaint.evaluation.baselines import biharmonic_image, visible_mean
+from vit_inpaint.fill.tiling import inpaint_image
+from vit_inpaint.inpaint import grid_holes, main
+from vit_inpaint.storage import atomic
+from vit_inpaint.storage.checkpoints import load_checkpoint
+from vit_inpaint.storage.images import read_image, read_mask
+from vit_inpaint.viz.pictures import PANEL_GAP, to_uint8
 
 # The smallest budget found that reliably beats visible_mean on held-out photographs: 1024 steps
 # of batch 128 on fresh 4x4 crops (about 5 s on one core). In the photo test below it scored
@@ -54,7 +48,7 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def module(checkpoint):
-    return load_model(checkpoint)
+    return load_checkpoint(checkpoint)
 
 
 def run(**options) -> None:
@@ -127,13 +121,15 @@ def test_averaging_the_offset_tilings_fills_holes_better_than_one_tiling(module)
     # Random holes on a held-out photo: in one tiling each hole sits in a corner of its tile and
     # is seen from at most two sides; the 4 offset tilings see it from every side.
     x = photo_u8().astype(np.float64) / 255.0
-    mask = random_holes(*x.shape, 50, seed=1)
-    errors = {
-        shifted: np.mean((inpaint_image(module, x, mask, shifted=shifted)[mask] - x[mask]) ** 2)
-        for shifted in (False, True)
-    }
-    # Measured for this model: 0.0102 with one tiling, 0.0049 averaged.
-    assert errors[True] < 0.8 * errors[False], errors
+    errors = {False: 0.0, True: 0.0}
+    for seed in range(6):  # pooled over hole sets: one set of 50 holes is a noisy sample
+        mask = grid_holes(*x.shape, 50, seed=seed)
+        for offset in errors:
+            filled = inpaint_image(module, x, mask, offset_tilings=offset)
+            errors[offset] += np.mean((filled[mask] - x[mask]) ** 2)
+    # Measured for this model: 0.0264 summed over the 6 sets with one tiling, 0.0202 averaged
+    # (0.77x; 0.63-0.90x set by set). A model that gains nothing from other sides scores ~1.
+    assert errors[True] < 0.9 * errors[False], errors
 
 
 def test_holes_mode_prints_honest_errors_on_the_hidden_pixels(checkpoint, tmp_path, capsys):
@@ -142,11 +138,11 @@ def test_holes_mode_prints_honest_errors_on_the_hidden_pixels(checkpoint, tmp_pa
     run(ckpt=checkpoint, image=tmp_path / "photo.png", holes=40, seed=2, out=tmp_path / "out.png")
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("mse on the"))
     printed = dict(part.split() for part in line.split(": ", 1)[1].split(" (")[0].split(", "))
-    mask, x = random_holes(*truth.shape, 40, seed=2), truth / 255.0
+    mask, x = grid_holes(*truth.shape, 40, seed=2), truth / 255.0
     out = iio.imread(tmp_path / "out.png") / 255.0
     # The file holds the model's fill rounded to 8 bits: equal to the printed error within that.
     assert float(printed["model"]) == pytest.approx(np.mean((out[mask] - x[mask]) ** 2), abs=2e-5)
-    biharmonic = np.mean((biharmonic_fill(x, mask)[mask] - x[mask]) ** 2)
+    biharmonic = np.mean((biharmonic_image(x, mask)[mask] - x[mask]) ** 2)
     assert float(printed["biharmonic"]) == pytest.approx(biharmonic, rel=1e-3)
     assert set(printed) == {"model", "biharmonic", "visible_mean"}
 
@@ -162,7 +158,7 @@ def test_colour_image_is_filled_channel_by_channel(checkpoint, module, tmp_path)
 
     out = iio.imread(tmp_path / "out.png")
     assert out.shape == rgb.shape and out.dtype == np.uint8
-    mask = random_holes(*rgb.shape[:2], 300, seed=1)
+    mask = grid_holes(*rgb.shape[:2], 300, seed=1)
     np.testing.assert_array_equal(out[~mask], rgb[~mask])
     assert (out[mask] != rgb[mask]).any()
     for channel in range(3):  # each channel is filled as the grayscale image it is
@@ -238,14 +234,14 @@ def test_side_by_side_shows_original_masked_model_and_biharmonic(checkpoint, tmp
     gaps = [cmp[:, i * (w + PANEL_GAP) - PANEL_GAP : i * (w + PANEL_GAP)] for i in (1, 2, 3)]
     assert all((gap == 255).all() for gap in gaps)
     gray = truth[..., None].repeat(3, axis=-1)
-    mask = random_holes(h, w, 40, seed=3)
+    mask = grid_holes(h, w, 40, seed=3)
     np.testing.assert_array_equal(panels[0], gray)
     np.testing.assert_array_equal(panels[1][~mask], gray[~mask])
     assert (panels[1][mask] == [255, 0, 0]).all()  # hidden pixels in red
     np.testing.assert_array_equal(
         panels[2], iio.imread(tmp_path / "out.png")[..., None].repeat(3, -1)
     )
-    biharmonic = to_uint8(biharmonic_fill(truth / 255.0, mask))
+    biharmonic = to_uint8(biharmonic_image(truth / 255.0, mask))
     np.testing.assert_array_equal(panels[3], biharmonic[..., None].repeat(3, axis=-1))
     assert (panels[3][mask] != panels[2][mask]).any()
 
@@ -271,16 +267,16 @@ def test_entirely_hidden_tiles_are_filled_and_reported(checkpoint, tmp_path, cap
 # --- Masks -----------------------------------------------------------------------------------
 
 
-def test_random_holes_are_distinct_aligned_2x2_holes_set_by_the_seed():
-    mask = random_holes(11, 14, 20, seed=5)
+def test_grid_holes_are_distinct_aligned_2x2_holes_set_by_the_seed():
+    mask = grid_holes(11, 14, 20, seed=5)
     assert mask.shape == (11, 14) and mask.sum() == 20 * 4  # distinct: no two holes overlap
     assert not mask[10].any()  # the odd last row has no room for an aligned hole
     cells = mask[:10].reshape(5, 2, 7, 2).swapaxes(1, 2).reshape(35, 4)
     assert (cells.all(axis=1) | ~cells.any(axis=1)).all()  # each 2x2 cell all hidden or none
-    np.testing.assert_array_equal(mask, random_holes(11, 14, 20, seed=5))
-    assert not np.array_equal(mask, random_holes(11, 14, 20, seed=6))
-    assert max_holes(11, 14) == 35 and random_holes(11, 14, 35).sum() == 140
-    assert max_holes(4, 6) == 5  # 6 holes would hide every pixel
+    np.testing.assert_array_equal(mask, grid_holes(11, 14, 20, seed=5))
+    assert not np.array_equal(mask, grid_holes(11, 14, 20, seed=6))
+    assert GridHoles(size=2).max_count(11, 14) == 35 and grid_holes(11, 14, 35).sum() == 140
+    assert GridHoles(size=2).max_count(4, 6) == 5  # 6 holes would hide every pixel
 
 
 def test_mask_files_white_is_hidden_whatever_the_encoding(tmp_path):
@@ -385,7 +381,7 @@ def test_a_crash_while_writing_leaves_the_old_output(checkpoint, tmp_path, capsy
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(inpaint.os, "fsync", disk_full)
+    monkeypatch.setattr(atomic.os, "fsync", disk_full)
     with pytest.raises(SystemExit) as exit_info:
         run(ckpt=checkpoint, image=tmp_path / "photo.png", holes=5, out=tmp_path / "out.png")
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vit_inpaint.masking import BlockMasking, RandomMasking, build_masking, check_masking
+from vit_inpaint.data.masking import BlockMasking, RandomMasking, build_masking, check_masking
 
 
 def gen(seed=0):

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from vit_inpaint.metrics import InpaintingMetrics, masked_mse, per_image_rmse
-from vit_inpaint.module import InpaintingModule
+from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse, per_image_rmse
+from vit_inpaint.tasks.inpainting import InpaintingModule
 
 
 def test_loss_ignores_visible_pixels():
@@ -69,7 +69,9 @@ def test_bad_thresholds_are_refused():
 
 
 def test_computed_metrics_are_the_names_a_config_may_optimise():
-    from vit_inpaint.choices import METRIC_NAMES  # what validate.py accepts in optimized_metric
+    from vit_inpaint.config.choices import (
+        METRIC_NAMES,  # what validate.py accepts in optimized_metric
+    )
 
     metrics = InpaintingMetrics(train_mean=0.5)
     images = torch.rand(4, 4, 4)

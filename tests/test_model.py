@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from vit_inpaint.model import InpaintingViT, PositionalEncoding, patchify, sincos_2d, unpatchify
+from vit_inpaint.models.layers import PositionalEncoding, patchify, sincos_2d, unpatchify
+from vit_inpaint.models.vit import InpaintingViT
 
 
 @pytest.mark.parametrize("size,patch", [(4, 2), (4, 1), (4, 4), (8, 2), (8, 4), (16, 4)])

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vit_inpaint.sources import PHOTO_SPLITS, GaussianField, Photos, UniformNoise, load_photo
+from vit_inpaint.data.sources import PHOTO_SPLITS, GaussianField, Photos, UniformNoise, load_photo
 
 
 def gen(seed=0):

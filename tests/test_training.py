@@ -5,8 +5,9 @@ import json
 import pytest
 import torch
 
-from vit_inpaint.masking import BlockMasking
-from vit_inpaint.module import InpaintingModule, build_optimizer
+from vit_inpaint.data.masking import BlockMasking
+from vit_inpaint.tasks.inpainting import InpaintingModule
+from vit_inpaint.tasks.optim import build_optimizer
 from vit_inpaint.training import train
 
 pytestmark = pytest.mark.slow
@@ -95,7 +96,7 @@ def test_checkpoint_loads_without_hydra_and_inpaints(tiny_config, tmp_path):
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero(tiny_config, tmp_path):
-    from vit_inpaint.module import cosine
+    from vit_inpaint.tasks.optim import cosine
 
     assert cosine(0, 100, 10) == pytest.approx(0.1)
     assert cosine(9, 100, 10) == pytest.approx(1.0)

@@ -7,9 +7,9 @@ that needs them is first used, so tools that only compose configs start fast.
 __all__ = ["InpaintingModule", "InpaintingViT", "InpaintingDataModule"]
 
 _LAZY = {
-    "InpaintingModule": "vit_inpaint.module",
-    "InpaintingViT": "vit_inpaint.model",
-    "InpaintingDataModule": "vit_inpaint.data",
+    "InpaintingModule": "vit_inpaint.tasks.inpainting",
+    "InpaintingViT": "vit_inpaint.models.vit",
+    "InpaintingDataModule": "vit_inpaint.data.datamodule",
 }
 
 

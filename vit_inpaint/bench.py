@@ -39,8 +39,8 @@ def make_data(num_train: int, image_size: int, seed: int = 0):
     """The report's data: uniform images, one hidden 2x2 patch each."""
     import torch
 
-    from vit_inpaint.masking import BlockMasking
-    from vit_inpaint.sources import UniformNoise
+    from vit_inpaint.data.masking import BlockMasking
+    from vit_inpaint.data.sources import UniformNoise
 
     gen = torch.Generator().manual_seed(seed)
     images = UniformNoise().sample(num_train, image_size, "train", gen)
@@ -113,10 +113,10 @@ def run_naive(
 def run_bare(
     images, masks, model_cfg: dict, batch_size: int, epochs: int, device: str = "cpu"
 ) -> list[float]:
-    from vit_inpaint.data import TensorBatches
-    from vit_inpaint.metrics import masked_mse
-    from vit_inpaint.model import InpaintingViT
-    from vit_inpaint.module import build_optimizer
+    from vit_inpaint.data.datamodule import TensorBatches
+    from vit_inpaint.evaluation.metrics import masked_mse
+    from vit_inpaint.models.vit import InpaintingViT
+    from vit_inpaint.tasks.optim import build_optimizer
 
     model = InpaintingViT(image_size=images.shape[-1], **model_cfg).to(device)
     optimizer = build_optimizer(model.parameters(), "adam", 5e-4)

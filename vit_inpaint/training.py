@@ -13,25 +13,13 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.validate import ConfigError, check_config
+from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.storage.run_folder import METRICS_FILE, RunFolderError, prepare_output_dir
 
 log = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
-
-
 def output_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
-
-
-def prepare_output_dir(output_dir: Path) -> None:
-    """Refuses to train into a folder that already holds a finished run's results."""
-    if (output_dir / METRICS_FILE).exists():
-        raise ConfigError(
-            f"{output_dir} already holds a finished run ({METRICS_FILE}); choose a new output "
-            "folder (hydra.run.dir=...) so nothing is overwritten"
-        )
-    output_dir.mkdir(parents=True, exist_ok=True)
 
 
 def hparams_of(cfg: DictConfig) -> dict:
@@ -58,7 +46,10 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     """
     check_config(cfg, multirun=in_multirun())
     output_dir = output_dir_of(cfg)
-    prepare_output_dir(output_dir)
+    try:
+        prepare_output_dir(output_dir)
+    except RunFolderError as error:
+        raise ConfigError(str(error)) from None
 
     import lightning as L
     import torch
@@ -66,17 +57,16 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
 
     _quiet_library_noise()
 
-    from vit_inpaint.baselines import evaluate_baselines
-    from vit_inpaint.masking import build_masking
-    from vit_inpaint.module import InpaintingModule
+    from vit_inpaint.data.datamodule import build_datamodule
+    from vit_inpaint.evaluation.baselines import evaluate_baselines
+    from vit_inpaint.storage.atomic import write_atomic
+    from vit_inpaint.tasks.inpainting import InpaintingModule
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if cfg.get("threads"):
         torch.set_num_threads(cfg.threads)
 
-    masking = build_masking(**cfg.masking)
-    # _partial_: the masking object is passed as it is (instantiate would turn it into a config).
-    datamodule = instantiate(cfg.data, _partial_=True)(masking=masking)
+    datamodule = build_datamodule(cfg)
     module = InpaintingModule(
         model=OmegaConf.to_container(cfg.model, resolve=True),
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
@@ -99,7 +89,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
         metrics.update(_scalars(trainer.callback_metrics, prefix="test/"))
 
     if trainer.is_global_zero:  # under DDP every process has the same (synced) metrics
-        (output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        record = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+        write_atomic(output_dir / METRICS_FILE, record)
         for logger in loggers:
             logger.log_hyperparams(hparams_of(cfg), metrics=metrics, step=trainer.global_step)
             logger.finalize("success")

@@ -75,6 +75,46 @@ class RandomMasking:
         return round(self.ratio * height * width)
 
 
+@dataclass(frozen=True)
+class GridHoles:
+    """Hides `count` distinct size x size holes per image, on the grid of that size (the inpaint
+    tool's `--holes N`). Holes are drawn without replacement among the grid cells that lie wholly
+    inside the image, so they never overlap and always hide count * size * size pixels."""
+
+    count: int = 1
+    size: int = 2
+    name: str = "grid_holes"
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        import torch
+
+        self.hidden_count(height, width)  # refuses a count that does not fit
+        s, rows, cols = self.size, height // self.size, width // self.size
+        # The `count` smallest of uniform scores are a uniform subset of the cells, per image.
+        ranks = torch.rand(batch, rows * cols, generator=generator).argsort(1).argsort(1)
+        cells = (ranks < self.count).view(batch, rows, cols)
+        mask = torch.zeros(batch, height, width, dtype=torch.bool)
+        mask[:, : rows * s, : cols * s] = cells.repeat_interleave(s, 1).repeat_interleave(s, 2)
+        return mask
+
+    def max_count(self, height: int, width: int) -> int:
+        """How many holes fit with at least one pixel left visible."""
+        cells = (height // self.size) * (width // self.size)
+        return cells - 1 if cells * self.size**2 == height * width else cells
+
+    def hidden_count(self, height: int, width: int) -> int:
+        if self.count < 1:
+            raise ValueError(f"the number of holes must be at least 1, got {self.count}")
+        limit = self.max_count(height, width)
+        if self.count > limit:
+            raise ValueError(
+                f"{self.count} holes do not fit: a {height}x{width} image has room for at most "
+                f"{limit} distinct {self.size}x{self.size} holes on the {self.size}x{self.size} "
+                "grid (with at least one pixel left visible)"
+            )
+        return self.count * self.size**2
+
+
 def check_masking(masking, height: int, width: int) -> None:
     """Refuses a strategy that hides no pixel or every pixel of a height x width image."""
     k = masking.hidden_count(height, width)
@@ -102,3 +142,9 @@ EVAL_MASKINGS = {
 
 # Test sets in the order the data module serves them: the run's own masks, then each kind above.
 TEST_SETS = ("", *EVAL_MASKINGS)
+
+
+def test_prefix(name: str) -> str:
+    """How the metrics of a test set are logged: test/<metric> for the run's own masks (""),
+    test/<mask>/<metric> for each kind of mask."""
+    return f"test/{name}/" if name else "test/"

@@ -1,6 +1,6 @@
 """Images and masks, made in memory and served as whole-tensor batches.
 
-`InpaintingDataModule` asks an image source (`vit_inpaint.sources`) for the training, validation and
+`InpaintingDataModule` asks an image source (`data/sources.py`) for the training, validation and
 test images, each split from its own seed stream, and draws each image's mask once, as the report
 did (`fresh_masks=True` draws new training masks every epoch, `fresh_images=True` new training
 images: an endless supply for synthetic data, new crops for photos). A batch is a pair
@@ -17,7 +17,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from vit_inpaint.masking import EVAL_MASKINGS, TEST_SETS
+from vit_inpaint.data.masking import EVAL_MASKINGS, TEST_SETS, build_masking
 
 SPLITS = ("train", "val", "test")
 
@@ -189,3 +189,14 @@ class InpaintingDataModule(L.LightningDataModule):
         return [
             TensorBatches(images, self.test_masks[name], self.eval_batch_size) for name in TEST_SETS
         ]
+
+
+def build_datamodule(cfg) -> InpaintingDataModule:
+    """The data module a composed config describes: `cfg.data` (with its image source under
+    `data.images`) and the masking strategy `cfg.masking`. Training, the report and the tests all
+    build their data here."""
+    from hydra.utils import instantiate
+
+    masking = build_masking(**cfg.masking)
+    # _partial_: the masking object is passed as it is (instantiate would turn it into a config).
+    return instantiate(cfg.data, _partial_=True)(masking=masking)

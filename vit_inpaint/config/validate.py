@@ -11,9 +11,15 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.choices import ATTENTIONS, METRIC_NAMES, OPTIMIZERS, POS_EMBEDDINGS, SCHEDULES
-from vit_inpaint.masking import build_masking, check_masking
-from vit_inpaint.resolvers import run_of_checkpoint
+from vit_inpaint.config.choices import (
+    ATTENTIONS,
+    METRIC_NAMES,
+    OPTIMIZERS,
+    POS_EMBEDDINGS,
+    SCHEDULES,
+)
+from vit_inpaint.config.resolvers import run_of_checkpoint
+from vit_inpaint.data.masking import build_masking, check_masking
 
 
 class ConfigError(ValueError):

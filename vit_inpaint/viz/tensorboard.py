@@ -5,7 +5,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-HIDDEN_COLOUR = (1.0, 0.0, 0.0)  # hidden pixels are drawn red in the "masked" column
+from vit_inpaint.viz.pictures import masked_rgb
 
 
 def upscale(image: torch.Tensor, scale: int) -> torch.Tensor:
@@ -19,8 +19,7 @@ def reconstruction_grid(
     """(3, rows*(H*scale+gap), 4*(W*scale+gap)) RGB grid, one row per sample:
     original | masked (hidden in red) | reconstruction | absolute error."""
     gray = lambda x: x.clamp(0, 1)[:, None].expand(-1, 3, -1, -1)  # noqa: E731
-    colour = torch.tensor(HIDDEN_COLOUR)[None, :, None, None]
-    masked = torch.where(masks[:, None], colour, gray(images))
+    masked = torch.from_numpy(masked_rgb(images.numpy(), masks.numpy())).permute(0, 3, 1, 2).float()
     error = (recon - images).abs()
     columns = [gray(images), masked, gray(recon), gray(error)]
     tiles = [upscale(c, scale) for c in columns]  # each (B, 3, H*s, W*s)

@@ -10,56 +10,26 @@ Everything the module needs is stored in its hyperparameters as plain values, so
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
 
 import lightning as L
 import torch
 from torch import nn
 
-from vit_inpaint.choices import OPTIMIZERS, SCHEDULES
-from vit_inpaint.masking import TEST_SETS
-from vit_inpaint.metrics import InpaintingMetrics, masked_mse
-from vit_inpaint.model import InpaintingViT
+from vit_inpaint.data.masking import TEST_SETS, test_prefix
+from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse
+from vit_inpaint.models.vit import InpaintingViT
+from vit_inpaint.storage.checkpoints import SafeLoading
+from vit_inpaint.tasks.optim import configure_optimizers
 
 log = logging.getLogger(__name__)
-
-
-def build_optimizer(
-    params, name: str = "adam", lr: float = 5e-4, schedule: str = "constant", **options
-) -> torch.optim.Optimizer:
-    """`optimizer=adam|adamw|sgd`, fused where torch has a fused kernel for the parameters' device.
-
-    The fused step updates all parameters in one kernel; for a model this small the default
-    per-tensor step costs more time than the forward and backward passes together.
-    """
-    classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-    if name not in classes:
-        raise ValueError(f"optimizer.name must be one of {OPTIMIZERS}, got {name!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"optimizer.schedule must be one of {SCHEDULES}, got {schedule!r}")
-    options.pop("warmup_steps", None)  # read by the scheduler, not the optimizer
-    params = list(params)
-    try:
-        return classes[name](params, lr=lr, fused=True, **options)
-    except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device or dtype
-        return classes[name](params, lr=lr, **options)
 
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite."""
 
 
-def cosine(step: int, total: int, warmup: int = 0) -> float:
-    """Learning-rate factor: linear warm-up over `warmup` steps, then half a cosine down to 0."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-class InpaintingModule(L.LightningModule):
+class InpaintingModule(SafeLoading, L.LightningModule):
     def __init__(
         self,
         model: dict | None = None,
@@ -154,7 +124,7 @@ class InpaintingModule(L.LightningModule):
         # test/mse, ... for the run's own masks; test/<mask>/mse, ... for each kind of mask.
         for name, metrics in zip(TEST_SETS, self.test_metrics, strict=True):
             if metrics.updated:
-                self._log_metrics(f"test/{name}/" if name else "test/", metrics)
+                self._log_metrics(test_prefix(name), metrics)
 
     def _log_metrics(self, prefix: str, metrics: InpaintingMetrics) -> None:
         values = {f"{prefix}{name}": value for name, value in metrics.compute().items()}
@@ -171,19 +141,7 @@ class InpaintingModule(L.LightningModule):
         self.log_dict(values, sync_dist=True)
 
     def configure_optimizers(self):
-        """The optimizer and its per-step learning rate: constant (the report), or with
-        `optimizer.schedule=cosine` a short warm-up then half a cosine from lr down to 0."""
-        optimizer = build_optimizer(self.parameters(), **self.optimizer_config)
-        if self.optimizer_config.get("schedule", "constant") == "constant":
-            return optimizer  # no scheduler to step: a constant rate costs nothing per step
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = min(self.optimizer_config.get("warmup_steps", 0), total // 2)
-        factor = functools.partial(cosine, total=total, warmup=warmup)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return configure_optimizers(self, self.optimizer_config)
 
     @torch.no_grad()
     def inpaint(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from vit_inpaint.metrics import masked_mse
+from vit_inpaint.data.masking import test_prefix
+from vit_inpaint.evaluation.metrics import masked_mse
 
 
 def mask_patterns(masks: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -100,6 +101,16 @@ def biharmonic(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return out.to(images.dtype)
 
 
+def biharmonic_image(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`biharmonic` on one image of any size: (H, W) gray or (H, W, C) colour in [0, 1], each
+    channel on its own; mask (H, W) bool, True = hidden. Returns float64 of the image's shape."""
+    planes = image[None] if image.ndim == 2 else np.moveaxis(image, -1, 0)  # (C, H, W)
+    masks = torch.from_numpy(np.broadcast_to(mask, planes.shape).copy())
+    filled = biharmonic(torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float64)), masks)
+    filled = filled.numpy()
+    return filled[0] if image.ndim == 2 else np.moveaxis(filled, 0, -1)
+
+
 class LinearPredictor:
     """The Gaussian conditional mean under one mean and covariance: the best linear predictor."""
 
@@ -140,7 +151,7 @@ def evaluate_baselines(datamodule) -> dict[str, float]:
     predictors = baseline_predictors(datamodule.source, datamodule.images["train"])
     sets = {"val/": (datamodule.images["val"], datamodule.masks["val"])}
     for name, masks in datamodule.test_masks.items():
-        sets[f"test/{name}/" if name else "test/"] = (datamodule.images["test"], masks)
+        sets[test_prefix(name)] = (datamodule.images["test"], masks)
     results = {}
     for prefix, (images, masks) in sets.items():
         for name, predict in predictors.items():

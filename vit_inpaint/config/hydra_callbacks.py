@@ -21,7 +21,7 @@ class CheckSweep(Callback):
     """Refuses, before any job or folder is made, a sweep whose every job would be refused."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from vit_inpaint.validate import ConfigError, check_sweep
+        from vit_inpaint.config.validate import ConfigError, check_sweep
 
         try:
             check_sweep(config)  # swept values are checked again in each job

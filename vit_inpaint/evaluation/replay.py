@@ -1,0 +1,64 @@
+"""A configuration's model replayed on its own test images, for the report's pictures: the data
+rebuilt from the job's recorded config (data/datamodule.py's build_datamodule) and the model read
+through the project's one checkpoint loader (storage/checkpoints.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vit_inpaint.evaluation.runs import Configuration, Job
+
+
+@dataclass
+class Prediction:
+    """A configuration's model on a few of its own test images (numpy arrays)."""
+
+    label: str
+    images: np.ndarray  # (k, H, W) in [0, 1]-ish
+    masks: np.ndarray  # (k, H, W) bool, True = hidden
+    reconstructions: np.ndarray  # (k, H, W)
+    attention: np.ndarray  # (heads, N, N): the last layer's weights for the first image
+
+
+def rebuild_test_data(job: Job, count: int):
+    """The job's first `count` test images and masks, made from its config as training made them."""
+    from omegaconf import OmegaConf
+
+    from vit_inpaint.data.datamodule import build_datamodule
+
+    config = OmegaConf.load(job.path / ".hydra" / "config.yaml")
+    # paths.output_dir is `${hydra:runtime.output_dir}`, which resolves only inside a Hydra run;
+    # the data never needs it, but anything that resolves the config must not trip on it.
+    if "paths" in config:
+        config.paths.output_dir = str(job.path)
+    datamodule = build_datamodule(config)
+    datamodule.setup()
+    return datamodule.images["test"][:count], datamodule.masks["test"][:count]
+
+
+def predict(configuration: Configuration, count: int) -> Prediction | None:
+    """The first finished seed's best model on `count` test images; None if no model is saved."""
+    job = next((job for job in configuration.finished if job.checkpoint), None)
+    if job is None:
+        return None
+    import torch
+
+    from vit_inpaint.storage.checkpoints import load_checkpoint
+
+    images, masks = rebuild_test_data(job, count)
+    module = load_checkpoint(job.checkpoint)
+    reconstructions = module.inpaint(images, masks)
+    with torch.no_grad():
+        _, attention = module.model(images[:1], masks[:1], return_attention=True)
+    seed = f" (seed {job.seed})" if job.seed is not None else ""
+    return Prediction(
+        label=configuration.label + seed,
+        images=images.numpy(),
+        masks=masks.numpy(),
+        reconstructions=reconstructions.numpy(),
+        attention=attention[-1][0].float().numpy(),
+    )
+
+

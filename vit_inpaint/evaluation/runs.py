@@ -1,0 +1,209 @@
+"""A sweep's runs as the report sees them: each job folder of a Hydra multirun read back, and the
+jobs grouped into configurations (jobs that differ only in `seed=`).
+
+A job folder holds
+    .hydra/overrides.yaml, .hydra/config.yaml   what the job ran (its training mask, its data)
+    metrics.json                                 its final metrics; absent = the job FAILED
+    events.out.tfevents.*                        its TensorBoard scalars (the val/mse curve)
+    checkpoints/epoch*.ckpt, else last.ckpt      its model, for the pictures
+
+Only the standard library and OmegaConf are imported here; TensorBoard's reader is imported when a
+job's curves are first asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from vit_inpaint.data.masking import EVAL_MASKINGS
+from vit_inpaint.storage.run_folder import METRICS_FILE
+
+SEED = "seed"
+# Every model is also tested on each kind of mask (test/<mask>/...): the cross-evaluation.
+TEST_MASKS = tuple(EVAL_MASKINGS)
+
+
+class ReportError(ValueError):
+    """Run folders the report cannot work from; the message names the folder and what is wrong."""
+
+
+# --- reading the runs ---------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One run of the sweep: its folder, its overrides and, if it finished, its metrics."""
+
+    path: Path
+    overrides: dict[str, str]  # "key=value" overrides as key -> value, in command-line order
+    metrics: dict[str, float] | None  # None: no metrics.json, the run failed
+    train_mask: str
+    data_source: str
+    label: str = ""  # the overrides that tell this job from the others (set by group_jobs)
+
+    @property
+    def failed(self) -> bool:
+        return self.metrics is None
+
+    @property
+    def seed(self) -> str | None:
+        return self.overrides.get(SEED)
+
+    @cached_property
+    def scalars(self) -> dict[str, list[tuple[int, float]]]:
+        """The job's validation scalars from its TensorBoard events: tag -> [(step, value)]."""
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        # Its reader logs each file it opens at INFO, which Hydra would print at every sweep's end.
+        logging.getLogger("tensorboard").setLevel(logging.WARNING)
+        events = EventAccumulator(str(self.path), size_guidance={"scalars": 0}).Reload()
+        return {
+            tag: [(event.step, event.value) for event in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]
+            if tag.startswith("val/")
+        }
+
+    def final_value(self, key: str) -> float | None:
+        """`key` from metrics.json, else the last logged value (a run that failed late has one)."""
+        if self.metrics and key in self.metrics:
+            return self.metrics[key]
+        points = self.scalars.get(key)
+        return points[-1][1] if points else None
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The best checkpoint on val/mse (the one `epochNNN.ckpt` that ModelCheckpoint keeps),
+        else last.ckpt, else None."""
+        best = sorted((self.path / "checkpoints").glob("epoch*.ckpt"))
+        if best:
+            return best[-1]
+        last = self.path / "checkpoints" / "last.ckpt"
+        return last if last.exists() else None
+
+
+def find_job_dirs(sweep_dir: Path) -> list[Path]:
+    """The job folders of a multirun folder, or the folder itself when it is a single run."""
+    if not sweep_dir.exists():
+        raise ReportError(f"{sweep_dir} does not exist")
+    if not sweep_dir.is_dir():
+        raise ReportError(f"{sweep_dir} is not a folder")
+    if (sweep_dir / ".hydra").is_dir():  # outputs/runs/<time>/: one run
+        return [sweep_dir]
+    jobs = sorted(path for path in sweep_dir.iterdir() if (path / ".hydra").is_dir())
+    if not jobs:
+        raise ReportError(
+            f"{sweep_dir} holds no job folders (subfolders with a .hydra/ folder): give a Hydra "
+            "multirun folder (outputs/multiruns/<time>) or a run folder (outputs/runs/<time>)"
+        )
+    return jobs
+
+
+def read_job(path: Path) -> Job:
+    from omegaconf import OmegaConf
+
+    hydra_dir = path / ".hydra"
+    overrides_file = hydra_dir / "overrides.yaml"
+    overrides = OmegaConf.load(overrides_file) if overrides_file.exists() else []
+    config_file = hydra_dir / "config.yaml"
+    config = OmegaConf.load(config_file) if config_file.exists() else OmegaConf.create()
+    return Job(
+        path=path,
+        overrides=dict(str(item).partition("=")[::2] for item in overrides),
+        metrics=read_metrics(path / METRICS_FILE),
+        train_mask=str(OmegaConf.select(config, "masking.name", default="?")),
+        data_source=str(OmegaConf.select(config, "data.images._target_", default="?")),
+    )
+
+
+def read_metrics(path: Path) -> dict[str, float] | None:
+    if not path.exists():
+        return None
+    try:
+        return {key: float(value) for key, value in json.loads(path.read_text()).items()}
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ReportError(f"{path} is not a flat JSON object of numbers: {error}") from error
+
+
+# --- grouping runs into configurations ----------------------------------------------------------
+
+
+@dataclass
+class Configuration:
+    """Jobs with the same overrides but for `seed`: one row of the table."""
+
+    label: str
+    jobs: list[Job] = field(default_factory=list)
+
+    @property
+    def finished(self) -> list[Job]:
+        return [job for job in self.jobs if not job.failed]
+
+    @property
+    def status(self) -> str:
+        failed = len(self.jobs) - len(self.finished)
+        if failed == 0:
+            return "ok"
+        if failed == len(self.jobs):
+            return "failed"
+        return f"{failed} of {len(self.jobs)} failed"
+
+    @property
+    def train_mask(self) -> str:
+        return self.jobs[0].train_mask
+
+    def values(self, key: str) -> list[float]:
+        """`key` of every finished seed that has it."""
+        return [job.metrics[key] for job in self.finished if key in job.metrics]
+
+    def mean(self, key: str) -> float | None:
+        values = self.values(key)
+        return statistics.fmean(values) if values else None
+
+
+def group_jobs(jobs: list[Job]) -> tuple[list[Configuration], list[str]]:
+    """Configurations (jobs equal but for the seed) and the overrides every job shares.
+
+    Labels show only the overrides that differ between jobs: a sweep's shared settings (a tiny
+    budget, say) would otherwise repeat on every row.
+    """
+    varying = {
+        key
+        for key in {key for job in jobs for key in job.overrides}
+        if len({job.overrides.get(key) for job in jobs}) > 1
+    }
+    shared = [f"{k}={v}" for k, v in jobs[0].overrides.items() if k not in varying and k != SEED]
+    # Only the seed varies (or one run): the one configuration is what every run shares.
+    fallback = ",".join(shared) or "(defaults)"
+
+    def describe(job: Job, keys: set[str]) -> str:
+        return ",".join(f"{k}={v}" for k, v in job.overrides.items() if k in keys)
+
+    configurations: dict[str, Configuration] = {}
+    for job in jobs:
+        job.label = describe(job, varying) or job.path.name
+        label = describe(job, varying - {SEED}) or fallback
+        configurations.setdefault(label, Configuration(label)).jobs.append(job)
+    for configuration in configurations.values():
+        configuration.jobs.sort(key=lambda job: _seed_order(job.seed))
+    return list(configurations.values()), shared
+
+
+def _seed_order(seed: str | None) -> tuple[int, str]:
+    # seed=10 after seed=9: numerically where the seed is a number.
+    return (int(seed), "") if seed and seed.lstrip("-").isdigit() else (0, seed or "")
+
+
+def cross_eval_rows(configurations: list[Configuration]) -> list[tuple[str, Configuration]]:
+    """(row label, configuration) for the configurations with cross-evaluation metrics.
+
+    A row is named by its training mask; when the sweep varied something else too (several rows
+    share a mask), the configuration's label is added so that rows are never averaged together.
+    """
+    rows = [c for c in configurations if any(c.values(f"test/{mask}/mse") for mask in TEST_MASKS)]
+    unique = len({c.train_mask for c in rows}) == len(rows)
+    return [(c.train_mask if unique else f"{c.train_mask} ({c.label})", c) for c in rows]

@@ -1,0 +1,188 @@
+"""The sweep report's figures, drawn with matplotlib's Agg canvas (no pyplot, no display):
+validation curves, the train-mask x test-mask heat map, reconstructions like the report's figure 12,
+and attention maps."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import textwrap
+from pathlib import Path
+
+from vit_inpaint.evaluation.replay import Prediction
+from vit_inpaint.evaluation.runs import TEST_MASKS, Configuration, cross_eval_rows
+from vit_inpaint.viz.pictures import masked_rgb
+
+# The baselines drawn on the validation curves, with their line styles.
+CURVE_BASELINES = {"bayes": "--", "mean_fill": ":"}
+# Attention maps with at most this many tokens get their weights written in the cells.
+MAX_ANNOTATED_TOKENS = 8
+
+
+def new_figure(width: float, height: float):
+    """A matplotlib Figure drawn by Agg, without pyplot: no global state, no display needed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def wrapped(label: str, width: int = 30, lines: int = 3) -> str:
+    """A label on at most `lines` lines, broken after its commas: a long one (a single
+    configuration is named by all its overrides) would otherwise crush the plots beside it."""
+    short = textwrap.shorten(label.replace(",", ", "), width * lines, placeholder=" …")
+    return "\n".join(textwrap.wrap(short, width)) or label
+
+
+def save(figure, path: Path) -> None:
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+
+
+def plot_val_curves(configurations: list[Configuration], path: Path) -> str | None:
+    """val/mse against step for every run (one colour per configuration, one marker per seed),
+    and each configuration's baselines as horizontal lines. Returns why it was skipped, if so."""
+    figure = new_figure(9, 5)
+    axes = figure.add_subplot()
+    curves = 0
+    many = len(configurations) > 1  # baselines are then named by their configuration
+    for index, c in enumerate(configurations):
+        colour = f"C{index % 10}"
+        for job, marker in zip(c.jobs, itertools.cycle("osD^v<>p*")):  # marker: seed
+            points = job.scalars.get("val/mse")
+            if not points:
+                continue
+            steps, values = zip(*points, strict=True)
+            label = wrapped(job.label + (" (failed)" if job.failed else ""))
+            axes.plot(steps, values, color=colour, marker=marker, markersize=3, label=label)
+            curves += 1
+        for baseline, style in CURVE_BASELINES.items():
+            values = [job.final_value(f"val/mse_{baseline}") for job in c.jobs]
+            values = [value for value in values if value is not None]
+            if values:
+                axes.axhline(
+                    statistics.fmean(values),
+                    color=colour,
+                    linestyle=style,
+                    linewidth=1,
+                    label=wrapped(f"{c.label}: {baseline}" if many else baseline),
+                )
+    if curves == 0:
+        return "no run logged val/mse"
+    axes.set_xlabel("step")
+    axes.set_ylabel("val/mse (hidden pixels)")
+    axes.set_title("Validation curves; dashed: Bayes limit, dotted: mean fill")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    save(figure, path)
+    return None
+
+
+def plot_cross_eval(configurations: list[Configuration], path: Path) -> str | None:
+    """The train-mask x test-mask matrix as an annotated heat map, averaged over seeds: mse over
+    the Bayes limit where the runs measured it, else the mse itself."""
+    import numpy as np
+
+    rows = cross_eval_rows(configurations)
+    if not rows:
+        return "no cross-evaluation metrics (test/<mask>/mse) in these runs"
+
+    def matrix(metric: str):
+        means = [[c.mean(f"test/{mask}/{metric}") for mask in TEST_MASKS] for _, c in rows]
+        return np.array([[np.nan if m is None else m for m in row] for row in means])
+
+    metric = "mse_over_bayes"
+    values = matrix(metric)
+    if np.isnan(values).all():
+        metric = "mse"
+        values = matrix(metric)
+    figure = new_figure(2 + 1.6 * len(TEST_MASKS), 1.2 + 0.8 * len(rows))
+    axes = figure.add_subplot()
+    image = axes.imshow(np.ma.masked_invalid(values), cmap="viridis")
+    middle = np.nanmean(values)
+    for (row, column), value in np.ndenumerate(values):
+        if not np.isnan(value):
+            # Dark text on the bright (high) end of viridis, light text on the dark end.
+            colour = "black" if value > middle else "white"
+            axes.text(column, row, f"{value:.3g}", ha="center", va="center", color=colour)
+    axes.set_xticks(range(len(TEST_MASKS)), TEST_MASKS)
+    axes.set_yticks(range(len(rows)), [wrapped(label) for label, _ in rows])
+    axes.set_xlabel("test mask")
+    axes.set_ylabel("training mask")
+    axes.set_title(f"test/<mask>/{metric}, mean over seeds")
+    figure.colorbar(image, ax=axes, label=metric)
+    save(figure, path)
+    return None
+
+
+def show(axes, picture, title: str | None = None, **options) -> object:
+    # Nearest neighbour: a 4x4 image must show as 16 squares, not a blur.
+    image = axes.imshow(picture, interpolation="nearest", **options)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    if title:
+        axes.set_title(title, fontsize="small")
+    return image
+
+
+def plot_reconstructions(predictions: list[Prediction], path: Path) -> None:
+    """Like the report's figure 12: per configuration (row), per test image,
+    original | masked (hidden in red) | reconstruction."""
+    count = max(len(p.images) for p in predictions)
+    figure = new_figure(1.1 * 3 * count + 2, 1.3 * len(predictions) + 0.4)
+    grid = figure.subplots(len(predictions), 3 * count, squeeze=False)
+    grey = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0}
+    for row, p in enumerate(predictions):
+        for i in range(count):
+            panels = grid[row, 3 * i : 3 * i + 3]
+            if i >= len(p.images):
+                for axes in panels:
+                    axes.set_axis_off()
+                continue
+            titles = ("original", "masked", "reconstruction") if row == 0 else (None,) * 3
+            show(panels[0], p.images[i], titles[0], **grey)
+            show(panels[1], masked_rgb(p.images[i], p.masks[i]), titles[1])
+            show(panels[2], p.reconstructions[i], titles[2], **grey)
+        grid[row, 0].set_ylabel(
+            wrapped(p.label), rotation=0, ha="right", va="center", fontsize="small"
+        )
+    save(figure, path)
+
+
+def annotate(axes, weights) -> None:
+    """Writes each weight in its cell: near-uniform maps look alike in colour, not in numbers."""
+    import numpy as np
+
+    for (query, key), weight in np.ndenumerate(weights):
+        colour = "black" if weight > 0.5 else "white"  # readable on both ends of viridis
+        axes.text(key, query, f"{weight:.2f}", ha="center", va="center", color=colour, size=7)
+
+
+def plot_attention(predictions: list[Prediction], path: Path) -> None:
+    """Per configuration (row): the first test image, masked, then its last-layer attention map
+    for each head (row i of a map: where query patch i looks)."""
+    heads = max(len(p.attention) for p in predictions)
+    figure = new_figure(1.8 * (heads + 1) + 2, 1.9 * len(predictions) + 0.4)
+    grid = figure.subplots(len(predictions), heads + 1, squeeze=False)
+    image = None
+    for row, p in enumerate(predictions):
+        show(grid[row, 0], masked_rgb(p.images[0], p.masks[0]), "input (hidden in red)")
+        grid[row, 0].set_ylabel(
+            wrapped(p.label), rotation=0, ha="right", va="center", fontsize="small"
+        )
+        for head in range(heads):
+            axes = grid[row, head + 1]
+            if head >= len(p.attention):
+                axes.set_axis_off()
+                continue
+            image = show(axes, p.attention[head], f"head {head}", cmap="viridis", vmin=0, vmax=1)
+            tokens = range(p.attention.shape[-1])
+            axes.set_xticks(tokens)
+            axes.set_yticks(tokens)
+            if len(tokens) <= MAX_ANNOTATED_TOKENS:
+                annotate(axes, p.attention[head])
+            axes.set_xlabel("key patch", fontsize="small")
+            axes.set_ylabel("query patch", fontsize="small")
+    figure.colorbar(image, ax=grid[:, 1:].ravel().tolist(), label="attention weight")
+    save(figure, path)
