@@ -76,8 +76,8 @@ def test_overrides_the_issues_name_all_exist():
 BAD = [
     (["data.image_size=6", "model.patch_size=4"], "data.image_size"),
     (["model.dim=30", "model.heads=4"], "model.heads"),
-    (["masking=random", "masking.ratio=1.0"], "masking"),
-    (["masking=random", "masking.ratio=0.0"], "masking"),
+    (["masking=random_pixels", "masking.ratio=1.0"], "masking"),
+    (["masking=random_pixels", "masking.ratio=0.0"], "masking"),
     (["masking=patch2x2", "masking.size=4"], "masking"),
     (["optimizer.lr=0"], "optimizer.lr"),
     (["optimizer.lr=-0.001"], "optimizer.lr"),

@@ -61,9 +61,9 @@ def test_masks_are_reproducible_from_the_seed():
 @pytest.mark.parametrize(
     "params,size",
     [
-        ({"name": "random", "ratio": 1.0}, 4),
-        ({"name": "random", "ratio": 0.0}, 4),
-        ({"name": "random", "ratio": 0.01}, 4),
+        ({"name": "random_pixels", "ratio": 1.0}, 4),
+        ({"name": "random_pixels", "ratio": 0.0}, 4),
+        ({"name": "random_pixels", "ratio": 0.01}, 4),
         ({"name": "block4", "size": 4, "aligned": True}, 4),
         ({"name": "block5", "size": 5, "aligned": False}, 4),
     ],

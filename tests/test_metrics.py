@@ -22,8 +22,8 @@ def test_loss_ignores_visible_pixels():
     assert module.loss(pred, images, mask) != module.loss(other, images, mask)
 
 
-def test_loss_on_visible_includes_every_pixel():
-    module = InpaintingModule(model={"dim": 16, "depth": 1, "heads": 2}, loss_on_visible=True)
+def test_loss_pixels_all_includes_every_pixel():
+    module = InpaintingModule(model={"dim": 16, "depth": 1, "heads": 2}, loss_pixels="all")
     images, pred = torch.zeros(2, 4, 4), torch.ones(2, 4, 4)
     mask = torch.zeros(2, 4, 4, dtype=torch.bool)
     mask[:, 0, 0] = True

@@ -13,7 +13,7 @@ from vit_inpaint.training import train
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("masking", ["pixel", "patch2x2", "block2x2", "random"])
+@pytest.mark.parametrize("masking", ["pixel", "patch2x2", "block2x2", "random_pixels"])
 def test_short_run_per_masking_strategy(masking, tiny_config, tmp_path):
     cfg = tiny_config(f"masking={masking}")
     train(cfg)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from vit_inpaint.config.renamed import translate_old_names
 from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.storage.run_folder import METRICS_FILE, RunFolderError, prepare_output_dir
 
@@ -44,7 +45,18 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
 
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
     """
+    for note in translate_old_names(cfg):
+        log.warning(note)
     check_config(cfg, multirun=in_multirun())
+    if cfg.get("training_recipe"):
+        log.info(
+            "training recipe %s (conf/recipe/%s.yaml): data.batch_size=%s, optimizer.lr=%s, "
+            "optimizer.schedule=%s; any of them can be overridden",
+            *(cfg.training_recipe,) * 2,
+            cfg.data.batch_size,
+            cfg.optimizer.lr,
+            cfg.optimizer.schedule,
+        )
     output_dir = output_dir_of(cfg)
     try:
         prepare_output_dir(output_dir)
@@ -71,7 +83,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
         model=OmegaConf.to_container(cfg.model, resolve=True),
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
         train_mean=datamodule.train_mean,
-        loss_on_visible=cfg.loss_on_visible,
+        loss_pixels=cfg.loss_pixels,
         rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
         masking=cfg.masking.name,
     )

@@ -6,6 +6,7 @@ POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
 ATTENTIONS = ("manual", "sdpa")  # model.attention
 OPTIMIZERS = ("adam", "adamw", "sgd")  # optimizer.name
 SCHEDULES = ("constant", "cosine")  # optimizer.schedule
+LOSS_PIXELS = ("hidden", "all")  # loss_pixels
 # What InpaintingMetrics computes for each split (val/<name>, test/<name>).
 METRIC_NAMES = (
     "mse",

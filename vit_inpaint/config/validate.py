@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.config.choices import (
     ATTENTIONS,
+    LOSS_PIXELS,
     METRIC_NAMES,
     OPTIMIZERS,
     POS_EMBEDDINGS,
@@ -90,6 +91,9 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     if cfg.optimizer.name not in OPTIMIZERS:
         raise ConfigError(f"optimizer.name must be one of {OPTIMIZERS}, got {cfg.optimizer.name!r}")
 
+    if cfg.get("loss_pixels", "hidden") not in LOSS_PIXELS:
+        raise ConfigError(f"loss_pixels must be one of {LOSS_PIXELS}, got {cfg.loss_pixels!r}")
+
     schedule = cfg.optimizer.get("schedule", "constant")
     if schedule not in SCHEDULES:
         raise ConfigError(f"optimizer.schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -156,7 +160,7 @@ def check_sweep(cfg: DictConfig) -> None:
 
 # What a resumed run must share with the run that wrote its checkpoint; the rest (epochs,
 # devices, threads, callbacks, ...) may change, e.g. trainer.max_epochs to train for longer.
-RESUME_MUST_MATCH = ("data", "masking", "model", "optimizer", "seed", "loss_on_visible")
+RESUME_MUST_MATCH = ("data", "masking", "model", "optimizer", "seed", "loss_pixels")
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:

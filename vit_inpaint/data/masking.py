@@ -7,7 +7,7 @@ per-sample Python.
     pixel     BlockMasking(size=1)                one random pixel
     patch2x2  BlockMasking(size=2, aligned=True)  one 2x2 patch of the 2x2 patch grid (the report's)
     block2x2  BlockMasking(size=2, aligned=False) a 2x2 window at any offset, straddling patches
-    random    RandomMasking(ratio)                round(ratio * H * W) pixels chosen at random
+    random_pixels  RandomMasking(ratio)           round(ratio * H * W) pixels chosen at random
 
 `hidden_count` says how many pixels a strategy hides, so a configuration that hides everything or
 nothing is refused before any data is made.
@@ -60,7 +60,7 @@ class RandomMasking:
     """Hides round(ratio * H * W) pixels per image, chosen uniformly without replacement."""
 
     ratio: float = 0.25
-    name: str = "random"
+    name: str = "random_pixels"
 
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
         import torch
@@ -126,9 +126,9 @@ def check_masking(masking, height: int, width: int) -> None:
 
 
 def build_masking(name: str, **params):
-    """A masking strategy from its config: `masking=pixel|patch2x2|block2x2|random`."""
+    """A masking strategy from its config: `masking=pixel|patch2x2|block2x2|random_pixels`."""
     params.pop("_target_", None)
-    if name == "random":
+    if name in ("random_pixels", "random"):  # "random": its name in runs made before the rename
         return RandomMasking(name=name, **params)
     return BlockMasking(name=name, **params)
 

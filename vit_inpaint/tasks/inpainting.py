@@ -2,7 +2,7 @@
 
     batch = (images (B, H, W), masks (B, H, W) bool, True = hidden)
     pred  = InpaintingViT(images, masks)       # hidden values never reach the model
-    loss  = MSE over hidden pixels             # or over all pixels with loss_on_visible=True
+    loss  = MSE over hidden pixels             # or over all pixels with loss_pixels="all"
 
 Everything the module needs is stored in its hyperparameters as plain values, so
 `InpaintingModule.load_from_checkpoint(path)` rebuilds it without Hydra.
@@ -16,6 +16,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from vit_inpaint.config.choices import LOSS_PIXELS
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
 from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse
 from vit_inpaint.models.vit import InpaintingViT
@@ -35,18 +36,25 @@ class InpaintingModule(SafeLoading, L.LightningModule):
         model: dict | None = None,
         optimizer: dict | None = None,
         train_mean: float = 0.5,
-        loss_on_visible: bool = False,
+        loss_pixels: str = "hidden",
         rate_thresholds: dict | None = None,
         masking: str | None = None,
+        loss_on_visible: bool | None = None,
     ):
         """model: InpaintingViT's arguments; optimizer: build_optimizer's; train_mean: the mean
-        training pixel (nmse's yardstick); masking: the training mask's name, for the record."""
+        training pixel (nmse's yardstick); loss_pixels: "hidden" (the task) or "all"; masking: the
+        training mask's name, for the record. loss_on_visible: the old name of loss_pixels="all",
+        kept so that checkpoints written before the rename still load."""
         super().__init__()
         # logger=False: the run logs its hyperparameters once, at the end, with its final metrics.
         self.save_hyperparameters(logger=False)
         self.model = InpaintingViT(**(model or {}))
         self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 5e-4})
-        self.loss_on_visible = loss_on_visible
+        if loss_on_visible is not None:
+            loss_pixels = "all" if loss_on_visible else "hidden"
+        if loss_pixels not in LOSS_PIXELS:
+            raise ValueError(f"loss_pixels must be one of {LOSS_PIXELS}, got {loss_pixels!r}")
+        self.loss_pixels = loss_pixels
         thresholds = rate_thresholds or {}
         self.val_metrics = InpaintingMetrics(train_mean, **thresholds)
         # One per test set: the run's own masks, then every kind of mask (cross-evaluation).
@@ -71,7 +79,7 @@ class InpaintingModule(SafeLoading, L.LightningModule):
         return self.model(images, masks)
 
     def loss(self, pred: torch.Tensor, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        if self.loss_on_visible:
+        if self.loss_pixels == "all":
             return (pred - images).square().mean()
         return masked_mse(pred, images, masks)
 

@@ -1,0 +1,114 @@
+"""Recipes where they belong: data configs describe data, a tuned training recipe is picked for a
+data x optimizer pair (conf/recipe/), and a user's explicit choice is never replaced by it."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import pytest
+from omegaconf import OmegaConf
+
+from tests.conftest import CONF, compose_config
+from vit_inpaint.config.renamed import translate_old_names
+
+DATA = sorted(p.stem for p in (CONF / "data").glob("*.yaml") if p.stem != "random")
+OPTIMIZERS = sorted(p.stem for p in (CONF / "optimizer").glob("*.yaml"))
+# The recipe of BENCHMARKS.md's Gaussian-field and photo results (tuned with Adam).
+TUNED = {"batch_size": 256, "lr": 1e-3, "schedule": "cosine"}
+
+
+def own_settings(optimizer: str) -> dict:
+    """What conf/optimizer/<optimizer>.yaml and conf/data/uniform_noise.yaml say on their own."""
+    cfg = compose_config(f"optimizer={optimizer}")
+    return {
+        "batch_size": cfg.data.batch_size,
+        "lr": cfg.optimizer.lr,
+        "schedule": cfg.optimizer.schedule,
+    }
+
+
+@pytest.mark.parametrize("data,optimizer", list(itertools.product(DATA, OPTIMIZERS)))
+def test_every_data_and_optimizer_pair_gets_its_recipe_or_the_optimizers_own_settings(
+    data, optimizer
+):
+    cfg = compose_config(f"data={data}", f"optimizer={optimizer}")
+    got = {"batch_size": cfg.data.batch_size, "lr": cfg.optimizer.lr}
+    got["schedule"] = cfg.optimizer.schedule
+    assert cfg.optimizer.name == optimizer
+    recipe = (CONF / "recipe" / f"{data}_{optimizer}.yaml").exists()
+    if recipe:
+        assert got == TUNED and cfg.training_recipe == f"{data}_{optimizer}"
+    else:
+        assert got == own_settings(optimizer) and cfg.training_recipe is None
+    # A data config describes data only: no optimizer setting of its own.
+    keys = set(OmegaConf.load(CONF / "data" / f"{data}.yaml"))
+    assert not keys & {"optimizer", "lr", "schedule", "momentum", "weight_decay"}, keys
+
+
+def test_the_tuned_recipes_are_the_ones_benchmarks_used():
+    # BENCHMARKS.md's results: python train.py data=gaussian_field / data=photos (Adam).
+    for data in ("gaussian_field", "photos"):
+        cfg = compose_config(f"data={data}")
+        assert cfg.optimizer.name == "adam" and cfg.training_recipe == f"{data}_adam"
+        assert (cfg.data.batch_size, cfg.optimizer.lr, cfg.optimizer.schedule) == (
+            256,
+            1e-3,
+            "cosine",
+        )
+
+
+def test_sgd_on_photos_runs_with_sgds_own_settings():
+    cfg = compose_config("data=photos", "optimizer=sgd")
+    assert (cfg.optimizer.lr, cfg.optimizer.schedule, cfg.optimizer.momentum) == (
+        0.05,
+        "constant",
+        0.9,
+    )
+
+
+@pytest.mark.parametrize("data,optimizer", list(itertools.product(DATA, OPTIMIZERS)))
+def test_explicit_values_always_win_over_a_recipe(data, optimizer):
+    cfg = compose_config(
+        f"data={data}",
+        f"optimizer={optimizer}",
+        "optimizer.lr=0.123",
+        "optimizer.schedule=constant",
+        "data.batch_size=17",
+    )
+    assert (cfg.optimizer.lr, cfg.optimizer.schedule, cfg.data.batch_size) == (
+        0.123,
+        "constant",
+        17,
+    )
+
+
+def test_experiments_keep_their_recipe():
+    cfg = compose_config("experiment=grf_ablation")
+    assert cfg.training_recipe == "gaussian_field_adam" and cfg.optimizer.lr == 1e-3
+
+
+@pytest.mark.parametrize(
+    "old,new,check",
+    [
+        ("data=random", "data=uniform_noise", lambda c: c.data.images._target_.endswith("Noise")),
+        ("masking=random", "masking=random_pixels", lambda c: c.masking.name == "random_pixels"),
+        ("loss_on_visible=true", "loss_pixels=all", lambda c: c.loss_pixels == "all"),
+        ("loss_on_visible=false", "loss_pixels=hidden", lambda c: c.loss_pixels == "hidden"),
+    ],
+)
+def test_old_spellings_still_work_with_a_warning_naming_the_new_one(old, new, check):
+    cfg = compose_config(old)
+    notes = translate_old_names(cfg)
+    assert len(notes) == 1 and new in notes[0], notes
+    assert check(cfg)
+    assert translate_old_names(compose_config(new)) == []
+
+
+def test_a_run_logs_the_recipe_it_applied(tiny_config, caplog):
+    from vit_inpaint.training import train
+
+    cfg = tiny_config("data=gaussian_field", "data.num_train=256", "trainer.max_epochs=1")
+    with caplog.at_level(logging.INFO, logger="vit_inpaint.training"):
+        train(cfg)
+    assert any("training recipe gaussian_field_adam" in r.message for r in caplog.records)
