@@ -128,6 +128,10 @@ def check_masking(masking, height: int, width: int) -> None:
 def build_masking(name: str, **params):
     """A masking strategy from its config: `masking=pixel|patch2x2|block2x2|random_pixels`."""
     params.pop("_target_", None)
+    from vit_inpaint.data.free_masks import FREE_MASKINGS, build_free_masking
+
+    if name in FREE_MASKINGS:
+        return build_free_masking(name, **params)
     if name in ("random_pixels", "random"):  # "random": its name in runs made before the rename
         return RandomMasking(name=name, **params)
     return BlockMasking(name=name, **params)

@@ -133,12 +133,14 @@ class Photos:
 
     `downscale` first shrinks each photograph by block-averaging, so a 4x4 crop spans a larger
     piece of the scene (with downscale=1 most 4x4 crops of a 512x512 photo are nearly flat).
+    A list of factors (e.g. [1, 2, 4]) mixes the scales: each crop draws its factor uniformly, so
+    a model does not learn the statistics of one scale only.
     """
 
     train: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["train"]))
     val: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["val"]))
     test: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["test"]))
-    downscale: int = 1
+    downscale: int | list[int] = 1
 
     def __post_init__(self):
         self.train, self.val, self.test = list(self.train), list(self.val), list(self.test)
@@ -146,16 +148,40 @@ class Photos:
         shared |= set(self.val) & set(self.test)
         if shared:
             raise ValueError(f"data.images: photographs used by two splits: {sorted(shared)}")
-        if self.downscale < 1:
+        factors = self.factors
+        if not factors or min(factors) < 1:
             raise ValueError(f"data.images.downscale must be >= 1, got {self.downscale}")
         for name in self.train + self.val + self.test:
             _check_photo_name(name)
 
+    @property
+    def factors(self) -> list[int]:
+        """The downscale factors, as a list."""
+        if isinstance(self.downscale, int):
+            return [self.downscale]
+        return [int(f) for f in self.downscale]
+
     def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
-        photos = [load_photo(name, self.downscale) for name in getattr(self, split)]
+        factors = self.factors
+        if len(factors) == 1:
+            return self._crops(n, size, split, factors[0], generator)
+        scale = torch.randint(0, len(factors), (n,), generator=generator)
+        crops = torch.empty(n, size, size)
+        for index, factor in enumerate(factors):
+            chosen = (scale == index).nonzero().squeeze(1)
+            if len(chosen):
+                crops[chosen] = self._crops(len(chosen), size, split, factor, generator)
+        return crops
+
+    def _crops(
+        self, n: int, size: int, split: str, downscale: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        photos = [load_photo(name, downscale) for name in getattr(self, split)]
         for name, photo in zip(getattr(self, split), photos, strict=True):
             if min(photo.shape) < size:
-                raise ValueError(f"photo {name!r} is smaller than a {size}x{size} crop")
+                raise ValueError(
+                    f"photo {name!r} shrunk {downscale}x is smaller than a {size}x{size} crop"
+                )
         # Each crop picks a photograph in proportion to its number of possible crop positions,
         # then a position uniformly: every crop position of the split is equally likely.
         positions = torch.tensor(

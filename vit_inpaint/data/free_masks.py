@@ -1,0 +1,265 @@
+"""Masks users have: holes, missing pixels and scratches at any position, not on the patch grid.
+
+    holes    HolesMasking     rectangles with sides in [min_size, max_size], anywhere, by count
+                              or until a coverage drawn from [coverage_min, coverage_max] is hidden
+    dropout  DropoutMasking   each pixel hidden on its own, with a probability drawn per image
+    strokes  StrokesMasking   thin straight scratches of width in [min_width, max_width], anywhere,
+                              until a coverage drawn per image is hidden
+    mixed    MixedMasking     each image draws one of the above (a general-purpose inpainter)
+
+Like the report's masks (masking.py) they are drawn for a whole batch at once from a seeded
+generator, so an epoch's masks depend only on the seed and the epoch. Each image keeps at least one
+hidden and one visible pixel, so the loss over hidden pixels is always defined.
+`coverage(masks)` is the share of hidden pixels per image (logged as */coverage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+# Candidate shapes drawn per image when filling up to a coverage: more than enough for 60% of an
+# image with the smallest shapes the configs allow, few enough to stay cheap.
+MAX_SHAPES = 256
+
+
+def _uniform(batch: int, low: float, high: float, generator) -> torch.Tensor:
+    import torch
+
+    return low + (high - low) * torch.rand(batch, generator=generator)
+
+
+def _integers(batch: int, low: int, high: int, generator) -> torch.Tensor:
+    import torch
+
+    return torch.randint(low, high + 1, (batch,), generator=generator)
+
+
+def _keep_one_of_each(masks: torch.Tensor, generator) -> torch.Tensor:
+    """Hides one random pixel of an image with none hidden and shows one of an image with all
+    hidden: every image then has a loss to compute and a context to compute it from."""
+    import torch
+
+    batch, height, width = masks.shape
+    flat = masks.reshape(batch, -1).clone()
+    pick = torch.randint(0, height * width, (batch,), generator=generator)
+    rows = torch.arange(batch)
+    none = ~flat.any(1)
+    every = flat.all(1)
+    flat[rows[none], pick[none]] = True
+    flat[rows[every], pick[every]] = False
+    return flat.view(batch, height, width)
+
+
+def _check_range(name: str, low: float, high: float, lowest: float, highest: float) -> None:
+    if not lowest <= low <= high <= highest:
+        raise ValueError(
+            f"masking.{name} must satisfy {lowest} <= min <= max <= {highest}, got [{low}, {high}]"
+        )
+
+
+def _fill_to_coverage(shapes, batch: int, height: int, width: int, target, generator):
+    """Adds shapes (each call: (B, H, W) bool, one shape per image) until each image's hidden
+    share reaches its target; shapes past the target are not added."""
+    import torch
+
+    masks = torch.zeros(batch, height, width, dtype=torch.bool)
+    for _ in range(MAX_SHAPES):
+        # Only the images still short of their target get a new shape: most finish in a few.
+        short = (coverage(masks) < target).nonzero().squeeze(1)
+        if len(short) == 0:
+            break
+        masks[short] |= shapes(len(short), height, width, generator)
+    return masks
+
+
+def coverage(masks: torch.Tensor) -> torch.Tensor:
+    """(B,) share of hidden pixels of each mask."""
+    return masks.flatten(1).float().mean(1)
+
+
+@dataclass(frozen=True)
+class HolesMasking:
+    """Rectangular holes, sides drawn in [min_size, max_size] (each side on its own), anywhere
+    inside the image; `count` holes (a [min, max] range) when given, else enough holes to hide a
+    coverage drawn uniformly from [coverage_min, coverage_max]."""
+
+    min_size: int = 2
+    max_size: int = 8
+    count: tuple[int, int] | None = None
+    coverage_min: float = 0.02
+    coverage_max: float = 0.5
+    name: str = "holes"
+
+    def _one_hole(self, batch: int, height: int, width: int, generator) -> torch.Tensor:
+        import torch
+
+        hi = min(self.max_size, height, width)
+        lo = min(self.min_size, hi)
+        h = _integers(batch, lo, hi, generator)
+        w = _integers(batch, lo, hi, generator)
+        top = (torch.rand(batch, generator=generator) * (height - h + 1)).long()
+        left = (torch.rand(batch, generator=generator) * (width - w + 1)).long()
+        rows, cols = torch.arange(height), torch.arange(width)
+        in_rows = (rows >= top[:, None]) & (rows < (top + h)[:, None])
+        in_cols = (cols >= left[:, None]) & (cols < (left + w)[:, None])
+        return in_rows[:, :, None] & in_cols[:, None, :]
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        import torch
+
+        if self.count is not None:
+            counts = _integers(batch, int(self.count[0]), int(self.count[1]), generator)
+            masks = torch.zeros(batch, height, width, dtype=torch.bool)
+            for k in range(int(self.count[1])):
+                masks |= (
+                    self._one_hole(batch, height, width, generator) & (k < counts)[:, None, None]
+                )
+        else:
+            target = _uniform(batch, self.coverage_min, self.coverage_max, generator)
+            masks = _fill_to_coverage(self._one_hole, batch, height, width, target, generator)
+        return _keep_one_of_each(masks, generator)
+
+    def hidden_count(self, height: int, width: int) -> int:
+        if self.min_size < 1 or self.min_size > self.max_size:
+            raise ValueError(
+                f"masking.min_size and max_size must satisfy 1 <= min_size <= max_size, got "
+                f"{self.min_size}, {self.max_size}"
+            )
+        if self.count is not None:
+            if len(self.count) != 2 or not 1 <= self.count[0] <= self.count[1]:
+                raise ValueError(
+                    f"masking.count must be [min, max] with 1 <= min <= max, got {self.count}"
+                )
+        else:
+            _check_range(
+                "coverage_min/coverage_max", self.coverage_min, self.coverage_max, 0.0, 0.95
+            )
+        return 1  # at least one pixel hidden and one visible: see _keep_one_of_each
+
+
+@dataclass(frozen=True)
+class DropoutMasking:
+    """Each pixel hidden independently with probability p, p drawn per image from [p_min, p_max]."""
+
+    p_min: float = 0.05
+    p_max: float = 0.5
+    name: str = "dropout"
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        import torch
+
+        p = _uniform(batch, self.p_min, self.p_max, generator)
+        masks = torch.rand(batch, height, width, generator=generator) < p[:, None, None]
+        return _keep_one_of_each(masks, generator)
+
+    def hidden_count(self, height: int, width: int) -> int:
+        _check_range("p_min/p_max", self.p_min, self.p_max, 0.0, 0.95)
+        return 1
+
+
+@dataclass(frozen=True)
+class StrokesMasking:
+    """Thin straight scratches: segments between two random points of the image (a little past
+    its border, so strokes cross it), pixels within half the width of the segment hidden; widths
+    drawn from [min_width, max_width], strokes added until a coverage drawn per image."""
+
+    min_width: float = 1.0
+    max_width: float = 3.0
+    coverage_min: float = 0.02
+    coverage_max: float = 0.3
+    name: str = "strokes"
+
+    def _one_stroke(self, batch: int, height: int, width: int, generator) -> torch.Tensor:
+        import torch
+
+        def point():
+            y = _uniform(batch, -0.25 * height, 1.25 * height, generator)
+            x = _uniform(batch, -0.25 * width, 1.25 * width, generator)
+            return y, x
+
+        (y0, x0), (y1, x1) = point(), point()
+        half = _uniform(batch, self.min_width, self.max_width, generator) / 2
+        ys = torch.arange(height, dtype=torch.float32)[None, :, None] + 0.5
+        xs = torch.arange(width, dtype=torch.float32)[None, None, :] + 0.5
+        dy, dx = (y1 - y0)[:, None, None], (x1 - x0)[:, None, None]
+        length2 = (dy * dy + dx * dx).clamp_min(1e-6)
+        # Distance of each pixel centre to the segment: project, clamp to its ends.
+        t = (((ys - y0[:, None, None]) * dy + (xs - x0[:, None, None]) * dx) / length2).clamp(0, 1)
+        dist2 = (ys - y0[:, None, None] - t * dy) ** 2 + (xs - x0[:, None, None] - t * dx) ** 2
+        return dist2 <= (half**2)[:, None, None]
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        target = _uniform(batch, self.coverage_min, self.coverage_max, generator)
+        masks = _fill_to_coverage(self._one_stroke, batch, height, width, target, generator)
+        return _keep_one_of_each(masks, generator)
+
+    def hidden_count(self, height: int, width: int) -> int:
+        if not 0 < self.min_width <= self.max_width:
+            raise ValueError(
+                f"masking.min_width and max_width must satisfy 0 < min <= max, got "
+                f"{self.min_width}, {self.max_width}"
+            )
+        _check_range("coverage_min/coverage_max", self.coverage_min, self.coverage_max, 0.0, 0.95)
+        return 1
+
+
+@dataclass(frozen=True)
+class MixedMasking:
+    """Each image draws one kind of mask, in proportion to `weights` (holes, dropout, strokes)."""
+
+    holes: HolesMasking = HolesMasking()
+    dropout: DropoutMasking = DropoutMasking()
+    strokes: StrokesMasking = StrokesMasking()
+    weights: tuple[float, float, float] = (0.5, 0.25, 0.25)
+    name: str = "mixed"
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        import torch
+
+        kinds = (self.holes, self.dropout, self.strokes)
+        which = torch.multinomial(
+            torch.tensor(self.weights, dtype=torch.float),
+            batch,
+            replacement=True,
+            generator=generator,
+        )
+        masks = torch.zeros(batch, height, width, dtype=torch.bool)
+        for index, kind in enumerate(kinds):
+            chosen = (which == index).nonzero().squeeze(1)
+            if len(chosen):
+                masks[chosen] = kind(len(chosen), height, width, generator)
+        return masks
+
+    def hidden_count(self, height: int, width: int) -> int:
+        if len(self.weights) != 3 or min(self.weights) < 0 or sum(self.weights) <= 0:
+            raise ValueError(f"masking.weights must be 3 non-negative numbers, got {self.weights}")
+        for kind in (self.holes, self.dropout, self.strokes):
+            kind.hidden_count(height, width)
+        return 1
+
+
+def build_free_masking(name: str, **params):
+    """holes | dropout | strokes | mixed from their config (conf/masking/<name>.yaml)."""
+    if name == "holes":
+        count = params.pop("count", None)
+        return HolesMasking(count=tuple(count) if count is not None else None, **params)
+    if name == "dropout":
+        return DropoutMasking(**params)
+    if name == "strokes":
+        return StrokesMasking(**params)
+    if name == "mixed":
+        parts = {
+            "holes": build_free_masking("holes", **dict(params.pop("holes", {}))),
+            "dropout": DropoutMasking(**dict(params.pop("dropout", {}))),
+            "strokes": StrokesMasking(**dict(params.pop("strokes", {}))),
+        }
+        weights = tuple(float(w) for w in params.pop("weights", (0.5, 0.25, 0.25)))
+        return MixedMasking(**parts, weights=weights, **params)
+    raise ValueError(f"unknown masking {name!r}")
+
+
+FREE_MASKINGS = ("holes", "dropout", "strokes", "mixed")
