@@ -19,7 +19,8 @@ KINDS = ("holes", "dropout", "strokes", "mixed")
 
 
 def from_config(name: str):
-    return build_masking(**OmegaConf.to_container(OmegaConf.load(CONF / "masking" / f"{name}.yaml")))
+    config = OmegaConf.load(CONF / "masking" / f"{name}.yaml")
+    return build_masking(**OmegaConf.to_container(config))
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -58,7 +59,8 @@ def test_coverage_lands_in_the_range_asked_for():
 def test_holes_are_rectangles_of_the_sizes_asked_for_at_any_position():
     masks = HolesMasking(3, 3, count=(1, 1))(2000, 16, 16, gen())
     rows, cols = masks.any(2), masks.any(1)  # (B, 16): which rows / columns a hole touches
-    assert (rows.sum(1) == 3).all() and (cols.sum(1) == 3).all() and (masks.flatten(1).sum(1) == 9).all()
+    assert (rows.sum(1) == 3).all() and (cols.sum(1) == 3).all()
+    assert (masks.flatten(1).sum(1) == 9).all()
     tops = rows.float().argmax(1)
     # Not on any grid: every top row from 0 to 13 occurs.
     assert set(tops.tolist()) == set(range(14))
