@@ -56,17 +56,27 @@ def test_event_files_hold_val_mse_curves_and_hparams(sweep_dir):
         assert [e.step for e in events.Scalars("train/loss")] == [3, 7, 11, 15]
         assert "val/reconstructions" in tags["images"]
         assert "val/attention_last_layer" in tags["images"]
-        # The HParams tab's data: the run's settings against its final metrics, not hp_metric.
+        # The HParams tab's data: the run's settings against its final metrics, not hp_metric;
+        # the test metrics first (the page shows the first five), the swept setting marked.
         content = events.PluginTagToContent("hparams")
         experiment = HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
-        metric_tags = {m.name.tag for m in experiment.metric_infos}
-        assert {"val/mse", "test/mse", "test/nmse", "test/rate_failed"} <= metric_tags
+        metric_tags = [m.name.tag for m in experiment.metric_infos]
+        assert metric_tags[:5] == [
+            "test/mse",
+            "test/nmse",
+            "test/rate_perfect",
+            "test/rate_failed",
+            "val/mse",
+        ]
         assert "hp_metric" not in metric_tags
+        set_ones = {i.display_name for i in experiment.hparam_infos if i.differs}
+        assert "masking" in set_ones and "optimizer" not in set_ones
         start = HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-        hparams = start.session_start_info.hparams
+        hparams = {k.split(" ", 1)[1]: v for k, v in start.session_start_info.hparams.items()}
         assert hparams["masking"].string_value == name.split("=")[1]
         assert hparams["optimizer"].string_value == "adam"
-        assert hparams["seed"].number_value == 0
+        assert hparams["seed"].string_value.strip() == "0"
+        assert hparams["fresh_masks"].WhichOneof("kind") == "bool_value"
 
 
 def free_port() -> int:
@@ -107,6 +117,17 @@ def test_tensorboard_server_shows_both_runs(sweep_dir):
         with urllib.request.urlopen(url, timeout=10) as response:
             points = json.load(response)
         assert len(points) >= 2 and all(0 < p[2] < 1 for p in points)
+        # What the HParams page is given: masking among the first five hparams it shows.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/data/plugin/hparams/experiment",
+            data=json.dumps({"experimentName": ""}).encode(),
+            headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            experiment = json.load(response)
+        shown = [h["displayName"] for h in experiment["hparamInfos"]][:5]
+        assert "masking" in shown, shown
+        assert experiment["metricInfos"][0]["name"]["tag"] == "test/mse"
     finally:
         server.terminate()
         server.wait(timeout=30)

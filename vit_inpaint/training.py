@@ -23,23 +23,6 @@ def output_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
-def hparams_of(cfg: DictConfig) -> dict:
-    """The settings shown in TensorBoard's HParams tab, one flat dict of plain values."""
-    return {
-        "masking": cfg.masking.name,
-        "data": cfg.data.images._target_.rsplit(".", 1)[-1],
-        "image_size": cfg.data.image_size,
-        "num_train": cfg.data.num_train,
-        "batch_size": cfg.data.batch_size,
-        "fresh_masks": cfg.data.fresh_masks,
-        **{f"model.{k}": v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items()},
-        "optimizer": cfg.optimizer.name,
-        "lr": cfg.optimizer.lr,
-        "max_epochs": cfg.trainer.max_epochs,
-        "seed": cfg.seed,
-    }
-
-
 def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     """Runs fit (+ test) for `cfg`; returns cfg.optimized_metric's final value if set.
 
@@ -73,6 +56,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     from vit_inpaint.evaluation.baselines import evaluate_baselines
     from vit_inpaint.storage.atomic import write_atomic
     from vit_inpaint.tasks.inpainting import InpaintingModule
+    from vit_inpaint.viz.hparams import log_hparams
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if cfg.get("threads"):
@@ -104,7 +88,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
         record = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
         write_atomic(output_dir / METRICS_FILE, record)
         for logger in loggers:
-            logger.log_hyperparams(hparams_of(cfg), metrics=metrics, step=trainer.global_step)
+            log_hparams(logger, cfg, metrics, step=trainer.global_step)
             logger.finalize("success")
         log.info("final metrics: %s", json.dumps(metrics, sort_keys=True))
 

@@ -162,6 +162,11 @@ def annotate(axes, weights) -> None:
 def plot_attention(predictions: list[Prediction], path: Path) -> None:
     """Per configuration (row): the first test image, masked, then its last-layer attention map
     for each head (row i of a map: where query patch i looks)."""
+    save(attention_figure(predictions), path)
+
+
+def attention_figure(predictions: list[Prediction]):
+    """plot_attention's figure: also what TensorBoard shows, one row per validation image."""
     heads = max(len(p.attention) for p in predictions)
     figure = new_figure(1.8 * (heads + 1) + 2, 1.9 * len(predictions) + 0.4)
     grid = figure.subplots(len(predictions), heads + 1, squeeze=False)
@@ -185,4 +190,27 @@ def plot_attention(predictions: list[Prediction], path: Path) -> None:
             axes.set_xlabel("key patch", fontsize="small")
             axes.set_ylabel("query patch", fontsize="small")
     figure.colorbar(image, ax=grid[:, 1:].ravel().tolist(), label="attention weight")
-    save(figure, path)
+    return figure
+
+
+def pixels(figure):
+    """The figure drawn as an (H, W, 3) uint8 array, at its own size and dpi."""
+    import numpy as np
+
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+
+
+def label_strip(labels: list[str], column_width: int, height: int):
+    """(height, len(labels) * column_width, 3) uint8: each label centred over its column, black on
+    white, for a header above a grid of pictures."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    figure = Figure(figsize=(len(labels) * column_width / dpi, height / dpi), dpi=dpi)
+    FigureCanvasAgg(figure)
+    for index, label in enumerate(labels):
+        x = (index + 0.5) / len(labels)
+        figure.text(x, 0.5, label, ha="center", va="center", fontsize=7, linespacing=1.1)
+    return pixels(figure)

@@ -1,0 +1,75 @@
+"""What TensorBoard shows: the HParams summaries a run writes, and the reconstruction grid."""
+
+import numpy as np
+import torch
+
+from vit_inpaint.viz.hparams import INT_WIDTH, hparams_of, overridden, summaries
+from vit_inpaint.viz.tensorboard import COLUMN_LABELS, HEADER_HEIGHT, reconstruction_grid
+
+
+def parse(summary_list):
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    return {
+        s.value[0].tag: HParamsPluginData.FromString(s.value[0].metadata.plugin_data.content)
+        for s in summary_list
+    }
+
+
+def test_hparams_put_the_command_line_settings_and_test_metrics_first(tiny_config):
+    from tensorboard.plugins.hparams import api_pb2
+    from tensorboard.plugins.hparams.backend_context import _sort_and_reduce_to_hparams_limit
+
+    cfg = tiny_config("masking=pixel")
+    metrics = {"val/mse": 0.1, "test/pixel/mse": 0.2, "test/nmse": 1.0, "test/mse": 0.3}
+    differs = overridden(["masking=pixel", "seed=3", "+extra=1"])
+    assert differs == {"masking", "seed"}
+    data = parse(summaries(hparams_of(cfg), metrics, differs))
+    experiment = data["_hparams_/experiment"].experiment
+    # The server's own sort (then the page shows the first 5): set ones first, then by rank.
+    _sort_and_reduce_to_hparams_limit(experiment)
+    shown = [info.display_name for info in experiment.hparam_infos]
+    assert shown[:5] == ["masking", "seed", "data", "model.dim", "model.depth"]
+    assert [m.name.tag for m in experiment.metric_infos] == [
+        "test/mse",
+        "test/nmse",
+        "val/mse",
+        "test/pixel/mse",
+    ]
+    types = {info.display_name: info.type for info in experiment.hparam_infos}
+    assert types["fresh_masks"] == api_pb2.DATA_TYPE_BOOL
+    assert types["lr"] == api_pb2.DATA_TYPE_FLOAT64
+    assert types["model.dim"] == api_pb2.DATA_TYPE_STRING  # shown "32", not "32.000"
+    start = data["_hparams_/session_start_info"].session_start_info.hparams
+    by_name = {name.split(" ", 1)[1]: value for name, value in start.items()}
+    assert by_name["masking"].string_value == "pixel"
+    assert by_name["fresh_masks"].WhichOneof("kind") == "bool_value"
+    assert by_name["model.dim"].string_value == " " * (INT_WIDTH - 2) + "32"
+    # Padding makes the server's string sort numeric: 128 after 32.
+    assert f"{128:>{INT_WIDTH}d}" > by_name["model.dim"].string_value
+
+
+def test_reconstruction_grid_labels_its_columns_and_shows_the_tools_error():
+    torch.manual_seed(0)
+    images = torch.rand(2, 4, 4)
+    masks = torch.zeros(2, 4, 4, dtype=torch.bool)
+    masks[:, 1:3, 1:3] = True
+    pred = torch.rand(2, 4, 4) * 1.4 - 0.2  # out of [0, 1] too: the tool clips
+    scale, gap = 8, 2
+    grid = reconstruction_grid(images, masks, pred, scale=scale, gap=gap)
+    tile = 4 * scale + gap
+    assert grid.shape == (3, HEADER_HEIGHT + 2 * tile, len(COLUMN_LABELS) * tile)
+    header = grid[:, :HEADER_HEIGHT]
+    for column in range(len(COLUMN_LABELS)):  # dark text drawn over each column
+        assert header[:, :, column * tile : (column + 1) * tile].min() < 0.5
+
+    def column(index: int) -> torch.Tensor:  # (2, H, W), one value per original pixel
+        body = grid[0, HEADER_HEIGHT:].reshape(2, tile, -1)[:, : 4 * scale]
+        cells = body[:, :, index * tile : index * tile + 4 * scale]
+        return cells[:, ::scale, ::scale]
+
+    expected = torch.where(masks, pred.clamp(0, 1), images)
+    assert torch.allclose(column(2), expected)
+    assert torch.equal(column(3)[~masks], torch.zeros(int((~masks).sum())))
+    assert torch.allclose(column(3), (expected - images).abs())
+    assert np.isclose(float(column(0)[0, 0, 0]), float(images[0, 0, 0]))
