@@ -4,6 +4,7 @@ choice import their list from here."""
 
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
 ATTENTIONS = ("manual", "sdpa")  # model.attention
+PRIORS = ("none", "pushpull")  # model.prior
 OPTIMIZERS = ("adam", "adamw", "sgd")  # optimizer.name
 SCHEDULES = ("constant", "cosine")  # optimizer.schedule
 LOSS_PIXELS = ("hidden", "all")  # loss_pixels

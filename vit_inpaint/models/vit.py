@@ -22,7 +22,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vit_inpaint.config.choices import PRIORS
 from vit_inpaint.models.layers import Block, PositionalEncoding, init_weights, patchify, unpatchify
+from vit_inpaint.models.prior import pushpull_fill
 
 
 class InpaintingViT(nn.Module):
@@ -30,6 +32,9 @@ class InpaintingViT(nn.Module):
 
     attend_to_hidden=False adds the report's attention mask (section 6): tokens whose pixels are
     all hidden carry no information of their own, so no query may attend to them as a key.
+    prior="pushpull" gives each pixel a third input channel, a classical smooth fill of the hidden
+    pixels (models/prior.py), and the head predicts a correction to that fill instead of the
+    pixel itself (beyond the report: the photo inpainter's recipe, conf/experiment/inpainter.yaml).
     """
 
     def __init__(
@@ -43,8 +48,11 @@ class InpaintingViT(nn.Module):
         pos_embedding: str = "learned",
         attention: str = "manual",
         attend_to_hidden: bool = True,
+        prior: str = "none",
     ):
         super().__init__()
+        if prior not in PRIORS:
+            raise ValueError(f"model.prior must be one of {PRIORS}, got {prior!r}")
         if image_size % patch_size != 0:
             raise ValueError(
                 f"data.image_size ({image_size}) must be divisible by model.patch_size "
@@ -53,9 +61,11 @@ class InpaintingViT(nn.Module):
         self.image_size = image_size
         self.patch_size = patch_size
         self.attend_to_hidden = attend_to_hidden
+        self.prior = prior
+        channels = 2 if prior == "none" else 3  # value, hidden flag (, prior fill)
         grid = image_size // patch_size
         num_tokens = grid * grid
-        self.embed = nn.Linear(2 * patch_size * patch_size, dim)  # e = W x + b (section 7.2)
+        self.embed = nn.Linear(channels * patch_size * patch_size, dim)  # e = W x + b (7.2)
         self.pos = PositionalEncoding(pos_embedding, num_tokens, (grid, grid), dim)
         self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, attention) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
@@ -71,7 +81,12 @@ class InpaintingViT(nn.Module):
         Hidden pixel values never reach the model: they are zeroed before patchify.
         """
         hidden = mask.to(images.dtype)
-        features = torch.stack((images * (1.0 - hidden), hidden), dim=1)  # (B, 2, H, W)
+        visible_values = images * (1.0 - hidden)
+        channels = [visible_values, hidden]
+        if self.prior == "pushpull":
+            base = pushpull_fill(visible_values, mask)
+            channels.append(base)
+        features = torch.stack(channels, dim=1)  # (B, 2 or 3, H, W)
         x = self.pos(self.embed(patchify(features, self.patch_size)))
 
         key_mask = None
@@ -85,6 +100,8 @@ class InpaintingViT(nn.Module):
 
         pixels = self.head(self.norm(x))  # (B, N, p*p)
         out = unpatchify(pixels, self.patch_size, self.image_size, self.image_size)
+        if self.prior == "pushpull":
+            out = base + out  # the head predicts the prior's error, not the pixel
         return (out, attention_maps) if return_attention else out
 
 

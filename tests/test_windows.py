@@ -1,0 +1,82 @@
+"""Whole-image filling with overlapping windows (vit_inpaint/fill/windows.py) and the push-pull
+prior (vit_inpaint/models/prior.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vit_inpaint.fill.windows import fill_windows
+from vit_inpaint.models.prior import pushpull_fill
+from vit_inpaint.models.vit import InpaintingViT
+
+
+def visible_mean(windows: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    seen = (~masks).float()
+    mean = (windows * seen).flatten(1).sum(1) / seen.flatten(1).sum(1)
+    return mean[:, None, None].expand_as(windows)
+
+
+def test_a_hole_larger_than_a_window_is_filled_from_its_border_inward():
+    image = np.full((50, 70), 0.3)
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[5:45, 10:60] = True  # 40x50: no 16x16 window sees across it
+    calls = []
+
+    def predict(windows, masks):
+        # Every window handed to the model sees at least one visible pixel.
+        assert (~masks).flatten(1).any(1).all()
+        calls.append(len(windows))
+        return visible_mean(windows, masks)
+
+    out = fill_windows(image, mask, 16, predict)
+    np.testing.assert_allclose(out, image, atol=1e-6)  # filled from visible 0.3s only
+    assert len(calls) > 1
+
+
+@pytest.mark.parametrize("shape", [(37, 41), (5, 6), (16, 16), (3, 100)])
+def test_visible_pixels_come_back_unchanged_and_every_hidden_pixel_is_filled(shape):
+    rng = np.random.default_rng(0)
+    image = rng.random(shape)
+    mask = rng.random(shape) < 0.3
+    mask.flat[0] = True
+    out = fill_windows(image, mask, 16, lambda w, m: torch.full_like(w, 0.25))
+    np.testing.assert_array_equal(out[~mask], image[~mask])
+    np.testing.assert_allclose(out[mask], 0.25, atol=1e-6)
+
+
+def test_only_windows_with_a_hidden_pixel_are_computed():
+    image = np.zeros((256, 256))
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[100, 100] = True
+    seen = []
+    fill_windows(image, mask, 16, lambda w, m: seen.append(len(w)) or w, stride=8)
+    assert sum(seen) == 4  # one pixel lies in 2 x 2 windows at stride 8
+
+
+def test_pushpull_fills_from_visible_pixels_only_and_keeps_them():
+    images = torch.rand(8, 16, 16)
+    masks = torch.rand(8, 16, 16) < 0.4
+    fill = pushpull_fill(images, masks)
+    assert torch.equal(fill[~masks], images[~masks])
+    # Changing hidden values changes nothing.
+    other = torch.where(masks, torch.rand(8, 16, 16), images)
+    assert torch.equal(pushpull_fill(other, masks), fill)
+    # A constant image is filled with its constant; the fill stays within the visible range.
+    flat = pushpull_fill(torch.full((2, 16, 16), 0.7), masks[:2])
+    torch.testing.assert_close(flat, torch.full((2, 16, 16), 0.7))
+    assert fill.min() >= images.min() - 1e-6 and fill.max() <= images.max() + 1e-6
+
+
+def test_a_model_with_the_prior_starts_from_the_prior_and_never_sees_hidden_values():
+    model = InpaintingViT(image_size=16, patch_size=4, dim=32, depth=1, heads=2, prior="pushpull")
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)
+    images = torch.rand(4, 16, 16)
+    masks = torch.rand(4, 16, 16) < 0.3
+    out = model(images, masks)
+    torch.testing.assert_close(out[masks], pushpull_fill(images, masks)[masks])
+    torch.nn.init.normal_(model.head.weight)  # a head that passes on whatever it is given
+    other = torch.where(masks, torch.rand(4, 16, 16), images)
+    torch.testing.assert_close(model(other, masks), model(images, masks))

@@ -1,0 +1,122 @@
+"""Filling an image of any size with a model that sees size x size windows, giving every hole
+context on all sides.
+
+    1. The image is padded by mirroring (a mirrored hidden pixel stays hidden), so that windows
+       reach past its borders.
+    2. Windows overlap: they start every `stride` pixels (half a window by default), so each hidden
+       pixel is seen by several windows, in different places of each; only the windows that hold
+       a hidden pixel are computed, so the cost grows with the hidden pixels, not the image.
+    3. Each window's predictions are weighted by a bump that falls towards its borders (where a
+       window knows least about a pixel's surroundings), and the weighted predictions of all
+       windows are averaged.
+    4. A hole too large for one window to see across is filled from its border inward: a pass
+       keeps only the filled pixels within `reach` of a visible pixel, which then count as
+       visible for the next pass; no pixel is ever filled from a window that sees nothing.
+Windows are computed in batches of `batch_size`, so memory stays bounded on large images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+BATCH_SIZE = 2048  # windows per forward pass
+
+
+def window_weights(size: int) -> np.ndarray:
+    """(size, size) weights, largest in the middle, small but not zero at the border."""
+    ramp = np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2 + 1e-3
+    return np.outer(ramp, ramp)
+
+
+def _box_sums(mask: np.ndarray, tops: np.ndarray, lefts: np.ndarray, h: int, w: int):
+    """Number of True pixels of `mask` in each h x w box starting at (tops[i], lefts[j]), from a
+    summed-area table: one pass over the image, whatever the number of boxes."""
+    table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int64)
+    table[1:, 1:] = mask.cumsum(0, dtype=np.int64).cumsum(1)
+    t, left = tops[:, None], lefts[None, :]
+    return table[t + h, left + w] - table[t, left + w] - table[t + h, left] + table[t, left]
+
+
+def _near_visible(hidden: np.ndarray, reach: int) -> np.ndarray:
+    """Hidden pixels with a visible pixel within `reach` rows and columns."""
+    padded = np.pad(~hidden, reach, mode="constant")
+    rows, cols = np.arange(hidden.shape[0]), np.arange(hidden.shape[1])
+    return hidden & (_box_sums(padded, rows, cols, 2 * reach + 1, 2 * reach + 1) > 0)
+
+
+def fill_windows(
+    image: np.ndarray,
+    mask: np.ndarray,
+    size: int,
+    predict: Callable,
+    stride: int | None = None,
+    reach: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = False,
+) -> np.ndarray:
+    """Fills the hidden pixels of a (H, W) image in [0, 1]; returns float64 (H, W).
+
+    predict(windows (B, size, size) float32 tensor, masks (B, size, size) bool tensor) -> (B,
+    size, size) tensor of predictions (e.g. InpaintingViT's forward). stride: between window
+    starts, a divisor of size (default size // 2); reach: how far from a visible pixel one pass
+    fills (default size // 4).
+    """
+    import torch
+
+    stride = stride or max(1, size // 2)
+    if size % stride:
+        raise ValueError(f"the stride ({stride}) must divide the window size ({size})")
+    reach = reach or max(1, size // 4)
+    height, width = mask.shape
+    # Mirror-pad half a window on every side (a whole one on small images), and up to one more
+    # stride at the bottom and right so that windows every `stride` end exactly at the border.
+    top = size // 2 + max(0, size - height)
+    left = size // 2 + max(0, size - width)
+    bottom = top + (-(height + 2 * top - size) % stride)
+    right = left + (-(width + 2 * left - size) % stride)
+    padding = ((top, bottom), (left, right))
+    values = np.pad(np.where(mask, 0.0, image), padding, mode="symmetric").astype(np.float32)
+    hidden = np.pad(mask, padding, mode="symmetric")
+    tops = np.arange(0, hidden.shape[0] - size + 1, stride)
+    lefts = np.arange(0, hidden.shape[1] - size + 1, stride)
+    weights = window_weights(size).astype(np.float32)
+    offsets = np.arange(size)
+    passes = 0
+    while hidden.any():
+        passes += 1
+        counts = _box_sums(hidden, tops, lefts, size, size)
+        # Windows with a hidden pixel to fill and a visible one to go on.
+        i, j = np.nonzero((counts > 0) & (counts < size * size))
+        starts = np.stack([tops[i], lefts[j]], axis=1)
+        # Windows `size / stride` starts apart do not overlap: each group of them adds its
+        # predictions with plain indexing (no pixel twice in one assignment).
+        group = (starts // stride) % (size // stride)
+        order = np.lexsort((group[:, 1], group[:, 0]))
+        starts, group = starts[order], group[order]
+        total = np.zeros(hidden.shape, dtype=np.float32)
+        weight_sum = np.zeros(hidden.shape, dtype=np.float32)
+        chunks = []
+        for key in np.unique(group, axis=0):
+            members = starts[(group == key).all(axis=1)]
+            chunks += [members[k : k + batch_size] for k in range(0, len(members), batch_size)]
+        if progress:
+            from tqdm import tqdm
+
+            chunks = tqdm(chunks, desc=f"filling, pass {passes}", unit="batch", delay=2.0)
+        for chunk in chunks:
+            r = chunk[:, 0, None, None] + offsets[None, :, None]
+            c = chunk[:, 1, None, None] + offsets[None, None, :]
+            with torch.no_grad():
+                pred = predict(torch.from_numpy(values[r, c]), torch.from_numpy(hidden[r, c]))
+            pred = pred.float().clamp(0.0, 1.0).cpu().numpy()
+            total[r, c] += pred * weights
+            weight_sum[r, c] += weights
+        filled = _near_visible(hidden, reach) & (weight_sum > 0)
+        if not filled.any():
+            raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
+        values[filled] = total[filled] / weight_sum[filled]
+        hidden &= ~filled
+    out = values[top : top + height, left : left + width].astype(np.float64)
+    return np.where(mask, out, image)
