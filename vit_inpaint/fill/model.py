@@ -1,0 +1,86 @@
+"""A trained inpainting network, ready to fill whole images: read from a checkpoint without
+Lightning (the tools start in a second or two), or the inpainter that ships with the package.
+
+    inpainter = load_inpainter("last.ckpt")     # or load_inpainter(None): the shipped one
+    filled = inpainter.fill(image, mask)        # (H, W) in [0, 1], mask True = hidden
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# The checkpoint of `python train.py experiment=inpainter` that ships with the package
+# (BENCHMARKS.md: how it was made).
+SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "inpainter.ckpt"
+
+
+@dataclass
+class Inpainter:
+    network: object  # an InpaintingViT in eval mode
+    source: str  # where it came from, for messages
+
+    @property
+    def window(self) -> int:
+        return self.network.image_size
+
+    def predict(self, windows, masks):
+        """(B, s, s) windows and masks -> the network's (B, s, s) predictions."""
+        return self.network(windows, masks)
+
+    def fill(self, image: np.ndarray, mask: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Fills a (H, W) gray image's hidden pixels with overlapping windows (fill/windows.py)."""
+        from vit_inpaint.fill.windows import fill_windows
+
+        return fill_windows(image, mask, self.window, self.predict, progress=progress)
+
+
+def load_network(path: str | os.PathLike):
+    """The InpaintingViT of one of this project's checkpoints, in eval mode on the CPU.
+
+    Read through the project's one checkpoint reader (torch's safe loader, checked); weights
+    that are not finite are refused: they would fill every hole with garbage.
+    """
+    import torch
+
+    from vit_inpaint.models.vit import InpaintingViT
+    from vit_inpaint.storage.checkpoints import CheckpointError, read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    prefix = "model."
+    state = {
+        key[len(prefix) :]: value
+        for key, value in checkpoint["state_dict"].items()
+        if key.startswith(prefix)
+    }
+    try:
+        network = InpaintingViT(**checkpoint["hyper_parameters"]["model"])
+        network.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError) as err:
+        summary = " ".join(str(err).split())[:240]
+        raise CheckpointError(f"{path}: its weights do not fit its settings ({summary})") from err
+    bad = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
+    if bad:
+        raise CheckpointError(
+            f"{path}: weights that are not finite (NaN or infinite) in {', '.join(bad[:3])}"
+            + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            + ": the training run diverged; use an earlier checkpoint"
+        )
+    return network.eval()
+
+
+def load_inpainter(path: str | os.PathLike | None = None) -> Inpainter:
+    """The network of `path`, or with None the inpainter that ships with the package."""
+    from vit_inpaint.storage.checkpoints import CheckpointError
+
+    if path is None:
+        if not SHIPPED.is_file():
+            raise CheckpointError(
+                f"{SHIPPED}: the shipped inpainter is missing from this installation; give "
+                "--ckpt a checkpoint of `python train.py experiment=inpainter`"
+            )
+        path = SHIPPED
+    return Inpainter(load_network(path), str(path))
