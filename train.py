@@ -9,6 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
+from vit_inpaint.config.schema import one_line_type_errors
 
 resolvers.register()  # before Hydra composes: hydra.run.dir follows a resumed checkpoint
 
@@ -29,4 +30,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    with one_line_type_errors():  # a value of the wrong type: one `error:` line, exit status 2
+        main()

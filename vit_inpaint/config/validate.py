@@ -7,6 +7,7 @@ of a shape error deep inside attention.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -20,7 +21,7 @@ from vit_inpaint.config.choices import (
     SCHEDULES,
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
-from vit_inpaint.data.masking import build_masking, check_masking
+from vit_inpaint.data.masking import build_masking, check_masking, check_masking_name
 
 
 class ConfigError(ValueError):
@@ -29,8 +30,15 @@ class ConfigError(ValueError):
 
 def _positive(cfg: DictConfig, path: str) -> None:
     value = cfg_select(cfg, path)
-    if value is None or value <= 0:
-        raise ConfigError(f"{path} must be positive, got {value}")
+    if value is None or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{path} must be positive (and finite), got {value}")
+
+
+def _positive_integer(cfg: DictConfig, path: str) -> None:
+    """For keys no schema types (the trainer's: Lightning takes them as they are)."""
+    value = cfg_select(cfg, path)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{path} must be a positive integer, got {value!r}")
 
 
 def cfg_select(cfg: DictConfig, path: str):
@@ -59,9 +67,21 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         "model.dim",
         "model.depth",
         "model.heads",
-        "trainer.max_epochs",
     ):
         _positive(cfg, path)
+    _positive_integer(cfg, "trainer.max_epochs")
+
+    # Types are checked as Hydra composes (vit_inpaint/config/schema.py); ranges here.
+    seed = cfg.get("seed")
+    if not 0 <= seed < 2**32:
+        raise ConfigError(f"seed must be between 0 and 2**32 - 1, got {seed}")
+    rates = cfg.rate_thresholds
+    if not (0 < rates.perfect < rates.acceptable and math.isfinite(rates.acceptable)):
+        raise ConfigError(
+            "rate_thresholds must satisfy 0 < rate_thresholds.perfect < "
+            f"rate_thresholds.acceptable (both finite), got perfect={rates.perfect}, "
+            f"acceptable={rates.acceptable}"
+        )
 
     data, model = cfg.data, cfg.model
     if data.batch_size > data.num_train:
@@ -100,6 +120,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
 
     try:
         masking = build_masking(**cfg.masking)
+        check_masking_name(masking)
         check_masking(masking, data.image_size, data.image_size)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"masking: {error}") from None

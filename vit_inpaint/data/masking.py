@@ -15,6 +15,7 @@ nothing is refused before any data is made.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -122,6 +123,44 @@ def check_masking(masking, height: int, width: int) -> None:
         raise ValueError(
             f"masking {masking.name!r} hides {k} of {height * width} pixels of a {height}x{width} "
             "image: at least one pixel must be hidden and at least one visible"
+        )
+
+
+# What a BlockMasking name says: pixel, patch<s>x<s> (aligned), block<s>x<s> (any offset).
+_SQUARE_NAME = re.compile(r"(?P<kind>patch|block)(?P<rows>\d+)x(?P<cols>\d+)")
+
+
+def check_masking_name(masking) -> None:
+    """Refuses a BlockMasking whose settings contradict its name: `masking=patch2x2
+    masking.size=3` would train on 3x3 squares and label every metric and report row `patch2x2`.
+    A name that describes no square (block, grid_holes, random_pixels, ...) says nothing to check.
+    """
+    if not isinstance(masking, BlockMasking):
+        return
+    if masking.name == "pixel":
+        if masking.size != 1:
+            raise ValueError(
+                f"masking.size={masking.size} contradicts masking.name=pixel (one pixel, size 1): "
+                f"name the square it hides, e.g. masking.name=patch{masking.size}x{masking.size}"
+            )
+        return
+    match = _SQUARE_NAME.fullmatch(masking.name)
+    if match is None:
+        return
+    rows, cols, patch = int(match["rows"]), int(match["cols"]), match["kind"] == "patch"
+    if rows != cols or masking.size != rows:
+        s = masking.size
+        raise ValueError(
+            f"masking.size={s} contradicts masking.name={masking.name}: set "
+            f"masking.name={match['kind']}{s}x{s} with it, or leave masking.size at {rows}"
+        )
+    if masking.aligned != patch:
+        other = "block" if patch else "patch"
+        raise ValueError(
+            f"masking.aligned={str(masking.aligned).lower()} contradicts "
+            f"masking.name={masking.name} ({match['kind']}: "
+            f"{'aligned to the grid' if patch else 'at any offset'}): use "
+            f"masking={other}{rows}x{rows}, or set masking.name={other}{rows}x{rows} with it"
         )
 
 

@@ -1,0 +1,291 @@
+"""The types of the config: one dataclass schema per config group, checked by Hydra as it composes.
+
+`python train.py model.dim=64.0` (a float where an integer belongs), `data.num_train=1e3`,
+`model.dim=true` or `seed=abc` is refused while Hydra composes the config, before torch loads and
+before any folder is made, with one line naming the field:
+
+    error: model.dim must be an integer, got 64.0 (float)
+
+What a type cannot say (divisibility, ranges, files) stays in `vit_inpaint/config/validate.py`.
+
+Each schema is stored in Hydra's ConfigStore beside the yaml options of its group, and each yaml
+option names it first in its defaults list (Hydra's "extending configs"):
+
+    conf/model/vit.yaml:      defaults: [vit_schema, _self_]
+
+Every field is MISSING (`???`) in the schema: the values, and so the composed config, come from
+the yaml files alone, exactly as before the schemas existed (a resumed run compares its config key
+by key with the one it was trained with). A key the yaml files do not set has no place in a schema
+either, or it would appear in every run's config; `+group.key=value` still adds one (Hydra's `+`
+adds a key whatever the schema).
+
+Not typed here: the trainer (Lightning's Trainer takes dozens of arguments, several of them unions
+OmegaConf cannot express: devices=1|"auto"|[0, 1], precision=32|"bf16-mixed"; validate.py checks
+trainer.max_epochs), callbacks, logger and paths (objects Hydra instantiates), and the hydra node.
+A new top-level key or config group must be added to `TrainConfig` below.
+
+`vit_inpaint/config/__init__.py` calls `register()`, so importing anything of `vit_inpaint.config`
+(train.py's resolvers, the tests' composition helper) makes the schemas known to Hydra.
+"""
+
+import contextlib
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+# --- data: conf/data/*.yaml ---------------------------------------------------------------------
+
+
+@dataclass
+class ImageSourceConfig:
+    """data.images of data=uniform_noise (UniformNoise takes no setting in the configs)."""
+
+    _target_: str = MISSING
+
+
+@dataclass
+class GaussianFieldImagesConfig(ImageSourceConfig):
+    mean: float = MISSING
+    sigma: float = MISSING
+    lengthscales: list[float] = MISSING
+    jitter: float = MISSING
+    clip: bool = MISSING
+
+
+@dataclass
+class PhotosImagesConfig(ImageSourceConfig):
+    train: list[str] = MISSING
+    val: list[str] = MISSING
+    test: list[str] = MISSING
+    downscale: int = MISSING
+
+
+@dataclass
+class DataConfig:
+    """data=uniform_noise; the other sources extend it (their yaml files extend uniform_noise)."""
+
+    _target_: str = MISSING  # the data module, vit_inpaint.data.datamodule.InpaintingDataModule
+    images: ImageSourceConfig = field(default_factory=ImageSourceConfig)
+    image_size: int = MISSING
+    num_train: int = MISSING
+    num_val: int = MISSING
+    num_test: int = MISSING
+    batch_size: int = MISSING
+    eval_batch_size: int = MISSING
+    seed: int = MISSING
+    fresh_masks: bool = MISSING
+    fresh_images: bool = MISSING
+
+
+@dataclass
+class GaussianFieldDataConfig(DataConfig):
+    images: GaussianFieldImagesConfig = field(default_factory=GaussianFieldImagesConfig)
+
+
+@dataclass
+class PhotosDataConfig(DataConfig):
+    images: PhotosImagesConfig = field(default_factory=PhotosImagesConfig)
+
+
+# --- masking: conf/masking/*.yaml ---------------------------------------------------------------
+
+
+@dataclass
+class BlockMaskingConfig:
+    """masking=pixel|patch2x2|block2x2: one size x size square per image."""
+
+    name: str = MISSING
+    size: int = MISSING
+    aligned: bool = MISSING
+
+
+@dataclass
+class RandomPixelsMaskingConfig:
+    """masking=random_pixels: round(ratio * H * W) pixels anywhere."""
+
+    name: str = MISSING
+    ratio: float = MISSING
+
+
+# --- model: conf/model/vit.yaml -----------------------------------------------------------------
+
+
+@dataclass
+class ModelConfig:
+    image_size: int = MISSING
+    patch_size: int = MISSING
+    dim: int = MISSING
+    depth: int = MISSING
+    heads: int = MISSING
+    mlp_ratio: float = MISSING
+    pos_embedding: str = MISSING
+    attention: str = MISSING
+    attend_to_hidden: bool = MISSING
+
+
+# --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
+
+
+# Fields in the order of their yaml file, so the composed config reads as it always did.
+@dataclass
+class AdamConfig:
+    name: str = MISSING
+    lr: float = MISSING
+    schedule: str = MISSING
+    warmup_steps: int = MISSING
+
+
+@dataclass
+class AdamWConfig:
+    name: str = MISSING
+    lr: float = MISSING
+    weight_decay: float = MISSING
+    schedule: str = MISSING
+    warmup_steps: int = MISSING
+
+
+@dataclass
+class SGDConfig:
+    name: str = MISSING
+    lr: float = MISSING
+    momentum: float = MISSING
+    schedule: str = MISSING
+    warmup_steps: int = MISSING
+
+
+# --- the top level: conf/train.yaml -------------------------------------------------------------
+
+
+@dataclass
+class RateThresholdsConfig:
+    perfect: float = MISSING
+    acceptable: float = MISSING
+
+
+@dataclass
+class TrainConfig:
+    """conf/train.yaml's own keys, in its order, then the config groups (typed by their own
+    schemas, or not at all)."""
+
+    seed: int = MISSING
+    training_recipe: str | None = MISSING
+    threads: int | None = MISSING
+    loss_pixels: str = MISSING
+    loss_on_visible: bool | None = MISSING
+    deprecated: dict[str, str] = MISSING
+    rate_thresholds: RateThresholdsConfig = field(default_factory=RateThresholdsConfig)
+    ckpt_path: str | None = MISSING
+    test: bool = MISSING
+    test_ckpt: str | None = MISSING
+    optimized_metric: str | None = MISSING
+    optimizer: Any = MISSING
+    data: Any = MISSING
+    masking: Any = MISSING
+    model: Any = MISSING
+    trainer: Any = MISSING
+    callbacks: Any = MISSING
+    logger: Any = MISSING
+    paths: Any = MISSING
+
+
+# (group, name in the ConfigStore, schema); the yaml options list `<name>` in their defaults.
+SCHEMAS = (
+    (None, "train_schema", TrainConfig),
+    ("data", "uniform_noise_schema", DataConfig),
+    ("data", "gaussian_field_schema", GaussianFieldDataConfig),
+    ("data", "photos_schema", PhotosDataConfig),
+    ("masking", "block_schema", BlockMaskingConfig),
+    ("masking", "random_pixels_schema", RandomPixelsMaskingConfig),
+    ("model", "vit_schema", ModelConfig),
+    ("optimizer", "adam_schema", AdamConfig),
+    ("optimizer", "adamw_schema", AdamWConfig),
+    ("optimizer", "sgd_schema", SGDConfig),
+)
+
+
+def register() -> None:
+    """Stores every schema in Hydra's ConfigStore (again: storing replaces)."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for group, name, node in SCHEMAS:
+        store.store(group=group, name=name, node=node)
+
+
+# --- Hydra's type errors as one line ------------------------------------------------------------
+
+TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
+# OmegaConf's messages for a value its node cannot take (omegaconf/nodes.py).
+_CONVERSIONS = (
+    re.compile(
+        r"Value '(?P<value>.*)' of type '(?P<type>[^']*)' could not be converted to (?P<to>\w+)"
+    ),
+    re.compile(r"Value '(?P<value>.*)' is not a valid (?P<to>bool) \(type (?P<type>\w+)\)"),
+)
+TYPE_WORDS["bool"] = TYPE_WORDS["Boolean"]
+
+
+def type_error_line(error: BaseException) -> str | None:
+    """The one line for Hydra's error on a value of the wrong type, or None for any other error.
+
+    Hydra raises ConfigCompositionException from OmegaConf's ValidationError, whose message
+    spans several lines (the key, the schema's class) and is followed by a hint about
+    HYDRA_FULL_ERROR.
+    """
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import ValidationError
+
+    cause = error.__cause__
+    if not isinstance(error, ConfigCompositionException) or not isinstance(cause, ValidationError):
+        return None
+    key = cause.full_key or "a config value"
+    first = str(cause.msg).splitlines()[0] if cause.msg else str(cause).splitlines()[0]
+    match = next(filter(None, (c.fullmatch(first.strip()) for c in _CONVERSIONS)), None)
+    if match and match["to"] in TYPE_WORDS:
+        line = f"{key} must be {TYPE_WORDS[match['to']]}, got {match['value']} ({match['type']})"
+    else:
+        line = f"{key}: {first}"
+    where = str(error).splitlines()[0] if str(error) else ""
+    if where and not where.startswith("Error merging override"):
+        line += f" ({where})"  # from a config file, not the command line: say which
+    return line
+
+
+@contextlib.contextmanager
+def one_line_type_errors() -> Iterator[None]:
+    """Within it, `@hydra.main` answers a value of the wrong type with one `error:` line and exit
+    status 2 (like validate.py's refusals); every other Hydra error is reported as Hydra does.
+
+    Hydra reports errors from `hydra._internal.utils.run_and_report`, which wraps composition
+    (of a run, of `--cfg`, and of each job of a sweep, all composed before the first job starts):
+    this wraps it in turn. Should a Hydra release move it, Hydra's own (multi-line) report stays.
+    """
+    import hydra._internal.utils as hydra_utils
+
+    original = getattr(hydra_utils, "run_and_report", None)
+    if original is None:
+        yield
+        return
+
+    def run_and_report(func):
+        def refusing_types():
+            try:
+                return func()
+            except Exception as error:
+                line = type_error_line(error)
+                if line is None:
+                    raise
+                print(f"error: {line}", file=sys.stderr)
+                sys.exit(2)
+
+        return original(refusing_types)
+
+    hydra_utils.run_and_report = run_and_report
+    try:
+        yield
+    finally:
+        hydra_utils.run_and_report = original
