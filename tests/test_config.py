@@ -74,6 +74,9 @@ def test_overrides_the_issues_name_all_exist():
 
 
 BAD = [
+    (["data=photos", "data.images.downscale=2.5"], "data.images.downscale"),
+    (["data=photos", "data.images.downscale=[1,0]"], "data.images.downscale"),
+    (["model.prior=magic"], "model.prior"),
     (["data.image_size=6", "model.patch_size=4"], "data.image_size"),
     (["model.dim=30", "model.heads=4"], "model.heads"),
     (["masking=random_pixels", "masking.ratio=1.0"], "masking"),

@@ -100,6 +100,10 @@ TYPED = {
         "block2x2": schema.BlockMaskingConfig,
         "random_pixels": schema.RandomPixelsMaskingConfig,
         "random": schema.RandomPixelsMaskingConfig,
+        "holes": schema.HolesMaskingConfig,
+        "dropout": schema.DropoutMaskingConfig,
+        "strokes": schema.StrokesMaskingConfig,
+        "mixed": schema.MixedMaskingConfig,
     },
     "model": {"vit": schema.ModelConfig},
     "optimizer": {"adam": schema.AdamConfig, "adamw": schema.AdamWConfig, "sgd": schema.SGDConfig},
@@ -154,10 +158,6 @@ def test_the_top_level_is_typed_and_complete(tmp_path):
         (
             "data=gaussian_field data.images.sigma=wide",
             "data.images.sigma must be a number, got wide (str)",
-        ),
-        (
-            "data=photos data.images.downscale=2.5",
-            "data.images.downscale must be an integer, got 2.5 (float)",
         ),
         (
             "optimizer=sgd optimizer.momentum=yes",

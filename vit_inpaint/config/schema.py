@@ -33,7 +33,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from omegaconf import MISSING
 
@@ -61,7 +61,9 @@ class PhotosImagesConfig(ImageSourceConfig):
     train: list[str] = MISSING
     val: list[str] = MISSING
     test: list[str] = MISSING
-    downscale: int = MISSING
+    # One factor, or a list of factors mixed in one training set ([1, 2, 4]): OmegaConf has no
+    # int-or-list type, so data/sources.py Photos checks it.
+    downscale: Any = MISSING
 
 
 @dataclass
@@ -111,6 +113,71 @@ class RandomPixelsMaskingConfig:
     ratio: float = MISSING
 
 
+@dataclass
+class HolesMaskingConfig:
+    """masking=holes: rectangles anywhere, by count or coverage."""
+
+    name: str = MISSING
+    min_size: int = MISSING
+    max_size: int = MISSING
+    count: Optional[list[int]] = MISSING  # noqa: UP045 (OmegaConf reads Optional, not `| None`)
+    coverage_min: float = MISSING
+    coverage_max: float = MISSING
+
+
+@dataclass
+class DropoutMaskingConfig:
+    """masking=dropout: each pixel hidden with a probability drawn per image."""
+
+    name: str = MISSING
+    p_min: float = MISSING
+    p_max: float = MISSING
+
+
+@dataclass
+class StrokesMaskingConfig:
+    """masking=strokes: thin straight scratches, by coverage."""
+
+    name: str = MISSING
+    min_width: float = MISSING
+    max_width: float = MISSING
+    coverage_min: float = MISSING
+    coverage_max: float = MISSING
+
+
+@dataclass
+class MixedHolesConfig:
+    min_size: int = MISSING
+    max_size: int = MISSING
+    coverage_min: float = MISSING
+    coverage_max: float = MISSING
+
+
+@dataclass
+class MixedDropoutConfig:
+    p_min: float = MISSING
+    p_max: float = MISSING
+
+
+@dataclass
+class MixedStrokesConfig:
+    min_width: float = MISSING
+    max_width: float = MISSING
+    coverage_min: float = MISSING
+    coverage_max: float = MISSING
+
+
+@dataclass
+class MixedMaskingConfig:
+    """masking=mixed: one of holes, dropout, strokes per image, with these weights."""
+
+    name: str = MISSING
+    weights: list[float] = MISSING
+    holes: MixedHolesConfig = field(default_factory=MixedHolesConfig)
+    dropout: MixedDropoutConfig = field(default_factory=MixedDropoutConfig)
+    strokes: MixedStrokesConfig = field(default_factory=MixedStrokesConfig)
+
+
 # --- model: conf/model/vit.yaml -----------------------------------------------------------------
 
 
@@ -125,6 +192,7 @@ class ModelConfig:
     pos_embedding: str = MISSING
     attention: str = MISSING
     attend_to_hidden: bool = MISSING
+    prior: str = MISSING
 
 
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
@@ -200,6 +268,10 @@ SCHEMAS = (
     ("data", "photos_schema", PhotosDataConfig),
     ("masking", "block_schema", BlockMaskingConfig),
     ("masking", "random_pixels_schema", RandomPixelsMaskingConfig),
+    ("masking", "holes_schema", HolesMaskingConfig),
+    ("masking", "dropout_schema", DropoutMaskingConfig),
+    ("masking", "strokes_schema", StrokesMaskingConfig),
+    ("masking", "mixed_schema", MixedMaskingConfig),
     ("model", "vit_schema", ModelConfig),
     ("optimizer", "adam_schema", AdamConfig),
     ("optimizer", "adamw_schema", AdamWConfig),

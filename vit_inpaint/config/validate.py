@@ -18,6 +18,7 @@ from vit_inpaint.config.choices import (
     METRIC_NAMES,
     OPTIMIZERS,
     POS_EMBEDDINGS,
+    PRIORS,
     SCHEDULES,
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
@@ -98,6 +99,19 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         raise ConfigError(
             f"model.dim ({model.dim}) must be divisible by model.heads ({model.heads})"
         )
+    if model.get("prior", "none") not in PRIORS:
+        raise ConfigError(f"model.prior must be one of {PRIORS}, got {model.prior!r}")
+    downscale = OmegaConf.select(cfg, "data.images.downscale")
+    if downscale is not None:
+        # One factor or a list of them: the schema cannot say "int or list of ints".
+        if OmegaConf.is_list(downscale):
+            downscale = OmegaConf.to_container(downscale)
+        factors = downscale if isinstance(downscale, list) else [downscale]
+        if not factors or not all(type(f) is int and f >= 1 for f in factors):
+            raise ConfigError(
+                "data.images.downscale must be a positive integer or a list of them, "
+                f"got {downscale!r}"
+            )
     if model.pos_embedding not in POS_EMBEDDINGS:
         raise ConfigError(
             f"model.pos_embedding must be one of {POS_EMBEDDINGS}, got {model.pos_embedding!r}"
