@@ -4,6 +4,7 @@ bad input with a clear error before anything is written."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -317,6 +318,12 @@ def make_inputs(folder, checkpoint):
     ours = torch.load(checkpoint, map_location="cpu", weights_only=True)
     ours["hyper_parameters"]["model"]["dim"] *= 2  # settings the saved weights do not fit
     torch.save(ours, folder / "mismatch.ckpt")
+    ours = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    next(iter(ours["state_dict"].values())).fill_(float("nan"))  # a run that diverged
+    torch.save(ours, folder / "nan.ckpt")
+    shutil.copy(checkpoint, folder / "model.png")  # a checkpoint may have any name
+    os.link(folder / "mask.png", folder / "mask_hardlink.png")
+    os.symlink("photo.png", folder / "photo_symlink.png")
     (folder / "out.png").write_bytes(b"the previous result")
 
 
@@ -337,14 +344,24 @@ BAD_INPUTS = [
     ("ckpt no hparams", {"ckpt": "no_hparams.ckpt"}, ["--ckpt", "no_hparams", "'hyper_param"]),
     ("ckpt no model", {"ckpt": "no_model.ckpt"}, ["--ckpt", "no_model.ckpt", "'model' entry"]),
     ("ckpt mismatch", {"ckpt": "mismatch.ckpt"}, ["--ckpt", "mismatch.ckpt", "size mismatch"]),
+    ("ckpt nan weights", {"ckpt": "nan.ckpt"}, ["--ckpt", "nan.ckpt", "non-finite weights"]),
     ("holes zero", {"mask": None, "holes": 0}, ["--holes", "at least 1"]),
     ("holes negative", {"mask": None, "holes": -2}, ["--holes", "at least 1"]),
     ("holes too many", {"mask": None, "holes": 80}, ["--holes", "80 holes", "at most 79"]),
     ("holes and mask", {"holes": 3}, ["--holes", "not allowed with argument --mask"]),
+    ("seed negative", {"mask": None, "holes": 3, "seed": -1}, ["--seed", "0 or more, got -1"]),
+    ("seed not a number", {"mask": None, "holes": 3, "seed": "x"}, ["--seed", "'x'", "whole"]),
     ("out folder missing", {"out": "nope/out.png"}, ["--out", "does not exist"]),
     ("out not png", {"out": "out.jpg"}, ["--out", "out.jpg", "*.png"]),
     ("out is the image", {"out": "photo.png"}, ["--out", "photo.png", "is the input image"]),
+    ("out is the mask", {"out": "mask.png"}, ["--out", "mask.png", "is the --mask file"]),
+    ("side-by-side is the mask", {"side_by_side": "mask.png"}, ["--side-by-side", "--mask"]),
+    ("out is the ckpt", {"ckpt": "model.png", "out": "model.png"}, ["--out", "--ckpt file"]),
+    ("side-by-side is the ckpt", {"ckpt": "model.png", "side_by_side": "./model.png"}, ["--ckpt"]),
+    ("out hard link of mask", {"out": "mask_hardlink.png"}, ["--out", "mask_hardlink", "--mask"]),
+    ("out symlink of image", {"out": "photo_symlink.png"}, ["--out", "photo_symlink", "image"]),
     ("same outputs", {"side_by_side": "out.png"}, ["--side-by-side", "another file"]),
+    ("same outputs spelt apart", {"side_by_side": "folder.png/../out.png"}, ["--out"]),
 ]
 
 
@@ -437,3 +454,98 @@ def test_command_line_error_exits_with_status_2_and_no_traceback(tmp_path):
     )
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def inpaint_cli(*args, cwd) -> subprocess.CompletedProcess:
+    """`python -m vit_inpaint.inpaint <args>` as a user types it, in `cwd`."""
+    command = [sys.executable, "-m", "vit_inpaint.inpaint", *map(str, args)]
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def assert_refused(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    error_line = result.stderr.strip().splitlines()[-1]
+    assert error_line.startswith("python -m vit_inpaint.inpaint: error: argument"), error_line
+    for fragment in fragments:
+        assert fragment in error_line, (fragment, error_line)
+
+
+def test_cli_refuses_an_output_that_is_an_input(checkpoint, tmp_path):
+    make_inputs(tmp_path, checkpoint)
+    mask_bytes = (tmp_path / "mask.png").read_bytes()
+    before = sorted(os.listdir(tmp_path))
+    for out, fragments in [
+        ("mask.png", ["--out", "mask.png", "--mask"]),  # the mask would be overwritten
+        ("mask_hardlink.png", ["--out", "mask_hardlink.png", "--mask"]),  # the same file
+    ]:
+        result = inpaint_cli(
+            "--ckpt", checkpoint, "--image", "photo.png", "--mask", "mask.png", "--out", out,
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert_refused(result, *fragments)
+    assert (tmp_path / "mask.png").read_bytes() == mask_bytes
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_cli_refuses_a_negative_seed(checkpoint, tmp_path):
+    make_inputs(tmp_path, checkpoint)
+    before = sorted(os.listdir(tmp_path))
+    result = inpaint_cli(
+        "--ckpt", checkpoint, "--image", "photo.png", "--holes", "3", "--seed", "-1",
+        "--out", "new.png", cwd=tmp_path,
+    )  # fmt: skip
+    assert_refused(result, "--seed", "-1")
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_cli_refuses_a_checkpoint_with_nan_weights(checkpoint, tmp_path):
+    make_inputs(tmp_path, checkpoint)
+    before = sorted(os.listdir(tmp_path))
+    result = inpaint_cli(
+        "--ckpt", "nan.ckpt", "--image", "photo.png", "--mask", "mask.png", "--out", "new.png",
+        "--side-by-side", "cmp.png", cwd=tmp_path,
+    )  # fmt: skip
+    assert_refused(result, "--ckpt", "nan.ckpt", "non-finite weights")
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_alpha_comes_back_exactly_and_only_the_colour_is_filled(checkpoint, module, tmp_path, mode):
+    from PIL import Image
+
+    gray = photo_u8()[:24, :28]
+    colour = np.dstack([gray, gray[::-1], 255 - gray]) if mode == "RGBA" else gray[..., None]
+    # (H, W, 1) as a colour image is filled like the (H, W) gray one: channel by channel.
+    alpha = np.tile(np.arange(0, 256, 9, dtype=np.uint8), (24, 1))[:, :28]  # 0 .. 243, varied
+    Image.fromarray(np.dstack([colour, alpha]), mode).save(tmp_path / "in.png")
+
+    run(ckpt=checkpoint, image=tmp_path / "in.png", holes=20, seed=4, out=tmp_path / "out.png")
+
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == mode
+        out = np.asarray(written)
+    mask = grid_holes(24, 28, 20, seed=4)
+    np.testing.assert_array_equal(out[..., -1], alpha)  # hidden pixels included
+    np.testing.assert_array_equal(out[~mask], np.dstack([colour, alpha])[~mask])
+    # The colour is filled as it would be without its alpha channel.
+    expected = to_uint8(inpaint_image(module, colour / 255.0, mask))
+    np.testing.assert_array_equal(out[..., :-1], expected)
+
+
+def test_holes_score_a_wholly_hidden_tile_against_the_images_visible_mean(
+    checkpoint, tmp_path, capsys
+):
+    truth = photo_u8()[:4, :8]  # two 4x4 tiles, 8 2x2 cells: 7 holes hide one tile entirely
+    iio.imwrite(tmp_path / "photo.png", truth)
+    run(ckpt=checkpoint, image=tmp_path / "photo.png", holes=7, out=tmp_path / "out.png")
+
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("mse on the"))
+    assert "nan" not in line
+    assert "the image's visible mean for the 1 tile(s) hidden entirely" in line
+    printed = dict(part.split() for part in line.split(": ", 1)[1].split(" (")[0].split(", "))
+    mask, x = grid_holes(4, 8, 7), truth / 255.0
+    # The tile with one visible cell gets that cell's mean, the hidden tile the image's: the same.
+    expected = np.mean((x[~mask].mean() - x[mask]) ** 2)
+    assert float(printed["visible_mean"]) == pytest.approx(expected, rel=1e-3)

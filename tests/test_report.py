@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -296,3 +297,128 @@ def test_importing_the_report_loads_no_heavy_library():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --- Folders the report cannot fully read or write (fake jobs: no training needed) ------------
+
+
+def fake_job(sweep: Path, mask: str, metrics: dict[str, float] | None = None) -> Path:
+    """A job folder as a finished run leaves it, without events or checkpoints."""
+    job = sweep / f"masking={mask}"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(f"- masking={mask}\n")
+    (job / ".hydra" / "config.yaml").write_text(
+        f"masking:\n  name: {mask}\ndata:\n  images:\n    _target_: a.b.Photos\n"
+    )
+    (job / "metrics.json").write_text(json.dumps(metrics or {"test/mse": 0.25, "val/mse": 0.5}))
+    return job
+
+
+def damaged_sweep(folder: Path) -> Path:
+    """One good job and one of each kind of unreadable job."""
+    sweep = folder / "damaged"
+    fake_job(sweep, "pixel", {"test/mse": 0.125, "val/mse": 0.5, "test/pixel/mse": 0.125})
+    metrics = fake_job(sweep, "patch2x2") / "metrics.json"
+    metrics.unlink()
+    metrics.mkdir()  # metrics.json is a folder
+    (fake_job(sweep, "block2x2") / ".hydra" / "config.yaml").write_text("masking: [unclosed\n")
+    (fake_job(sweep, "random") / "metrics.json").write_text("{not json")
+    return sweep
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which file permissions hold: root ignores them, unless it runs
+    without the capabilities that override them."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root, which ignores permissions, and setpriv is missing")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+
+def test_cli_marks_unreadable_jobs_and_reports_the_others(tmp_path):
+    sweep = damaged_sweep(tmp_path)
+
+    result = run_report_cli(sweep)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    rows = rows_by_configuration(result.stdout)
+    assert rows["masking=pixel"]["status"] == "ok"
+    assert_matches(rows["masking=pixel"]["test/mse"], [0.125])
+    assert rows["masking=patch2x2"]["status"] == "unreadable: metrics.json: is a folder"
+    assert rows["masking=block2x2"]["status"].startswith("unreadable: .hydra/config.yaml: ")
+    assert rows["masking=random"]["status"].startswith(
+        "unreadable: metrics.json: not a flat JSON object of numbers"
+    )
+    for label in ("masking=patch2x2", "masking=block2x2", "masking=random"):
+        assert rows[label]["test/mse"] == "—"
+    assert "4 run(s) in 4 configuration(s), 0 failed, 3 unreadable (left out)" in result.stdout
+    assert (sweep / "report.md").read_text() == result.stdout
+
+
+def test_cli_refuses_a_read_only_sweep_folder_with_one_error_line(tmp_path):
+    sweep = damaged_sweep(tmp_path)
+    (sweep / "report.md").write_text("the previous report")
+    before = sorted(p.name for p in sweep.iterdir())
+    sweep.chmod(0o555)
+    try:
+        command = [*unprivileged(), sys.executable, "-m", "vit_inpaint.report", str(sweep)]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        sweep.chmod(0o755)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error_line = result.stderr.strip().splitlines()[-1]
+    assert error_line.startswith("python -m vit_inpaint.report: error: "), error_line
+    assert str(sweep) in error_line and "cannot write" in error_line
+    assert result.stdout == ""
+    assert sorted(p.name for p in sweep.iterdir()) == before
+    assert (sweep / "report.md").read_text() == "the previous report"
+
+
+def test_end_of_sweep_report_on_a_read_only_folder_logs_a_warning(tmp_path):
+    sweep = damaged_sweep(tmp_path)
+    code = (
+        "import logging, sys\n"
+        "from pathlib import Path\n"
+        "from vit_inpaint.config.hydra_callbacks import SweepReport\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "SweepReport._write(Path(sys.argv[1]), echo=True)\n"
+        "print('the sweep goes on')\n"
+    )
+    sweep.chmod(0o555)
+    try:
+        command = [*unprivileged(), sys.executable, "-c", code, str(sweep)]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        sweep.chmod(0o755)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "the sweep goes on" in result.stdout
+    assert "Traceback" not in result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("WARNING")]
+    assert len(warning) == 1 and "cannot write the report" in warning[0], result.stderr
+    assert not (sweep / "report.md").exists()
+
+
+def test_a_failure_while_writing_leaves_the_previous_report_and_figures(tmp_path, monkeypatch):
+    from vit_inpaint.evaluation.runs import ReportError
+    from vit_inpaint.storage import atomic
+
+    sweep = damaged_sweep(tmp_path)
+    write_report(sweep)
+    previous = {p.name: p.read_bytes() for p in sweep.iterdir() if p.is_file()}
+    # No events and no model: the other figures are skipped.
+    assert set(previous) == {"report.md", "cross_eval.png"}
+    (sweep / "masking=pixel" / "metrics.json").write_text('{"test/mse": 0.5}')
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", disk_full)
+    with pytest.raises(ReportError, match="No space left on device"):
+        write_report(sweep)
+
+    assert {p.name: p.read_bytes() for p in sweep.iterdir() if p.is_file()} == previous

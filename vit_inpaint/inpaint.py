@@ -18,10 +18,12 @@ pixel is hidden too); the padding is cropped off again. This is done for every t
 along the model's patch grid (4 tilings for 4x4 tiles of 2x2 patches) and the fills are averaged:
 a hole on the patch grid then sits in a different corner of its tile in each tiling, and the
 average has seen its surroundings on every side (`--single-tiling`: one tiling, 4x faster).
-Colour images are filled one channel at a time, each as a grayscale image. Visible pixels come
-back exactly as they were (in 8 bits). With `--holes` the image is complete, so the tool also
-prints the mean squared error on the hidden pixels of the model, biharmonic inpainting and each
-tile's visible mean.
+Colour images are filled one channel at a time, each as a grayscale image. An alpha channel (gray
++ alpha, RGBA) is no colour: it is not filled, comes back exactly as it was and stays in the
+output (same mode as an 8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours).
+Visible pixels come back exactly as they were (in 8 bits). With `--holes` the image is complete,
+so the tool also prints the mean squared error on the hidden pixels of the model, biharmonic
+inpainting and each tile's visible mean (a tile hidden entirely gets the image's visible mean).
 
 What the model cannot know, it cannot fill well:
 - a tile can only use its own visible pixels, never its neighbours': 4x4 is a small window, and
@@ -36,7 +38,9 @@ the masked image (hidden pixels in red), the model's result and skimage's biharm
 of the whole image, a classical method that sees past tile borders.
 
 Bad input stops the tool before anything is written, with an `error:` line that names the option
-and the file (exit status 2). Outputs go to a temporary file in the same folder that then
+and the file (exit status 2): among others an output that is one of the inputs (the same path, or
+the same file through a hard or symbolic link), a negative `--seed`, and a checkpoint whose weights
+hold NaN or infinite values. Outputs go to a temporary file in the same folder that then
 replaces the destination, so a failed run never leaves a half-written file nor clobbers an
 existing one. From Python:
 
@@ -72,6 +76,17 @@ def grid_holes(height: int, width: int, count: int, seed: int = 0) -> np.ndarray
     return GridHoles(count=count, size=2)(1, height, width, generator(seed))[0].numpy()
 
 
+def seed(text: str) -> int:
+    """`--seed`: a whole number, 0 or more (argparse reports the error as `argument --seed`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vit_inpaint.inpaint",
@@ -92,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="instead of a mask, hide N random 2x2 holes aligned to the 2x2 grid",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of --holes (default: 0)")
+    parser.add_argument(
+        "--seed", type=seed, default=0, help="seed of --holes, 0 or more (default: 0)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="filled image (8-bit PNG)")
     parser.add_argument(
         "--single-tiling",
@@ -121,6 +138,64 @@ def _check_output(parser: argparse.ArgumentParser, option: str, path: Path) -> N
         parser.error(f"argument {option}: {path}: folder {folder} is not writable")
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two names are one file: the same resolved path, or (when both exist) the same file
+    on disk, which also catches hard links and symbolic links."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): then they cannot be the same file
+        return False
+
+
+def _check_inputs_against_outputs(parser: argparse.ArgumentParser, args) -> None:
+    """No output may overwrite an input: --out and --side-by-side against --image, --mask and
+    --ckpt, and against each other."""
+    outputs = [("--out", args.out), ("--side-by-side", args.side_by_side)]
+    outputs = [(option, path) for option, path in outputs if path is not None]
+    if len(outputs) == 2 and same_file(args.out, args.side_by_side):
+        parser.error(
+            f"argument --side-by-side: {args.side_by_side}: is the same file as --out; "
+            "must be another file than --out"
+        )
+    inputs = [("--image", args.image), ("--mask", args.mask), ("--ckpt", args.ckpt)]
+    for option, path in outputs:
+        for input_option, input_path in inputs:
+            if input_path is not None and same_file(path, input_path):
+                what = f"the {input_option} file"
+                if input_option == "--image":
+                    what = "the input image"
+                parser.error(
+                    f"argument {option}: {path}: is {what} ({input_option} {input_path}); "
+                    "name another file"
+                )
+
+
+def check_finite_weights(module, path: Path) -> None:
+    """Refuses a checkpoint whose weights hold NaN or infinite values: it would fill every hole
+    with garbage (NaN becomes black in a PNG) and say nothing."""
+    import torch
+
+    for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise FileError(
+                f"{path}: non-finite weights: {bad} NaN or infinite value(s) in {name} (a "
+                "training run that diverged?); use an earlier or the best checkpoint"
+            )
+
+
+def visible_mean_fill(image: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """The `visible_mean` baseline: each tile's hidden pixels get the mean of its visible ones; a
+    tile hidden entirely, which has none, gets the whole image's visible mean (per channel)."""
+    from vit_inpaint.evaluation.baselines import visible_mean
+    from vit_inpaint.fill.tiling import fill_tiled
+
+    tiles = fill_tiled(image, mask, size, visible_mean)
+    return np.where(np.isnan(tiles), image[~mask].mean(axis=0), tiles)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line; returns 0, or exits with status 2 and an `error:` line on bad input."""
     parser = build_parser()
@@ -130,11 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     _check_output(parser, "--out", args.out)
     if args.side_by_side is not None:
         _check_output(parser, "--side-by-side", args.side_by_side)
-        if args.side_by_side.resolve() == args.out.resolve():
-            parser.error("argument --side-by-side: must be another file than --out")
-    for option, path in (("--out", args.out), ("--side-by-side", args.side_by_side)):
-        if path is not None and path.resolve() == args.image.resolve():
-            parser.error(f"argument {option}: {path}: is the input image; name another file")
+    _check_inputs_against_outputs(parser, args)
     try:
         image = read_image(args.image)
     except FileError as err:
@@ -158,21 +229,27 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         module = load_checkpoint(args.ckpt)
+        check_finite_weights(module, args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
 
-    from vit_inpaint.evaluation.baselines import biharmonic_image, visible_mean
-    from vit_inpaint.fill.tiling import all_hidden_tiles, fill_tiled, inpaint_image
+    from vit_inpaint.evaluation.baselines import biharmonic_image
+    from vit_inpaint.fill.tiling import all_hidden_tiles, inpaint_image, join_alpha, split_alpha
     from vit_inpaint.storage.images import write_pngs
     from vit_inpaint.viz.pictures import side_by_side, to_uint8
 
-    filled = inpaint_image(module, image, mask, offset_tilings=not args.single_tiling)
-    outputs = {args.out: to_uint8(filled)}
+    # An alpha channel (gray + alpha, RGBA) is no colour: it is kept exactly as it is, and only
+    # the colour channels are filled, scored and shown.
+    colour, alpha = split_alpha(image)
+    filled = inpaint_image(module, colour, mask, offset_tilings=not args.single_tiling)
+    if not np.isfinite(filled).all():  # a model that passed the weights check but still fails
+        parser.error(f"argument --ckpt: {args.ckpt}: the model's fill holds NaN or infinite values")
+    outputs = {args.out: to_uint8(join_alpha(filled, alpha))}
     # With --holes the image is complete: its hidden pixels are the truth to score against.
     wants_biharmonic = args.side_by_side is not None or args.holes is not None
-    biharmonic = biharmonic_image(image, mask) if wants_biharmonic else None
+    biharmonic = biharmonic_image(colour, mask) if wants_biharmonic else None
     if args.side_by_side is not None:
-        outputs[args.side_by_side] = side_by_side(image, mask, filled, biharmonic)
+        outputs[args.side_by_side] = side_by_side(colour, mask, filled, biharmonic)
     try:
         write_pngs(outputs)
     except OSError as err:
@@ -183,22 +260,23 @@ def main(argv: list[str] | None = None) -> int:
         f"filled {int(mask.sum())} hidden pixels of {args.image} ({height}x{width}, "
         f"{size}x{size} tiles) -> {', '.join(str(path) for path in outputs)}"
     )
+    empty = all_hidden_tiles(mask, size)
     if args.holes is not None:
         errors = {
             "model": filled,
             "biharmonic": biharmonic,
-            "visible_mean": fill_tiled(image, mask, size, visible_mean),
+            "visible_mean": visible_mean_fill(colour, mask, size),
         }
-        hidden = mask if image.ndim == 2 else np.broadcast_to(mask[..., None], image.shape)
+        hidden = mask if colour.ndim == 2 else np.broadcast_to(mask[..., None], colour.shape)
+        fallback = f"; the image's visible mean for the {empty} tile(s) hidden entirely"
         print(
             "mse on the hidden pixels: "
             + ", ".join(
-                f"{name} {np.mean((x[hidden] - image[hidden]) ** 2):.4g}"
+                f"{name} {np.mean((x[hidden] - colour[hidden]) ** 2):.4g}"
                 for name, x in errors.items()
             )
-            + " (visible_mean: each tile's visible mean)"
+            + f" (visible_mean: each tile's visible mean{fallback if empty else ''})"
         )
-    empty = all_hidden_tiles(mask, size)
     if empty:
         print(
             f"note: {empty} tile(s) were hidden entirely; the model filled them without any "

@@ -14,6 +14,10 @@ Writes into that same folder:
     reconstructions.png  original | masked (hidden in red) | reconstruction, per configuration
     attention.png        last-layer attention maps, one panel per head, per configuration
 and prints the Markdown to stdout. Jobs that differ only in `seed=` are one configuration.
+A job whose files cannot be read (a metrics.json that is a folder, a config.yaml that is not YAML)
+is marked "unreadable: <why>" in the table and the others are reported as usual. Every file is
+written atomically, and all of them only once everything is drawn: a failure leaves the previous
+report and figures as they were. A folder the report cannot write into is refused first.
 
 Only the standard library is imported here; torch, Lightning, TensorBoard and matplotlib are
 imported inside the functions that need them, so `--help` and a bad path answer at once.
@@ -22,7 +26,9 @@ imported inside the functions that need them, so `--help` and a bad path answer 
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +43,7 @@ from vit_inpaint.evaluation.runs import (
 )
 
 REPORT_FILE = "report.md"
+FIGURE_FILES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
 # The baselines (evaluation/baselines.py) in the order the table shows them.
 BASELINES = ("mean_fill", "visible_mean", "biharmonic", "linear", "bayes")
 # How many test images per configuration the reconstruction figure shows.
@@ -124,12 +131,14 @@ def render_markdown(
     """The whole report.md. figures: file name -> None if written, else why it was skipped."""
     jobs = [job for c in configurations for job in c.jobs]
     failed = sum(job.failed for job in jobs)
+    unreadable = sum(job.unreadable is not None for job in jobs)
     sources = sorted({job.data_source.rsplit(".", 1)[-1] for job in jobs})
     lines = [
         f"# Sweep report: {sweep_dir.name}",
         "",
-        f"{len(jobs)} run(s) in {len(configurations)} configuration(s), {failed} failed. "
-        f"Data: {', '.join(sources)}.",
+        f"{len(jobs)} run(s) in {len(configurations)} configuration(s), {failed} failed"
+        + (f", {unreadable} unreadable (left out)" if unreadable else "")
+        + f". Data: {', '.join(sources)}.",
         "",
     ]
     if any(len(c.jobs) > 1 for c in configurations):
@@ -161,8 +170,11 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
-def plot_models(configurations: list[Configuration], sweep_dir: Path) -> dict[str, str | None]:
-    """reconstructions.png and attention.png, from each configuration's first finished seed."""
+def plot_models(
+    configurations: list[Configuration], files: dict[str, io.BytesIO]
+) -> dict[str, str | None]:
+    """reconstructions.png and attention.png, drawn into `files` (name -> PNG bytes), from each
+    configuration's first finished seed."""
     from vit_inpaint.evaluation.replay import predict
     from vit_inpaint.viz.figures import plot_attention, plot_reconstructions
 
@@ -176,29 +188,53 @@ def plot_models(configurations: list[Configuration], sweep_dir: Path) -> dict[st
         return dict.fromkeys(names, reason)
     if not predictions:
         return dict.fromkeys(names, "no finished run with a checkpoint")
-    plot_reconstructions(predictions, sweep_dir / names[0])
-    plot_attention(predictions, sweep_dir / names[1])
+    plot_reconstructions(predictions, files[names[0]])
+    plot_attention(predictions, files[names[1]])
     return dict.fromkeys(names)
+
+
+def check_writable(sweep_dir: Path) -> None:
+    """ReportError unless a file can be made in `sweep_dir` (tried for real: a read-only file
+    system, or permissions, which os.access misjudges for root)."""
+    try:
+        with tempfile.TemporaryFile(dir=sweep_dir):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ReportError(f"{sweep_dir}: cannot write the report into it ({reason})") from error
 
 
 def write_report(sweep_dir: Path) -> str:
     """Writes report.md and the figures into `sweep_dir`; returns the Markdown.
 
-    Raises ReportError, before writing anything, if `sweep_dir` is missing or holds no runs.
+    Raises ReportError, before writing anything, if `sweep_dir` is missing, holds no runs or
+    cannot be written into. The figures are drawn in memory and written with report.md, each
+    file atomically, so a failure leaves the previous report and figures in place.
     """
-    from vit_inpaint.storage.atomic import write_atomic
+    from vit_inpaint.storage.atomic import write_all_atomic
     from vit_inpaint.viz.figures import plot_cross_eval, plot_val_curves
 
     sweep_dir = Path(sweep_dir)
-    jobs = [read_job(path) for path in find_job_dirs(sweep_dir)]
+    job_dirs = find_job_dirs(sweep_dir)
+    check_writable(sweep_dir)
+    jobs = [read_job(path) for path in job_dirs]
     configurations, shared = group_jobs(jobs)
+    # matplotlib writes PNG into a file object as it would into a file.
+    files = {name: io.BytesIO() for name in FIGURE_FILES}
     figures = {
-        "val_curves.png": plot_val_curves(configurations, sweep_dir / "val_curves.png"),
-        "cross_eval.png": plot_cross_eval(configurations, sweep_dir / "cross_eval.png"),
-        **plot_models(configurations, sweep_dir),
+        "val_curves.png": plot_val_curves(configurations, files["val_curves.png"]),
+        "cross_eval.png": plot_cross_eval(configurations, files["cross_eval.png"]),
+        **plot_models(configurations, files),
     }
     markdown = render_markdown(sweep_dir, configurations, shared, figures)
-    write_atomic(sweep_dir / REPORT_FILE, markdown)
+    outputs = {
+        sweep_dir / name: files[name].getvalue() for name, skip in figures.items() if not skip
+    }
+    try:
+        write_all_atomic({**outputs, sweep_dir / REPORT_FILE: markdown})
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ReportError(f"{sweep_dir}: cannot write the report ({reason})") from error
     return markdown
 
 

@@ -54,12 +54,17 @@ class SweepReport(Callback):
 
     @staticmethod
     def _write(sweep_dir: Path, echo: bool) -> None:
+        from vit_inpaint.evaluation.runs import ReportError
+
         try:
             from vit_inpaint.report import write_report
 
             table = write_report(sweep_dir)
+        except ReportError as error:  # e.g. a read-only sweep folder: one line says why
+            log.warning("no sweep report: %s", error)
+            return
         except Exception:  # a report that fails must not hide the runs that finished
-            log.exception("could not write the sweep report for %s", sweep_dir)
+            log.warning("could not write the sweep report for %s", sweep_dir, exc_info=True)
             return
         if echo:
             print(table)

@@ -32,6 +32,10 @@ class ReportError(ValueError):
     """Run folders the report cannot work from; the message names the folder and what is wrong."""
 
 
+class UnreadableFile(ValueError):
+    """One file of a job folder that cannot be read; the message names it and says why."""
+
+
 # --- reading the runs ---------------------------------------------------------------------------
 
 
@@ -45,10 +49,14 @@ class Job:
     train_mask: str
     data_source: str
     label: str = ""  # the overrides that tell this job from the others (set by group_jobs)
+    # Why the job's files could not be read (a metrics.json that is a folder, a config.yaml that
+    # is not YAML, ...); its metrics are then left out, and the report marks it "unreadable".
+    unreadable: str | None = None
 
     @property
     def failed(self) -> bool:
-        return self.metrics is None
+        """The run failed: it wrote no metrics.json (an unreadable job is not counted here)."""
+        return self.metrics is None and self.unreadable is None
 
     @property
     def seed(self) -> str | None:
@@ -61,7 +69,13 @@ class Job:
 
         # Its reader logs each file it opens at INFO, which Hydra would print at every sweep's end.
         logging.getLogger("tensorboard").setLevel(logging.WARNING)
-        events = EventAccumulator(str(self.path), size_guidance={"scalars": 0}).Reload()
+        try:
+            events = EventAccumulator(str(self.path), size_guidance={"scalars": 0}).Reload()
+        except Exception as error:  # an events file that cannot be read costs its curve only
+            logging.getLogger(__name__).warning(
+                "%s: cannot read the TensorBoard events: %s", self.path, error
+            )
+            return {}
         return {
             tag: [(event.step, event.value) for event in events.Scalars(tag)]
             for tag in events.Tags()["scalars"]
@@ -104,29 +118,78 @@ def find_job_dirs(sweep_dir: Path) -> list[Path]:
 
 
 def read_job(path: Path) -> Job:
-    from omegaconf import OmegaConf
+    """One job folder read back. A file that cannot be read does not stop the report: the job is
+    returned with `unreadable` set to the reasons, and whatever else could be read."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
 
-    hydra_dir = path / ".hydra"
-    overrides_file = hydra_dir / "overrides.yaml"
-    overrides = OmegaConf.load(overrides_file) if overrides_file.exists() else []
-    config_file = hydra_dir / "config.yaml"
-    config = OmegaConf.load(config_file) if config_file.exists() else OmegaConf.create()
+    problems: list[str] = []
+
+    def attempt(read, default):
+        try:
+            return read()
+        except UnreadableFile as error:
+            problems.append(str(error))
+            return default
+
+    def load_yaml(name: str, kind: type):
+        file = path / ".hydra" / name
+        if not file.exists():
+            return None
+        try:
+            loaded = OmegaConf.load(file)
+        except Exception as error:  # a folder, no permission, not YAML, bad interpolation ...
+            raise UnreadableFile(f".hydra/{name}: {_reason(error)}") from error
+        if not isinstance(loaded, kind):
+            raise UnreadableFile(f".hydra/{name}: not a YAML {kind.__name__[:-6].lower()}")
+        return loaded
+
+    overrides = attempt(lambda: load_yaml("overrides.yaml", ListConfig), None) or []
+    config = attempt(lambda: load_yaml("config.yaml", DictConfig), None) or OmegaConf.create()
+    metrics = attempt(lambda: read_metrics(path / METRICS_FILE), None)
+
+    def select(key: str) -> str:
+        try:
+            return str(OmegaConf.select(config, key, default="?"))
+        except Exception as error:  # e.g. an interpolation that does not resolve
+            problems.append(f".hydra/config.yaml: {key}: {_reason(error)}")
+            return "?"
+
+    train_mask, data_source = select("masking.name"), select("data.images._target_")
     return Job(
         path=path,
         overrides=dict(str(item).partition("=")[::2] for item in overrides),
-        metrics=read_metrics(path / METRICS_FILE),
-        train_mask=str(OmegaConf.select(config, "masking.name", default="?")),
-        data_source=str(OmegaConf.select(config, "data.images._target_", default="?")),
+        metrics=None if problems else metrics,
+        train_mask=train_mask,
+        data_source=data_source,
+        unreadable="; ".join(problems) or None,
     )
 
 
+def _reason(error: BaseException) -> str:
+    """An error as a short line: no traceback, no newline, no Markdown table separator."""
+    from vit_inpaint.storage.images import one_line
+
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()  # without the path, which the report already names
+    return one_line(error, limit=160).replace("|", "/")
+
+
 def read_metrics(path: Path) -> dict[str, float] | None:
-    if not path.exists():
+    """The job's metrics.json (a flat JSON object of numbers), None if there is none (the run
+    failed); UnreadableFile if it cannot be read or holds something else."""
+    if not path.exists() and not path.is_symlink():
         return None
     try:
-        return {key: float(value) for key, value in json.loads(path.read_text()).items()}
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "is a folder" if path.is_dir() else _reason(error)
+        raise UnreadableFile(f"{path.name}: {reason}") from error
+    try:
+        return {key: float(value) for key, value in json.loads(text).items()}
     except (ValueError, TypeError, AttributeError) as error:
-        raise ReportError(f"{path} is not a flat JSON object of numbers: {error}") from error
+        raise UnreadableFile(
+            f"{path.name}: not a flat JSON object of numbers ({_reason(error)})"
+        ) from error
 
 
 # --- grouping runs into configurations ----------------------------------------------------------
@@ -141,16 +204,29 @@ class Configuration:
 
     @property
     def finished(self) -> list[Job]:
-        return [job for job in self.jobs if not job.failed]
+        """The jobs with metrics: neither failed nor unreadable."""
+        return [job for job in self.jobs if job.metrics is not None]
 
     @property
     def status(self) -> str:
-        failed = len(self.jobs) - len(self.finished)
-        if failed == 0:
-            return "ok"
-        if failed == len(self.jobs):
-            return "failed"
-        return f"{failed} of {len(self.jobs)} failed"
+        """ok; failed, or "k of n failed"; "unreadable: <why>", or "k of n unreadable: <why>"."""
+        total = len(self.jobs)
+
+        def count(word: str, jobs: list[Job]) -> str:
+            return word if len(jobs) == total else f"{len(jobs)} of {total} {word}"
+
+        parts = []
+        failed = [job for job in self.jobs if job.failed]
+        if failed:
+            parts.append(count("failed", failed))
+        unreadable = [job for job in self.jobs if job.unreadable]
+        if unreadable:
+            reasons = [
+                f"{job.path.name}: {job.unreadable}" if total > 1 else str(job.unreadable)
+                for job in unreadable
+            ]
+            parts.append(f"{count('unreadable', unreadable)}: {'; '.join(reasons)}")
+        return ", ".join(parts) or "ok"
 
     @property
     def train_mask(self) -> str:

@@ -6,7 +6,8 @@ image), each tile is filled on its own, and the tiles are put back with `unpatch
 This is done for every tiling offset along the model's patch grid (4 tilings for 4x4 tiles of 2x2
 patches) and the fills are averaged: a hole on the patch grid then sits in a different corner of
 its tile in each tiling, and the average has seen its surroundings on every side.
-Colour images are filled one channel at a time, each as a grayscale image.
+Colour images are filled one channel at a time, each as a grayscale image; an alpha channel (gray +
+alpha, RGBA) is not filled but kept as it is (inpaint_image).
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ def check_image_and_mask(image: np.ndarray, mask: np.ndarray) -> None:
         raise ValueError(
             f"mask must be a bool array of shape {image.shape[:2]}, got {mask.dtype} {mask.shape}"
         )
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(colour, alpha): a gray + alpha (H, W, 2) image gives its (H, W) gray and its alpha, an
+    RGBA (H, W, 4) one its (H, W, 3) colour and its alpha; any other image itself and None."""
+    if image.ndim == 3 and image.shape[-1] in (2, 4):
+        colour = image[..., :-1]
+        return (colour[..., 0] if colour.shape[-1] == 1 else colour), image[..., -1]
+    return image, None
+
+
+def join_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """The inverse of split_alpha."""
+    if alpha is None:
+        return colour
+    return np.concatenate([colour.reshape(*alpha.shape, -1), alpha[..., None]], axis=-1)
 
 
 def _keep_visible(image: np.ndarray, mask: np.ndarray, filled: np.ndarray) -> np.ndarray:
@@ -119,12 +136,18 @@ def inpaint_image(
     or (H, W, C) floats in [0, 1]; mask: (H, W) bool, True = hidden. Returns float64 of the
     image's shape, in [0, 1], visible pixels unchanged. `offset_tilings` averages the tilings
     offset along the model's patch grid (see fill_offset_tilings); False uses one tiling.
+    The alpha channel of a gray + alpha (H, W, 2) or RGBA (H, W, 4) image is no colour: it comes
+    back exactly as given, hidden pixels included; only the colour channels are filled.
     """
+    check_image_and_mask(image, mask)
+    colour, alpha = split_alpha(image)
     size = module.model.image_size
     if not offset_tilings:
-        return fill_tiled(image, mask, size, module.inpaint, batch_size)
-    step = module.model.patch_size
-    return fill_offset_tilings(image, mask, size, step, module.inpaint, batch_size)
+        filled = fill_tiled(colour, mask, size, module.inpaint, batch_size)
+    else:
+        step = module.model.patch_size
+        filled = fill_offset_tilings(colour, mask, size, step, module.inpaint, batch_size)
+    return join_alpha(filled, alpha)
 
 
 def all_hidden_tiles(mask: np.ndarray, size: int) -> int:
