@@ -1,55 +1,44 @@
-"""Fill in the hidden pixels of an image of any size with a trained model.
+"""Fill in the hidden pixels of a photograph, of any size, with a trained ViT.
 
+    python -m vit_inpaint.inpaint --image photo.png --mask mask.png --out filled.png
     python -m vit_inpaint.inpaint --ckpt outputs/runs/<time>/checkpoints/last.ckpt \\
-        --image photo.png --mask mask.png --out filled.png [--side-by-side compare.png]
-    python -m vit_inpaint.inpaint --ckpt last.ckpt --image photo.png --holes 200 --seed 0 \\
-        --out filled.png --side-by-side compare.png
+        --image photo.png --holes 200 --seed 0 --out filled.png --side-by-side compare.png
+
+Without `--ckpt` the tool uses the inpainter that ships with the package (trained by
+`python train.py experiment=inpainter`, BENCHMARKS.md), so it works right after `make install`.
 
 The mask is an image of the same size: white (non-zero) pixels are hidden and filled in, black
 ones are kept. Pixels brighter than half the mask's brightest value count as hidden, so 0/1,
 0/255 and 0/65535 masks all work; colour masks are averaged to gray first (alpha is ignored).
-`--holes N` hides N random 2x2 holes instead, aligned to the 2x2 grid like the `patch2x2` mask
-the models are trained with (`--seed` picks them; the same seed gives the same holes).
+`--holes N` hides N random 2x2 holes instead, aligned to the 2x2 grid (`--seed` picks them; the
+same seed gives the same holes), and since the image is then complete the tool also prints the
+mean squared error on the hidden pixels of the model and of each classical method.
 
-The model sees `image_size` x `image_size` images (4x4 by default), so the image is cut into
-non-overlapping tiles of that size, every tile is filled on its own, and the tiles are put back.
-The last row and column of tiles are completed by repeating the edge pixels (a copy of a hidden
-pixel is hidden too); the padding is cropped off again. This is done for every tiling offset
-along the model's patch grid (4 tilings for 4x4 tiles of 2x2 patches) and the fills are averaged:
-a hole on the patch grid then sits in a different corner of its tile in each tiling, and the
-average has seen its surroundings on every side (`--single-tiling`: one tiling, 4x faster).
-Colour images are filled one channel at a time, each as a grayscale image. An alpha channel (gray
-+ alpha, RGBA) is no colour: it is not filled, comes back exactly as it was and stays in the
-output (same mode as an 8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours).
-Visible pixels come back exactly as they were (in 8 bits). With `--holes` the image is complete,
-so the tool also prints the mean squared error on the hidden pixels of the model, biharmonic
-inpainting and each tile's visible mean (a tile hidden entirely gets the image's visible mean).
+The model sees `image_size` x `image_size` windows: the image is filled by overlapping windows
+that give every hole context on all sides, weighted towards their centres, only where there is
+something to fill, and from the border inward for holes larger than a window (fill/windows.py;
+`--single-tiling`: windows that do not overlap, faster, holes on window borders see fewer sides).
+Colour images are filled one channel at a time. An alpha channel (gray + alpha, RGBA) is no
+colour: it is not filled, comes back exactly as it was and stays in the output (same mode as an
+8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours). Visible pixels come
+back exactly as they were (in 8 bits).
 
-What the model cannot know, it cannot fill well:
-- a tile can only use its own visible pixels, never its neighbours': 4x4 is a small window, and
-  biharmonic inpainting, which solves over the whole image, usually does better on photographs;
-- a tile whose pixels are all hidden is filled from nothing (the model's best guess for an
-  unknown tile, close to a flat gray); the tool says how many there were;
-- a model trained on one hidden 2x2 patch per tile (`masking=patch2x2`) never saw a tile with
-  two holes, and fills such tiles poorly.
-
-`--side-by-side cmp.png` also writes one RGB picture, four panels left to right: the original,
-the masked image (hidden pixels in red), the model's result and skimage's biharmonic inpainting
-of the whole image, a classical method that sees past tile borders.
+`--side-by-side cmp.png` also writes one RGB picture, panels left to right: the original, the
+masked image (hidden pixels in red), the model's result, and scikit-image's biharmonic, OpenCV's
+Telea and Navier-Stokes inpainting of the whole image.
 
 Bad input stops the tool before anything is written, with an `error:` line that names the option
 and the file (exit status 2): among others an output that is one of the inputs (the same path, or
 the same file through a hard or symbolic link), a negative `--seed`, and a checkpoint whose weights
 hold NaN or infinite values. Outputs go to a temporary file in the same folder that then
 replaces the destination, so a failed run never leaves a half-written file nor clobbers an
-existing one. From Python:
+existing one. The tool never imports Lightning: it starts in a second or two. From Python:
 
-    from vit_inpaint.fill.tiling import inpaint_image
-    from vit_inpaint.storage.checkpoints import load_checkpoint
+    from vit_inpaint.fill.model import load_inpainter
     from vit_inpaint.storage.images import read_image, read_mask
 
-    module = load_checkpoint("last.ckpt")
-    filled = inpaint_image(module, read_image("photo.png"), read_mask("mask.png"))
+    inpainter = load_inpainter()  # or load_inpainter("last.ckpt")
+    filled = inpainter.fill(read_image("photo.png"), read_mask("mask.png"))  # gray (H, W)
 """
 
 from __future__ import annotations
@@ -61,7 +50,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vit_inpaint.storage.images import FileError, check_mask, read_image, read_mask
+from vit_inpaint.storage.images import (
+    FileError,
+    check_mask,
+    join_alpha,
+    read_image,
+    read_mask,
+    split_alpha,
+)
 
 # torch, Lightning, imageio and scikit-image are imported inside the functions that need them, so
 # `--help` and errors found in the arguments answer at once instead of after seconds of imports.
@@ -91,11 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vit_inpaint.inpaint",
         description="Fill in the hidden pixels of an image with a trained vit-inpaint model, "
-        "tile by tile (the model's image size); colour images channel by channel.",
+        "window by window (the model's image size); colour images channel by channel.",
         epilog="Mask convention: white (non-zero) pixels are hidden and filled, black pixels are "
         "kept. Nothing is written unless every input is valid.",
     )
-    parser.add_argument("--ckpt", required=True, type=Path, help="checkpoint of a training run")
+    parser.add_argument(
+        "--ckpt",
+        type=Path,
+        help="checkpoint of a training run (default: the inpainter shipped with the package)",
+    )
     parser.add_argument("--image", required=True, type=Path, help="image to fill (any size)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -114,14 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--single-tiling",
         action="store_true",
-        help="fill from one tiling only, instead of averaging the tilings offset along the "
-        "model's patch grid (4x faster, holes on tile borders filled from fewer sides)",
+        help="windows that do not overlap (one tiling of the image), instead of windows every "
+        "half window (about 4x faster; holes on window borders filled from fewer sides)",
     )
     parser.add_argument(
         "--side-by-side",
         type=Path,
         metavar="PNG",
-        help="also write original | masked | model | biharmonic as one PNG",
+        help="also write original | masked | model | biharmonic | telea | navier_stokes as one PNG",
     )
     return parser
 
@@ -172,28 +172,11 @@ def _check_inputs_against_outputs(parser: argparse.ArgumentParser, args) -> None
                 )
 
 
-def check_finite_weights(module, path: Path) -> None:
-    """Refuses a checkpoint whose weights hold NaN or infinite values: it would fill every hole
-    with garbage (NaN becomes black in a PNG) and say nothing."""
-    import torch
-
-    for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
-        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            bad = int((~torch.isfinite(tensor)).sum())
-            raise FileError(
-                f"{path}: non-finite weights: {bad} NaN or infinite value(s) in {name} (a "
-                "training run that diverged?); use an earlier or the best checkpoint"
-            )
-
-
-def visible_mean_fill(image: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-    """The `visible_mean` baseline: each tile's hidden pixels get the mean of its visible ones; a
-    tile hidden entirely, which has none, gets the whole image's visible mean (per channel)."""
-    from vit_inpaint.evaluation.baselines import visible_mean
-    from vit_inpaint.fill.tiling import fill_tiled
-
-    tiles = fill_tiled(image, mask, size, visible_mean)
-    return np.where(np.isnan(tiles), image[~mask].mean(axis=0), tiles)
+def fill_channels(fill, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """fill(gray (H, W), mask) applied to a gray image, or to each channel of a colour one."""
+    if image.ndim == 2:
+        return fill(image, mask)
+    return np.stack([fill(image[..., c], mask) for c in range(image.shape[-1])], axis=-1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,63 +208,58 @@ def main(argv: list[str] | None = None) -> int:
             mask = grid_holes(height, width, args.holes, args.seed)
         except ValueError as err:
             parser.error(f"argument --holes: {err}")
-    from vit_inpaint.storage.checkpoints import load_checkpoint
+    from vit_inpaint.fill.model import load_inpainter
 
     try:
-        module = load_checkpoint(args.ckpt)
-        check_finite_weights(module, args.ckpt)
+        inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
 
-    from vit_inpaint.evaluation.baselines import biharmonic_image
-    from vit_inpaint.fill.tiling import all_hidden_tiles, inpaint_image, join_alpha, split_alpha
+    from functools import partial
+
+    from vit_inpaint.evaluation.classical import METHODS
     from vit_inpaint.storage.images import write_pngs
     from vit_inpaint.viz.pictures import side_by_side, to_uint8
 
     # An alpha channel (gray + alpha, RGBA) is no colour: it is kept exactly as it is, and only
     # the colour channels are filled, scored and shown.
     colour, alpha = split_alpha(image)
-    filled = inpaint_image(module, colour, mask, offset_tilings=not args.single_tiling)
+    stride = inpainter.window if args.single_tiling else None
+    fill = partial(inpainter.fill, stride=stride, progress=True)
+    filled = fill_channels(fill, colour, mask)
     if not np.isfinite(filled).all():  # a model that passed the weights check but still fails
-        parser.error(f"argument --ckpt: {args.ckpt}: the model's fill holds NaN or infinite values")
+        parser.error(
+            f"argument --ckpt: {inpainter.source}: the model's fill holds NaN or infinite values"
+        )
     outputs = {args.out: to_uint8(join_alpha(filled, alpha))}
     # With --holes the image is complete: its hidden pixels are the truth to score against.
-    wants_biharmonic = args.side_by_side is not None or args.holes is not None
-    biharmonic = biharmonic_image(colour, mask) if wants_biharmonic else None
+    shown = ("biharmonic", "telea", "navier_stokes")
+    scored = (*shown, "neighbour_mean")
+    wanted = scored if args.holes is not None else shown if args.side_by_side else ()
+    classical = {name: fill_channels(METHODS[name], colour, mask) for name in wanted}
     if args.side_by_side is not None:
-        outputs[args.side_by_side] = side_by_side(colour, mask, filled, biharmonic)
+        panels = [classical[name] for name in shown]
+        outputs[args.side_by_side] = side_by_side(colour, mask, filled, *panels)
     try:
         write_pngs(outputs)
     except OSError as err:
         parser.error(f"cannot write the output: {err}")
 
-    size = module.model.image_size
+    size = inpainter.window
     print(
         f"filled {int(mask.sum())} hidden pixels of {args.image} ({height}x{width}, "
-        f"{size}x{size} tiles) -> {', '.join(str(path) for path in outputs)}"
+        f"{size}x{size} windows of {inpainter.source}) -> "
+        + ", ".join(str(path) for path in outputs)
     )
-    empty = all_hidden_tiles(mask, size)
     if args.holes is not None:
-        errors = {
-            "model": filled,
-            "biharmonic": biharmonic,
-            "visible_mean": visible_mean_fill(colour, mask, size),
-        }
         hidden = mask if colour.ndim == 2 else np.broadcast_to(mask[..., None], colour.shape)
-        fallback = f"; the image's visible mean for the {empty} tile(s) hidden entirely"
+        errors = {"model": filled, **{name: classical[name] for name in scored}}
         print(
             "mse on the hidden pixels: "
             + ", ".join(
                 f"{name} {np.mean((x[hidden] - colour[hidden]) ** 2):.4g}"
                 for name, x in errors.items()
             )
-            + f" (visible_mean: each tile's visible mean{fallback if empty else ''})"
-        )
-    if empty:
-        print(
-            f"note: {empty} tile(s) were hidden entirely; the model filled them without any "
-            "visible pixel to go on",
-            file=sys.stderr,
         )
     return 0
 

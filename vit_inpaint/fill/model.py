@@ -31,11 +31,20 @@ class Inpainter:
         """(B, s, s) windows and masks -> the network's (B, s, s) predictions."""
         return self.network(windows, masks)
 
-    def fill(self, image: np.ndarray, mask: np.ndarray, progress: bool = False) -> np.ndarray:
-        """Fills a (H, W) gray image's hidden pixels with overlapping windows (fill/windows.py)."""
+    def fill(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        stride: int | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Fills a (H, W) gray image's hidden pixels with overlapping windows (fill/windows.py);
+        stride: between windows (default half a window; the window size: no overlap)."""
         from vit_inpaint.fill.windows import fill_windows
 
-        return fill_windows(image, mask, self.window, self.predict, progress=progress)
+        return fill_windows(
+            image, mask, self.window, self.predict, stride=stride, progress=progress
+        )
 
 
 def load_network(path: str | os.PathLike):
@@ -65,9 +74,9 @@ def load_network(path: str | os.PathLike):
     bad = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
     if bad:
         raise CheckpointError(
-            f"{path}: weights that are not finite (NaN or infinite) in {', '.join(bad[:3])}"
+            f"{path}: non-finite weights: NaN or infinite values in {', '.join(bad[:3])}"
             + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-            + ": the training run diverged; use an earlier checkpoint"
+            + " (a training run that diverged?); use an earlier or the best checkpoint"
         )
     return network.eval()
 

@@ -70,10 +70,12 @@ def fill_windows(
         raise ValueError(f"the stride ({stride}) must divide the window size ({size})")
     reach = reach or max(1, size // 4)
     height, width = mask.shape
-    # Mirror-pad half a window on every side (a whole one on small images), and up to one more
-    # stride at the bottom and right so that windows every `stride` end exactly at the border.
-    top = size // 2 + max(0, size - height)
-    left = size // 2 + max(0, size - width)
+    # Mirror-pad at least half a window on every side (a whole one more on small images), a
+    # multiple of the stride, so that windows start on the image's own grid of `stride` (with
+    # stride = size, the windows are the image's tiles from its top-left corner); then up to one
+    # more stride at the bottom and right so that the last windows end exactly at the border.
+    top = -(-(size // 2 + max(0, size - height)) // stride) * stride
+    left = -(-(size // 2 + max(0, size - width)) // stride) * stride
     bottom = top + (-(height + 2 * top - size) % stride)
     right = left + (-(width + 2 * left - size) % stride)
     padding = ((top, bottom), (left, right))

@@ -117,6 +117,22 @@ def check_mask(mask: np.ndarray, height: int, width: int) -> None:
         )
 
 
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(colour, alpha): a gray + alpha (H, W, 2) image gives its (H, W) gray and its alpha, an
+    RGBA (H, W, 4) one its (H, W, 3) colour and its alpha; any other image itself and None."""
+    if image.ndim == 3 and image.shape[-1] in (2, 4):
+        colour = image[..., :-1]
+        return (colour[..., 0] if colour.shape[-1] == 1 else colour), image[..., -1]
+    return image, None
+
+
+def join_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """The inverse of split_alpha."""
+    if alpha is None:
+        return colour
+    return np.concatenate([colour.reshape(*alpha.shape, -1), alpha[..., None]], axis=-1)
+
+
 def _encode_png(pixels: np.ndarray) -> bytes:
     import imageio.v3 as iio
 
