@@ -44,14 +44,14 @@ def test_a_nan_loss_on_gpu_stops_within_a_logging_interval(tmp_path):
 
     run = tmp_path / "nan"
     cfg = compose_config(
-        *TINY,
+        TINY,
         "trainer=gpu",
         f"data.images._target_={PoisonedNoise.__module__}.PoisonedNoise",
         "data.fresh_images=true",
         "trainer.max_epochs=3",
         output_dir=run,
     )
-    # TINY: 8 steps an epoch, logged every 4th; epoch 1's images are NaN from its first step.
+    # debug=tiny: 8 steps an epoch, logged every 4th; epoch 1's images are NaN from its first step.
     with pytest.raises(NonFiniteLossError, match=r"at epoch 1, batch 3"):
         train(cfg)
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)

@@ -42,7 +42,7 @@ def checkpoint(tmp_path_factory):
     from vit_inpaint.training import train
 
     out = tmp_path_factory.mktemp("inpaint_model") / "run"
-    train(compose_config(*TINY, *BUDGET, output_dir=out))
+    train(compose_config(TINY, *BUDGET, output_dir=out))
     return out / "checkpoints" / "last.ckpt"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY, job_dir, run_sweep
+from tests.conftest import ONE_EPOCH, ROOT, job_dir, run_sweep
 from vit_inpaint.report import write_report
 
 FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
@@ -178,10 +178,9 @@ def test_figures_are_non_empty_png_images_linked_from_the_report(report):
 @pytest.mark.slow
 def test_a_failed_job_shows_as_failed(tmp_path):
     sweep = tmp_path / "heads"
-    budget = [o for o in TINY if not o.startswith("trainer.max_epochs=")] + ["trainer.max_epochs=1"]
-    # model.dim=32 (TINY): 3 heads fail config validation; Hydra still runs every job of the
-    # sweep, then reports the failure with a non-zero exit.
-    result = run_sweep(sweep, "model.heads=4,3", budget=budget)
+    # model.dim=32 (debug=tiny): 3 heads fail config validation; Hydra still runs every job of
+    # the sweep, then reports the failure with a non-zero exit.
+    result = run_sweep(sweep, "model.heads=4,3", budget=ONE_EPOCH)
     assert result.returncode != 0
     assert "model.heads (3)" in result.stderr
     failed, finished = job_dir(sweep, "model.heads=3"), job_dir(sweep, "model.heads=4")
@@ -246,6 +245,12 @@ def test_runs_without_baselines_or_cross_eval_skip_those_parts(sweep_copy):
 def test_a_single_run_folder_gives_one_row(seeds_sweep, tmp_path):
     run = tmp_path / "run"  # like outputs/runs/<time>/: the folder itself holds .hydra/
     shutil.copytree(job_dir(seeds_sweep, "masking=pixel", "seed=0"), run)
+    # The run was started with debug=tiny; give it the long command line of a user who typed the
+    # same budget override by override (the settings it ran with), so its label is long.
+    typed = ["masking=pixel", "seed=0", "data.num_train=256", "data.num_val=128"]
+    typed += ["data.num_test=128", "data.batch_size=32", "trainer.max_epochs=2", "model.dim=32"]
+    typed += ["model.depth=1", "callbacks.progress_bar=null", "trainer.log_every_n_steps=4"]
+    (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in typed))
 
     rows = parse_table(write_report(run), "configuration")
 
