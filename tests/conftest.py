@@ -1,9 +1,11 @@
-"""Shared helpers: compose the project's real Hydra config, run train.py as a user does."""
+"""Shared helpers: compose the project's real Hydra config, run train.py as a user does, and the
+rule that `make test-fast` (`-m "not slow"`) trains nothing and starts no subprocess."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,46 @@ def job_dir(sweep: Path, *overrides: str) -> Path:
     (match,) = [p for p in sweep.iterdir() if set(overrides) <= set(p.name.split(","))]
     return match
 
+
+# --- make test-fast: no training, no subprocess -----------------------------------------------
+
+
+@contextmanager
+def _refuse_training_and_subprocesses(nodeid: str):
+    """Fails the test on any optimizer step (Trainer.fit or a plain training loop) and on any
+    subprocess it starts (subprocess.run, Popen, check_output: they all go through
+    Popen._execute_child)."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    def refuse(what: str):
+        pytest.fail(
+            f"{nodeid} {what} but is not marked slow: mark it @pytest.mark.slow "
+            '(`make test-fast`, -m "not slow", trains nothing and starts no subprocess)',
+            pytrace=False,
+        )
+
+    def no_step(optimizer, args, kwargs):
+        refuse(f"steps an optimizer ({type(optimizer).__name__})")
+
+    def no_child(self, args, *rest, **kwargs):
+        refuse(f"starts a subprocess ({args!r})")
+
+    original = subprocess.Popen._execute_child
+    handle = register_optimizer_step_pre_hook(no_step)
+    subprocess.Popen._execute_child = no_child
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = original
+        handle.remove()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # Around setup, call and teardown: a fixture that trains (even a session-scoped one, set up
+    # for the first test that asks for it) counts against the test that asked for it.
+    if item.get_closest_marker("slow"):
+        yield
+        return
+    with _refuse_training_and_subprocesses(item.nodeid):
+        yield

@@ -154,6 +154,7 @@ def test_slurm_launcher_turns_overrides_into_sbatch_directives(tmp_path):
         assert f"#SBATCH {directive}" in sbatch
 
 
+@pytest.mark.slow
 def test_train_py_refuses_a_bad_config_in_one_line_and_leaves_no_folder(tmp_path):
     run = tmp_path / "refused"
     result = run_train("model.heads=3", f"hydra.run.dir={run}")
@@ -162,6 +163,7 @@ def test_train_py_refuses_a_bad_config_in_one_line_and_leaves_no_folder(tmp_path
     assert not run.exists()  # not even Hydra's record of the attempt
 
 
+@pytest.mark.slow
 def test_checking_a_config_loads_neither_torch_nor_lightning():
     import subprocess
     import sys

@@ -38,7 +38,8 @@ BUDGET = [
 
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory):
-    """One tiny model for the whole file, trained through the project's real path."""
+    """One tiny model for the whole file, trained through the project's real path: every test
+    that uses it (or `module`) is marked slow."""
     from vit_inpaint.training import train
 
     out = tmp_path_factory.mktemp("inpaint_model") / "run"
@@ -91,6 +92,7 @@ def tile_by_tile(fill, image: np.ndarray, mask: np.ndarray, size: int = 4) -> np
 # --- Filling ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_beats_visible_mean_on_a_held_out_photo(checkpoint, tmp_path):
     truth = photo_u8()[:72]  # 72x112: whole tiles, so the reference below is a plain reshape
     # One hole per tile, as in training: random --holes put two holes in some tiles, which this
@@ -117,6 +119,7 @@ def test_model_beats_visible_mean_on_a_held_out_photo(checkpoint, tmp_path):
     assert model_mse < 0.9 * mean_mse, (model_mse, mean_mse)
 
 
+@pytest.mark.slow
 def test_averaging_the_offset_tilings_fills_holes_better_than_one_tiling(module):
     # Random holes on a held-out photo: in one tiling each hole sits in a corner of its tile and
     # is seen from at most two sides; the 4 offset tilings see it from every side.
@@ -132,6 +135,7 @@ def test_averaging_the_offset_tilings_fills_holes_better_than_one_tiling(module)
     assert errors[True] < 0.9 * errors[False], errors
 
 
+@pytest.mark.slow
 def test_holes_mode_prints_honest_errors_on_the_hidden_pixels(checkpoint, tmp_path, capsys):
     truth = photo_u8()
     iio.imwrite(tmp_path / "photo.png", truth)
@@ -147,6 +151,7 @@ def test_holes_mode_prints_honest_errors_on_the_hidden_pixels(checkpoint, tmp_pa
     assert set(printed) == {"model", "biharmonic", "visible_mean"}
 
 
+@pytest.mark.slow
 def test_colour_image_is_filled_channel_by_channel(checkpoint, module, tmp_path):
     from skimage.data import chelsea
     from skimage.transform import downscale_local_mean
@@ -166,6 +171,7 @@ def test_colour_image_is_filled_channel_by_channel(checkpoint, module, tmp_path)
         np.testing.assert_array_equal(out[..., channel], to_uint8(gray))
 
 
+@pytest.mark.slow
 def test_image_whose_size_is_not_a_multiple_of_the_tile_size(checkpoint, module, tmp_path):
     truth = photo_u8()[:31, :23]  # 4x4 tiles: the last row and column of tiles are partial
     mask = np.zeros(truth.shape, dtype=bool)
@@ -197,6 +203,7 @@ def test_image_whose_size_is_not_a_multiple_of_the_tile_size(checkpoint, module,
     np.testing.assert_array_equal(outs["truth"], to_uint8(expected))
 
 
+@pytest.mark.slow
 def test_uint16_image_reads_like_the_same_8_bit_image(checkpoint, tmp_path):
     truth = photo_u8()[:20, :24]
     iio.imwrite(tmp_path / "u8.png", truth)
@@ -214,6 +221,7 @@ def test_uint16_image_reads_like_the_same_8_bit_image(checkpoint, tmp_path):
     np.testing.assert_array_equal(u8, u16)
 
 
+@pytest.mark.slow
 def test_side_by_side_shows_original_masked_model_and_biharmonic(checkpoint, tmp_path):
     truth = photo_u8()[:30, :41]
     iio.imwrite(tmp_path / "photo.png", truth)
@@ -246,6 +254,7 @@ def test_side_by_side_shows_original_masked_model_and_biharmonic(checkpoint, tmp
     assert (panels[3][mask] != panels[2][mask]).any()
 
 
+@pytest.mark.slow
 def test_entirely_hidden_tiles_are_filled_and_reported(checkpoint, tmp_path, capsys):
     iio.imwrite(tmp_path / "photo.png", photo_u8()[:12, :12])
     mask = np.zeros((12, 12), dtype=np.uint8)
@@ -348,6 +357,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.slow  # needs the trained checkpoint
 @pytest.mark.parametrize(
     "changes, expected", [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS]
 )
@@ -374,6 +384,7 @@ def test_bad_input_is_refused_before_anything_is_written(
     assert (tmp_path / "out.png").read_bytes() == b"the previous result"
 
 
+@pytest.mark.slow
 def test_a_crash_while_writing_leaves_the_old_output(checkpoint, tmp_path, capsys, monkeypatch):
     iio.imwrite(tmp_path / "photo.png", photo_u8()[:16, :20])
     (tmp_path / "out.png").write_bytes(b"the previous result")
@@ -394,6 +405,7 @@ def test_a_crash_while_writing_leaves_the_old_output(checkpoint, tmp_path, capsy
 # --- The command itself ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_help_answers_without_importing_torch():
     code = (
         "import sys\n"
@@ -412,6 +424,7 @@ def test_help_answers_without_importing_torch():
     assert "heavy: []" in result.stdout
 
 
+@pytest.mark.slow
 def test_command_line_error_exits_with_status_2_and_no_traceback(tmp_path):
     result = subprocess.run(
         [

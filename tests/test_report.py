@@ -1,4 +1,7 @@
-"""The sweep report on real multiruns: tables that match metrics.json, figures, failed runs, CLI."""
+"""The sweep report on real multiruns: tables that match metrics.json, figures, failed runs, CLI.
+
+Every test here reads a real sweep or starts `python -m vit_inpaint.report`: all slow. The tables
+themselves, on hand-written run folders, are tested fast in test_report_tables.py."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention
 REPORT_FILES = ("report.md", *FIGURES)
 CONFIGURATIONS = ("masking=pixel", "masking=patch2x2")
 SEEDS = ("seed=0", "seed=1")
+
+pytestmark = pytest.mark.slow
 
 
 def run_report_cli(folder: Path) -> subprocess.CompletedProcess:
@@ -100,14 +105,12 @@ def assert_matches(cell: str, values: list[float], percent: bool = False) -> Non
         assert std is None, cell
 
 
-@pytest.mark.slow
 def test_the_multirun_ends_with_its_report(seeds_sweep):
     # Written by the sweep's Hydra callback (vit_inpaint/hydra_callbacks.py), not by this test.
     report = (seeds_sweep / "report.md").read_text()
     assert set(rows_by_configuration(report)) == set(CONFIGURATIONS)
 
 
-@pytest.mark.slow
 def test_one_row_per_configuration_with_mean_and_std_over_two_seeds(report):
     sweep, markdown = report
 
@@ -121,7 +124,6 @@ def test_one_row_per_configuration_with_mean_and_std_over_two_seeds(report):
     assert "4 run(s) in 2 configuration(s), 0 failed" in markdown
 
 
-@pytest.mark.slow
 def test_table_numbers_are_the_metrics_files_averaged_over_seeds(report):
     sweep, markdown = report
     rows = rows_by_configuration(markdown)
@@ -143,7 +145,6 @@ def test_table_numbers_are_the_metrics_files_averaged_over_seeds(report):
             assert_matches(row["test/mse_over_bayes"], [m["test/mse_over_bayes"] for m in runs])
 
 
-@pytest.mark.slow
 def test_cross_eval_matrix_is_the_test_mask_metrics_averaged_over_seeds(report):
     sweep, markdown = report
 
@@ -161,7 +162,6 @@ def test_cross_eval_matrix_is_the_test_mask_metrics_averaged_over_seeds(report):
         assert not row["block2x2"].startswith("**")
 
 
-@pytest.mark.slow
 def test_figures_are_non_empty_png_images_linked_from_the_report(report):
     from matplotlib.image import imread
 
@@ -175,7 +175,6 @@ def test_figures_are_non_empty_png_images_linked_from_the_report(report):
         assert f"]({name})" in markdown
 
 
-@pytest.mark.slow
 def test_a_failed_job_shows_as_failed(tmp_path):
     sweep = tmp_path / "heads"
     # model.dim=32 (debug=tiny): 3 heads fail config validation; Hydra still runs every job of
@@ -202,7 +201,6 @@ def test_a_failed_job_shows_as_failed(tmp_path):
     assert "2 run(s) in 2 configuration(s), 1 failed" in markdown
 
 
-@pytest.mark.slow
 def test_a_configuration_with_one_failed_seed_averages_the_other(sweep_copy):
     (job_dir(sweep_copy, "masking=pixel", "seed=1") / "metrics.json").unlink()
 
@@ -218,7 +216,6 @@ def test_a_configuration_with_one_failed_seed_averages_the_other(sweep_copy):
     assert rows["masking=patch2x2"]["status"] == "ok"
 
 
-@pytest.mark.slow
 def test_runs_without_baselines_or_cross_eval_skip_those_parts(sweep_copy):
     # Metrics as runs wrote them before baselines and cross-evaluation existed.
     for metrics_file in sweep_copy.glob("*/metrics.json"):
@@ -239,7 +236,6 @@ def test_runs_without_baselines_or_cross_eval_skip_those_parts(sweep_copy):
         assert (sweep_copy / name).exists()
 
 
-@pytest.mark.slow
 # A single configuration is named by all its overrides: a long label must not crush the figures.
 @pytest.mark.filterwarnings("error:constrained_layout not applied")
 def test_a_single_run_folder_gives_one_row(seeds_sweep, tmp_path):
@@ -261,7 +257,6 @@ def test_a_single_run_folder_gives_one_row(seeds_sweep, tmp_path):
     assert (run / "report.md").exists()
 
 
-@pytest.mark.slow
 def test_cli_prints_the_table_and_exits_0(sweep_copy):
     result = run_report_cli(sweep_copy)
 
