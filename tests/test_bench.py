@@ -46,9 +46,7 @@ def fake_loops(monkeypatch):
         return measured(name, epochs)
 
     for fake, real in ((naive, bench.run_naive), (bare, bench.run_bare)):
-        assert list(inspect.signature(fake).parameters) == list(
-            inspect.signature(real).parameters
-        )
+        assert list(inspect.signature(fake).parameters) == list(inspect.signature(real).parameters)
     assert list(inspect.signature(project).parameters) == list(
         inspect.signature(bench.run_project).parameters
     )

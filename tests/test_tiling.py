@@ -56,6 +56,7 @@ def test_tiles_reach_the_fill_whole_and_in_place():
 
     ((tiles, masks),) = calls
     assert tiles.shape == masks.shape == (6, 4, 4) and masks.dtype == torch.bool
+
     # Row-major over the tile grid; tile 1 is rows 0-3, columns 4-7, the one with the hole.
     def tiled(x):
         return x.reshape(2, 4, 3, 4).swapaxes(1, 2).reshape(6, 4, 4)
