@@ -62,6 +62,8 @@ def test_the_report_is_the_median_of_the_measured_epochs_without_warm_up(
     calls = fake_loops(monkeypatch)
     # platform.processor() may run `uname -p`: this test starts no subprocess.
     monkeypatch.setattr(bench, "machine", lambda device="cpu": "a test machine")
+    # Not under test, and a full collection per loop costs seconds in a test session's heap.
+    monkeypatch.setattr(bench.gc, "collect", lambda: 0)
     out = tmp_path / "bench.json"
 
     bench.main(
