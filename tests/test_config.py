@@ -225,9 +225,10 @@ def test_train_py_debug_tiny_is_a_complete_run_of_seconds(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"val/mse", "test/mse", "test/patch2x2/mse"} <= set(metrics)
-    assert (run / "checkpoints" / "last.ckpt").is_file()
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 16  # 2 epochs of 256 / 32 = 8 steps: the tiny budget
     assert "it/s" not in result.stdout + result.stderr  # no progress bar, tqdm's or Rich's
-    # About 10 s on an idle 2-core machine, start-up and imports included; 60 s leaves room for
-    # a loaded shared CPU while still failing if debug=tiny stopped shrinking the run (a default
-    # run takes minutes).
-    assert seconds < 60, f"python train.py debug=tiny took {seconds:.0f} s"
+    # 8-11 s measured on the 2-core machine, start-up and imports included. 120 s: room for that
+    # machine shared with other jobs (a load of 8 measured while writing this test) without
+    # flaking; the step count above is what tells a tiny run from a full one.
+    assert seconds < 120, f"python train.py debug=tiny took {seconds:.0f} s"
