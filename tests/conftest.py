@@ -1,9 +1,11 @@
-"""Shared helpers: compose the project's real Hydra config, and a tiny budget for fast runs."""
+"""Shared helpers: compose the project's real Hydra config, run train.py as a user does, and the
+rule that `make test-fast` (`-m "not slow"`) trains nothing and starts no subprocess."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,18 +18,12 @@ resolvers.register()  # as train.py does
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
-# Small enough that a run takes a second or two, big enough that every code path runs.
-TINY = [
-    "data.num_train=256",
-    "data.num_val=128",
-    "data.num_test=128",
-    "data.batch_size=32",
-    "trainer.max_epochs=2",
-    "model.dim=32",
-    "model.depth=1",
-    "callbacks.progress_bar=null",
-    "trainer.log_every_n_steps=4",
-]
+# The tests' budget is the users' quick check (conf/debug/tiny.yaml): a run of a second or two
+# that still goes through every code path. 256 training images in batches of 32 for 2 epochs:
+# 8 steps an epoch, 16 in all, train/loss logged every 4th step. Command-line overrides after it
+# still win: (TINY, "trainer.max_epochs=1").
+TINY = "debug=tiny"
+ONE_EPOCH = (TINY, "trainer.max_epochs=1")
 
 
 def compose_config(*overrides: str, output_dir: Path | None = None):
@@ -39,8 +35,10 @@ def compose_config(*overrides: str, output_dir: Path | None = None):
 
 @pytest.fixture
 def tiny_config(tmp_path):
+    """compose_config(TINY, *overrides) into tmp_path / "run"."""
+
     def make(*overrides: str):
-        return compose_config(*TINY, *overrides, output_dir=tmp_path / "run")
+        return compose_config(TINY, *overrides, output_dir=tmp_path / "run")
 
     return make
 
@@ -51,7 +49,7 @@ def run_train(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-def run_sweep(sweep_dir: Path, *overrides: str, budget=TINY) -> subprocess.CompletedProcess:
+def run_sweep(sweep_dir: Path, *overrides: str, budget=(TINY,)) -> subprocess.CompletedProcess:
     """`python train.py <overrides> <budget> -m` into `sweep_dir`."""
     return run_train(*overrides, *budget, f"hydra.sweep.dir={sweep_dir}", "-m")
 
@@ -60,3 +58,62 @@ def job_dir(sweep: Path, *overrides: str) -> Path:
     """The one job folder whose name holds all of `overrides` (names carry every override)."""
     (match,) = [p for p in sweep.iterdir() if set(overrides) <= set(p.name.split(","))]
     return match
+
+
+# --- make test-fast: no training, no subprocess -----------------------------------------------
+
+
+@contextmanager
+def _one_torch_thread():
+    """Fast tests compute on small tensors, where torch's second thread only spins: one thread
+    halves the fast run's CPU time (test_no_baseline_beats_bayes_on_gaussian_fields[masking2]:
+    1.0 s of CPU instead of 4.3 s on the 2-core machine) and leaves a core to anything else."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextmanager
+def _refuse_training_and_subprocesses(nodeid: str):
+    """Fails the test on any optimizer step (Trainer.fit or a plain training loop) and on any
+    subprocess it starts (subprocess.run, Popen, check_output: they all go through
+    Popen._execute_child)."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    def refuse(what: str):
+        pytest.fail(
+            f"{nodeid} {what} but is not marked slow: mark it @pytest.mark.slow "
+            '(`make test-fast`, -m "not slow", trains nothing and starts no subprocess)',
+            pytrace=False,
+        )
+
+    def no_step(optimizer, args, kwargs):
+        refuse(f"steps an optimizer ({type(optimizer).__name__})")
+
+    def no_child(self, args, *rest, **kwargs):
+        refuse(f"starts a subprocess ({args!r})")
+
+    original = subprocess.Popen._execute_child
+    handle = register_optimizer_step_pre_hook(no_step)
+    subprocess.Popen._execute_child = no_child
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = original
+        handle.remove()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # Around setup, call and teardown: a fixture that trains (even a session-scoped one, set up
+    # for the first test that asks for it) counts against the test that asked for it.
+    if item.get_closest_marker("slow"):
+        yield
+        return
+    with _refuse_training_and_subprocesses(item.nodeid), _one_torch_thread():
+        yield

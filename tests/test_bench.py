@@ -1,33 +1,131 @@
-"""The speed benchmark runs end to end on a tiny budget and reports what it says it reports.
+"""The speed benchmark: its loops train what it says they train, and its report is made of the
+times they measured. (Its figures are measured by `make bench` and recorded in BENCHMARKS.md,
+never asserted here.)"""
 
-(Its figures are measured by `make bench` and recorded in BENCHMARKS.md, never asserted here.)"""
-
+import inspect
 import json
+from collections import Counter
 
 import pytest
 
 from vit_inpaint import bench
 
-pytestmark = pytest.mark.slow
+# The report's model, shrunk: the loops' behaviour, not their speed, is under test.
+MODEL = {"patch_size": 2, "dim": 32, "depth": 1, "heads": 4, "mlp_ratio": 2.0, "attention": "sdpa"}
+
+# Epoch times the fake loops below "measure": (warm-up epoch, every later epoch in round 0).
+# Later rounds are 10% and 20% slower, so the median of rounds 0-2 is the round-1 time.
+FAKE_TIMES = {"naive": 0.4, "bare": 0.1, "project": 0.2, "lightning": 0.15}
+WARM_UP = 100.0  # far off every other time: a median that counted it would show
 
 
-@pytest.mark.filterwarnings("ignore:The number of training batches")  # 4 batches, on purpose
-def test_benchmark_times_every_loop_and_writes_its_ratios(tmp_path, capsys):
+def fake_loops(monkeypatch):
+    """Replaces the four timed loops by fakes with their signatures; returns the calls made."""
+    calls = []
+    rounds = Counter()
+
+    def measured(name, epochs):
+        r = rounds[name]
+        rounds[name] += 1
+        return [WARM_UP] + [FAKE_TIMES[name] * (1 + 0.1 * r)] * (epochs - 1)
+
+    def naive(images, masks, model_cfg, batch_size, epochs, device="cpu"):
+        calls.append(("naive", len(images), batch_size, epochs))
+        return measured("naive", epochs)
+
+    def bare(images, masks, model_cfg, batch_size, epochs, device="cpu"):
+        calls.append(("bare", len(images), batch_size, epochs))
+        return measured("bare", epochs)
+
+    def project(
+        num_train, image_size, model_cfg, batch_size, epochs, out, device="cpu", extra_overrides=()
+    ):
+        name = "lightning" if extra_overrides == bench.BAREBONES else "project"
+        assert extra_overrides in ((), bench.BAREBONES)
+        calls.append((name, num_train, batch_size, epochs))
+        return measured(name, epochs)
+
+    for fake, real in ((naive, bench.run_naive), (bare, bench.run_bare)):
+        assert list(inspect.signature(fake).parameters) == list(inspect.signature(real).parameters)
+    assert list(inspect.signature(project).parameters) == list(
+        inspect.signature(bench.run_project).parameters
+    )
+    monkeypatch.setattr(bench, "run_naive", naive)
+    monkeypatch.setattr(bench, "run_bare", bare)
+    monkeypatch.setattr(bench, "run_project", project)
+    return calls
+
+
+def test_the_report_is_the_median_of_the_measured_epochs_without_warm_up(
+    monkeypatch, tmp_path, capsys
+):
+    calls = fake_loops(monkeypatch)
+    # platform.processor() may run `uname -p`: this test starts no subprocess.
+    monkeypatch.setattr(bench, "machine", lambda device="cpu": "a test machine")
+    # Not under test, and a full collection per loop costs seconds in a test session's heap.
+    monkeypatch.setattr(bench.gc, "collect", lambda: 0)
     out = tmp_path / "bench.json"
+
     bench.main(
-        ["--rounds", "1", "--epochs", "2", "--num-train", "256", "--batch-sizes", "64"]
+        ["--rounds", "3", "--epochs", "3", "--num-train", "256", "--batch-sizes", "64"]
         + ["--floor", "--json", str(out)]
     )
-    results = json.loads(out.read_text())
-    (row,) = results["compare"].values()
-    for name in ("naive", "bare", "project", "lightning"):
-        assert row[f"{name}_epoch_s"] > 0
-        assert row[f"{name}_samples_per_s"] == pytest.approx(256 / row[f"{name}_epoch_s"])
-    assert row["project/bare"] == pytest.approx(row["project_epoch_s"] / row["bare_epoch_s"])
-    assert row["lightning/bare"] == pytest.approx(row["lightning_epoch_s"] / row["bare_epoch_s"])
-    assert row["epochs_measured"] == 1  # epoch 0 of each run is warm-up
+
+    # Every loop ran once per round, with the configured data, batch size and epochs, and each
+    # round started with the next loop (a fixed order would bias the ratios).
+    order = ["naive", "bare", "project", "lightning"]
+    assert [c[0] for c in calls] == order + order[1:] + order[:1] + order[2:] + order[:2]
+    assert {c[1:] for c in calls} == {(256, 64, 3)}
+    (row,) = json.loads(out.read_text())["compare"].values()
+    # 3 rounds x (3 epochs - 1 warm-up) = 6 measured epochs per loop; their median is the
+    # round-1 time, 1.1x the round-0 one. rel=1e-9: these are exact sums and ratios of floats.
+    assert row["epochs_measured"] == 6
+    for name, time in FAKE_TIMES.items():
+        assert row[f"{name}_epoch_s"] == pytest.approx(1.1 * time, rel=1e-9)
+        assert row[f"{name}_samples_per_s"] == pytest.approx(256 / (1.1 * time), rel=1e-9)
+    assert row["project/bare"] == pytest.approx(2.0, rel=1e-9)
+    assert row["naive/project"] == pytest.approx(2.0, rel=1e-9)
+    assert row["lightning/bare"] == pytest.approx(1.5, rel=1e-9)
     printed = capsys.readouterr().out
-    assert "machine:" in printed and "project/bare" in printed
+    assert "machine: a test machine" in printed
+    assert "project/bare 2.000  naive/project 2.000  lightning/bare 1.500" in printed
+    assert "bare   110.0 ms/epoch" in printed
+
+
+@pytest.mark.slow  # trains: four short runs of the real loops
+@pytest.mark.filterwarnings("ignore:The number of training batches")  # 4 batches, on purpose
+def test_every_timed_loop_trains_for_the_configured_epochs_and_times_each(tmp_path):
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    images, masks = bench.make_data(256, 4)
+    assert images.shape == masks.shape == (256, 4, 4)
+    assert (masks.flatten(1).sum(1) == 4).all()  # one 2x2 patch hidden per image
+    loop = [None]
+    steps = Counter()
+    handle = register_optimizer_step_post_hook(
+        lambda optimizer, args, kwargs: steps.update([loop[0]])
+    )
+    runs = {
+        "naive": lambda: bench.run_naive(images, masks, MODEL, 64, 2),
+        "bare": lambda: bench.run_bare(images, masks, MODEL, 64, 2),
+        "project": lambda: bench.run_project(256, 4, MODEL, 64, 2, tmp_path / "project"),
+        "lightning": lambda: bench.run_project(
+            256, 4, MODEL, 64, 2, tmp_path / "lightning", extra_overrides=bench.BAREBONES
+        ),
+    }
+    try:
+        for name, run in runs.items():
+            loop[0] = name
+            times = run()
+            # One time per training epoch (the Trainer's validation is not a second one), and
+            # every epoch timed is 256 / 64 = 4 optimizer steps: 2 epochs, 8 steps.
+            assert len(times) == 2 and all(t > 0 for t in times), (name, times)
+            assert steps[name] == 8, (name, steps)
+    finally:
+        handle.remove()
+    # The project's run is a default run (its checkpoints and logs); barebones writes none.
+    assert (tmp_path / "project" / "checkpoints" / "last.ckpt").is_file()
+    assert not (tmp_path / "lightning" / "checkpoints").exists()
 
 
 @pytest.mark.parametrize("args", [["--epochs", "1"], ["--rounds", "0"], ["--num-train", "0"]])

@@ -23,7 +23,7 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_every_option_composes_and_instantiates(group, option, tmp_path):
-    cfg = compose_config(*TINY, f"{group}={option}", output_dir=tmp_path)
+    cfg = compose_config(TINY, f"{group}={option}", output_dir=tmp_path)
     OmegaConf.resolve(cfg)
     check_config(cfg)
     datamodule = build_datamodule(cfg)
@@ -114,7 +114,7 @@ BAD = [
 @pytest.mark.parametrize("overrides,field", BAD, ids=[" ".join(o) for o, _ in BAD])
 def test_bad_input_fails_before_training_and_names_the_field(overrides, field, tmp_path):
     out = tmp_path / "run"
-    cfg = compose_config(*TINY, *overrides, output_dir=out)
+    cfg = compose_config(TINY, *overrides, output_dir=out)
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         train(cfg)
     assert not out.exists(), "nothing may be written for a configuration that cannot work"
@@ -125,16 +125,16 @@ def test_a_finished_run_is_never_overwritten(tmp_path):
     out.mkdir()
     (out / "metrics.json").write_text('{"val/mse": 0.1}\n')
     with pytest.raises(ConfigError, match="already holds a finished run"):
-        train(compose_config(*TINY, output_dir=out))
+        train(compose_config(TINY, output_dir=out))
     assert (out / "metrics.json").read_text() == '{"val/mse": 0.1}\n'
 
 
 def test_ddp_is_refused_inside_a_multirun_with_what_to_use_instead(tmp_path):
-    cfg = compose_config(*TINY, "trainer=ddp", output_dir=tmp_path / "run")
+    cfg = compose_config(TINY, "trainer=ddp", output_dir=tmp_path / "run")
     check_config(cfg)  # a single DDP run is fine
     with pytest.raises(ConfigError, match="trainer.strategy=ddp_spawn"):
         check_config(cfg, multirun=True)
-    spawn = compose_config(*TINY, "trainer=ddp", "trainer.strategy=ddp_spawn", output_dir=tmp_path)
+    spawn = compose_config(TINY, "trainer=ddp", "trainer.strategy=ddp_spawn", output_dir=tmp_path)
     check_config(spawn, multirun=True)
 
 
@@ -166,6 +166,7 @@ def test_slurm_launcher_turns_overrides_into_sbatch_directives(tmp_path):
         assert f"#SBATCH {directive}" in sbatch
 
 
+@pytest.mark.slow
 def test_train_py_refuses_a_bad_config_in_one_line_and_leaves_no_folder(tmp_path):
     run = tmp_path / "refused"
     result = run_train("model.heads=3", f"hydra.run.dir={run}")
@@ -174,6 +175,7 @@ def test_train_py_refuses_a_bad_config_in_one_line_and_leaves_no_folder(tmp_path
     assert not run.exists()  # not even Hydra's record of the attempt
 
 
+@pytest.mark.slow
 def test_checking_a_config_loads_neither_torch_nor_lightning():
     import subprocess
     import sys
@@ -183,3 +185,62 @@ def test_checking_a_config_loads_neither_torch_nor_lightning():
     code += "m for m in ('torch', 'lightning') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+# --- debug=tiny: the quick check users run, and the tests' budget -------------------------------
+
+
+def test_debug_configs_are_global_packages():
+    # Without the header their keys would land under `debug.` and shrink nothing.
+    for path in sorted((CONF / "debug").glob("*.yaml")):
+        assert path.read_text().startswith("# @package _global_\n"), path.name
+
+
+def test_debug_tiny_is_the_small_budget_the_tests_count_on():
+    cfg = compose_config("debug=tiny")
+    data, trainer = cfg.data, cfg.trainer
+    # 8 steps an epoch, 16 in all, train/loss logged at steps 3, 7, 11 and 15: tests assert these.
+    assert data.num_train // data.batch_size == 8 and trainer.max_epochs == 2
+    assert trainer.log_every_n_steps == 4
+    assert (data.num_val, data.num_test) == (128, 128)
+    assert (cfg.model.dim, cfg.model.depth) == (32, 1)
+    # No progress bar in a seconds-long run's log: neither ours nor Lightning's default one.
+    assert cfg.callbacks.progress_bar is None and cfg.trainer.enable_progress_bar is False
+    # The rest of a real run is kept: checkpoints, TensorBoard, the test split.
+    assert cfg.callbacks.model_checkpoint is not None and cfg.logger and cfg.test
+
+
+@pytest.mark.parametrize(
+    "choice", ["data=photos", "data=gaussian_field", "experiment=photos_ablation"]
+)
+def test_debug_tiny_wins_over_data_and_experiment_configs(choice):
+    # These set their own (much larger) budget; debug comes last in train.yaml's defaults.
+    assert compose_config(choice).data.num_train > 256
+    cfg = compose_config(choice, "debug=tiny")
+    assert (cfg.data.num_train, cfg.data.batch_size, cfg.trainer.max_epochs) == (256, 32, 2)
+
+
+def test_command_line_overrides_win_over_debug_tiny():
+    cfg = compose_config("debug=tiny", "trainer.max_epochs=1", "data.num_train=512")
+    assert (cfg.trainer.max_epochs, cfg.data.num_train, cfg.model.dim) == (1, 512, 32)
+
+
+@pytest.mark.slow
+def test_train_py_debug_tiny_is_a_complete_run_of_seconds(tmp_path):
+    import json
+    import time
+
+    run = tmp_path / "run"
+    start = time.monotonic()
+    result = run_train("debug=tiny", f"hydra.run.dir={run}")
+    seconds = time.monotonic() - start
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {"val/mse", "test/mse", "test/patch2x2/mse"} <= set(metrics)
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 16  # 2 epochs of 256 / 32 = 8 steps: the tiny budget
+    assert "it/s" not in result.stdout + result.stderr  # no progress bar, tqdm's or Rich's
+    # 8-11 s measured on the 2-core machine, start-up and imports included. 120 s: room for that
+    # machine shared with other jobs (a load of 8 measured while writing this test) without
+    # flaking; the step count above is what tells a tiny run from a full one.
+    assert seconds < 120, f"python train.py debug=tiny took {seconds:.0f} s"

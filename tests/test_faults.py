@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import ROOT, TINY, compose_config, job_dir, run_sweep, run_train
+from tests.conftest import ONE_EPOCH, ROOT, TINY, compose_config, job_dir, run_sweep, run_train
 from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.data.sources import UniformNoise
 from vit_inpaint.tasks.inpainting import NonFiniteLossError
@@ -23,8 +23,7 @@ from vit_inpaint.training import train
 pytestmark = pytest.mark.slow
 
 # Long enough (about a second an epoch) that the kill lands mid-run, short enough for a test.
-RESUME_BUDGET = [o for o in TINY if not o.startswith(("data.num_train", "trainer.max_epochs"))]
-RESUME_BUDGET += ["data.num_train=4096", "trainer.max_epochs=4"]
+RESUME_BUDGET = (TINY, "data.num_train=4096", "trainer.max_epochs=4")
 
 
 def kill_after_first_checkpoint(run: Path) -> None:
@@ -72,10 +71,9 @@ def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_
 
 def test_a_finished_run_is_not_resumed_over(tmp_path):
     run = tmp_path / "done"
-    budget = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=1"]
-    assert run_train(*budget, f"hydra.run.dir={run}").returncode == 0
+    assert run_train(*ONE_EPOCH, f"hydra.run.dir={run}").returncode == 0
     before = (run / "metrics.json").read_text()
-    result = run_train(*budget, f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}")
+    result = run_train(*ONE_EPOCH, f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}")
     assert result.returncode != 0 and "already holds a finished run" in result.stderr
     assert (run / "metrics.json").read_text() == before
 
@@ -83,15 +81,15 @@ def test_a_finished_run_is_not_resumed_over(tmp_path):
 def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path):
     run = tmp_path / "run"
     # Through train.py, so the run has Hydra's record of its settings (.hydra/config.yaml).
-    result = run_train(*TINY, "trainer.max_epochs=1", f"hydra.run.dir={run}")
+    result = run_train(*ONE_EPOCH, f"hydra.run.dir={run}")
     assert result.returncode == 0, result.stderr[-3000:]
     (run / "metrics.json").unlink()  # as if the run had been killed after its checkpoint
     last = run / "checkpoints" / "last.ckpt"
-    other = compose_config(*TINY, "masking=pixel", f"ckpt_path={last}", output_dir=run)
+    other = compose_config(TINY, "masking=pixel", f"ckpt_path={last}", output_dir=run)
     with pytest.raises(ConfigError, match=r"masking.name='patch2x2' there, 'pixel' here"):
         check_config(other)
     # The same settings, trained for longer, resume.
-    check_config(compose_config(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", output_dir=run))
+    check_config(compose_config(TINY, "trainer.max_epochs=3", f"ckpt_path={last}", output_dir=run))
 
 
 class PoisonedNoise(UniformNoise):
@@ -112,7 +110,7 @@ class PoisonedNoise(UniformNoise):
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     run = tmp_path / "nan"
     cfg = compose_config(
-        *TINY,
+        TINY,
         f"data.images._target_={PoisonedNoise.__module__}.PoisonedNoise",
         "data.fresh_images=true",  # epoch 1 asks the source for a new (NaN) training set
         "trainer.max_epochs=3",
@@ -130,9 +128,8 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 
 def test_a_job_failing_mid_training_keeps_the_other_jobs_outputs(tmp_path):
     sweep = tmp_path / "sweep"
-    budget = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=1"]
     # lr=1e30 sends the weights to infinity within a few steps: that job stops on a NaN loss.
-    result = run_sweep(sweep, "optimizer.lr=0.0005,1e30", budget=budget)
+    result = run_sweep(sweep, "optimizer.lr=0.0005,1e30", budget=ONE_EPOCH)
     assert result.returncode != 0 and "NonFiniteLossError" in result.stderr
     good, bad = job_dir(sweep, "optimizer.lr=0.0005"), job_dir(sweep, "optimizer.lr=1e+30")
     assert json.loads((good / "metrics.json").read_text())["test/mse"] > 0

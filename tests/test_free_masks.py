@@ -6,7 +6,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from tests.conftest import CONF
+from tests.conftest import compose_config
 from vit_inpaint.data.free_masks import (
     DropoutMasking,
     HolesMasking,
@@ -19,8 +19,7 @@ KINDS = ("holes", "dropout", "strokes", "mixed")
 
 
 def from_config(name: str):
-    config = OmegaConf.load(CONF / "masking" / f"{name}.yaml")
-    return build_masking(**OmegaConf.to_container(config))
+    return build_masking(**OmegaConf.to_container(compose_config(f"masking={name}").masking))
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -26,6 +26,7 @@ def test_model_on_gpu_matches_cpu(attention):
     assert torch.allclose(got, expected, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
 def test_training_run_on_gpu(precision, tiny_config, tmp_path):
     if precision == "bf16-mixed" and not torch.cuda.is_bf16_supported():
@@ -35,6 +36,7 @@ def test_training_run_on_gpu(precision, tiny_config, tmp_path):
     assert 0 < metrics["test/mse"] < 1
 
 
+@pytest.mark.slow
 def test_a_nan_loss_on_gpu_stops_within_a_logging_interval(tmp_path):
     """On a GPU the loss is read only on logging steps and an epoch's last batch (each read waits
     for the device); the run must still stop before any checkpoint holds bad weights."""
@@ -44,14 +46,14 @@ def test_a_nan_loss_on_gpu_stops_within_a_logging_interval(tmp_path):
 
     run = tmp_path / "nan"
     cfg = compose_config(
-        *TINY,
+        TINY,
         "trainer=gpu",
         f"data.images._target_={PoisonedNoise.__module__}.PoisonedNoise",
         "data.fresh_images=true",
         "trainer.max_epochs=3",
         output_dir=run,
     )
-    # TINY: 8 steps an epoch, logged every 4th; epoch 1's images are NaN from its first step.
+    # debug=tiny: 8 steps an epoch, logged every 4th; epoch 1's images are NaN from its first step.
     with pytest.raises(NonFiniteLossError, match=r"at epoch 1, batch 3"):
         train(cfg)
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)

@@ -39,11 +39,12 @@ BUDGET = [
 
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory):
-    """One tiny model for the whole file, trained through the project's real path."""
+    """One tiny model for the whole file, trained through the project's real path: every test
+    that uses it (or `inpainter`) is marked slow."""
     from vit_inpaint.training import train
 
     out = tmp_path_factory.mktemp("inpaint_model") / "run"
-    train(compose_config(*TINY, *BUDGET, output_dir=out))
+    train(compose_config(TINY, *BUDGET, output_dir=out))
     return out / "checkpoints" / "last.ckpt"
 
 
@@ -89,6 +90,7 @@ def one_hole_per_tile(height: int, width: int, seed: int = 0) -> np.ndarray:
 # --- Filling ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_beats_visible_mean_on_a_held_out_photo(checkpoint, tmp_path):
     truth = photo_u8()[:72]
     # One hole per tile, as in training: random --holes put two holes in some tiles, which this
@@ -118,6 +120,7 @@ def test_model_beats_visible_mean_on_a_held_out_photo(checkpoint, tmp_path):
     assert model_mse < 0.9 * mean_mse, (model_mse, mean_mse)
 
 
+@pytest.mark.slow
 def test_overlapping_windows_fill_holes_better_than_one_tiling(inpainter):
     # Random holes on a held-out photo: in one tiling of non-overlapping windows a hole on a
     # window's border is seen from one side only; overlapping windows see it from every side.
@@ -133,6 +136,7 @@ def test_overlapping_windows_fill_holes_better_than_one_tiling(inpainter):
     assert errors[None] < 0.9 * errors[4], errors
 
 
+@pytest.mark.slow
 def test_holes_mode_prints_honest_errors_on_the_hidden_pixels(checkpoint, tmp_path, capsys):
     truth = photo_u8()
     iio.imwrite(tmp_path / "photo.png", truth)
@@ -149,6 +153,7 @@ def test_holes_mode_prints_honest_errors_on_the_hidden_pixels(checkpoint, tmp_pa
     assert all(np.isfinite(float(value)) for value in printed.values())
 
 
+@pytest.mark.slow
 def test_colour_image_is_filled_channel_by_channel(checkpoint, inpainter, tmp_path):
     from skimage.data import chelsea
     from skimage.transform import downscale_local_mean
@@ -168,6 +173,7 @@ def test_colour_image_is_filled_channel_by_channel(checkpoint, inpainter, tmp_pa
         np.testing.assert_array_equal(out[..., channel], to_uint8(gray))
 
 
+@pytest.mark.slow
 def test_holes_on_the_image_border_and_in_small_images(checkpoint, tmp_path):
     truth = photo_u8()[:31, :23]
     mask = np.zeros(truth.shape, dtype=bool)
@@ -194,6 +200,7 @@ def test_holes_on_the_image_border_and_in_small_images(checkpoint, tmp_path):
     np.testing.assert_array_equal(outs["truth"], outs["damaged"])
 
 
+@pytest.mark.slow
 def test_uint16_image_reads_like_the_same_8_bit_image(checkpoint, tmp_path):
     truth = photo_u8()[:20, :24]
     iio.imwrite(tmp_path / "u8.png", truth)
@@ -211,6 +218,7 @@ def test_uint16_image_reads_like_the_same_8_bit_image(checkpoint, tmp_path):
     np.testing.assert_array_equal(u8, u16)
 
 
+@pytest.mark.slow
 def test_side_by_side_shows_original_masked_model_and_the_classical_methods(checkpoint, tmp_path):
     truth = photo_u8()[:30, :41]
     iio.imwrite(tmp_path / "photo.png", truth)
@@ -244,6 +252,7 @@ def test_side_by_side_shows_original_masked_model_and_the_classical_methods(chec
     assert (panels[3][mask] != panels[2][mask]).any()
 
 
+@pytest.mark.slow
 def test_a_hole_larger_than_a_window_is_filled_like_the_python_api(inpainter, checkpoint, tmp_path):
     truth = photo_u8()[:24, :24]
     iio.imwrite(tmp_path / "photo.png", truth)
@@ -363,6 +372,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.slow  # needs the trained checkpoint
 @pytest.mark.parametrize(
     "changes, expected", [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS]
 )
@@ -389,6 +399,7 @@ def test_bad_input_is_refused_before_anything_is_written(
     assert (tmp_path / "out.png").read_bytes() == b"the previous result"
 
 
+@pytest.mark.slow
 def test_a_crash_while_writing_leaves_the_old_output(checkpoint, tmp_path, capsys, monkeypatch):
     iio.imwrite(tmp_path / "photo.png", photo_u8()[:16, :20])
     (tmp_path / "out.png").write_bytes(b"the previous result")
@@ -409,6 +420,7 @@ def test_a_crash_while_writing_leaves_the_old_output(checkpoint, tmp_path, capsy
 # --- The command itself ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_help_answers_without_importing_torch():
     code = (
         "import sys\n"
@@ -427,6 +439,7 @@ def test_help_answers_without_importing_torch():
     assert "heavy: []" in result.stdout
 
 
+@pytest.mark.slow
 def test_command_line_error_exits_with_status_2_and_no_traceback(tmp_path):
     result = subprocess.run(
         [
@@ -470,6 +483,7 @@ def assert_refused(result: subprocess.CompletedProcess, *fragments: str) -> None
         assert fragment in error_line, (fragment, error_line)
 
 
+@pytest.mark.slow
 def test_cli_refuses_an_output_that_is_an_input(checkpoint, tmp_path):
     make_inputs(tmp_path, checkpoint)
     mask_bytes = (tmp_path / "mask.png").read_bytes()
@@ -487,6 +501,7 @@ def test_cli_refuses_an_output_that_is_an_input(checkpoint, tmp_path):
     assert sorted(os.listdir(tmp_path)) == before
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_negative_seed(checkpoint, tmp_path):
     make_inputs(tmp_path, checkpoint)
     before = sorted(os.listdir(tmp_path))
@@ -498,6 +513,7 @@ def test_cli_refuses_a_negative_seed(checkpoint, tmp_path):
     assert sorted(os.listdir(tmp_path)) == before
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_checkpoint_with_nan_weights(checkpoint, tmp_path):
     make_inputs(tmp_path, checkpoint)
     before = sorted(os.listdir(tmp_path))
@@ -509,6 +525,7 @@ def test_cli_refuses_a_checkpoint_with_nan_weights(checkpoint, tmp_path):
     assert sorted(os.listdir(tmp_path)) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_alpha_comes_back_exactly_and_only_the_colour_is_filled(
     checkpoint, inpainter, tmp_path, mode

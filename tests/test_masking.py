@@ -1,7 +1,13 @@
 import pytest
 import torch
 
-from vit_inpaint.data.masking import BlockMasking, RandomMasking, build_masking, check_masking
+from vit_inpaint.data.masking import (
+    BlockMasking,
+    GridHoles,
+    RandomMasking,
+    build_masking,
+    check_masking,
+)
 
 
 def gen(seed=0):
@@ -71,3 +77,78 @@ def test_masks_are_reproducible_from_the_seed():
 def test_masks_hiding_everything_or_nothing_are_refused(params, size):
     with pytest.raises(ValueError, match="masking"):
         check_masking(build_masking(**params), size, size)
+
+
+# --- Shapes on any image, and GridHoles (the inpaint tool's --holes N) -------------------------
+
+
+@pytest.mark.parametrize(
+    "masking",
+    [
+        BlockMasking(size=1),
+        BlockMasking(size=2, aligned=True),
+        BlockMasking(size=3, aligned=False),
+        RandomMasking(ratio=0.3),
+        GridHoles(count=3, size=2),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("height,width", [(4, 4), (6, 10), (9, 5)])
+def test_every_strategy_gives_bool_masks_of_the_asked_shape_hiding_what_it_says(
+    masking, height, width
+):
+    masks = masking(64, height, width, gen())
+    assert masks.dtype == torch.bool and masks.shape == (64, height, width)
+    assert (masks.flatten(1).sum(1) == masking.hidden_count(height, width)).all()
+
+
+def cells(masks: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, H, W) -> (B, H // size, W // size, size * size): the size x size grid cells."""
+    b, h, w = masks.shape
+    grid = masks[:, : h // size * size, : w // size * size]
+    grid = grid.reshape(b, h // size, size, w // size, size).transpose(2, 3)
+    return grid.reshape(b, h // size, w // size, size * size)
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_grid_holes_are_whole_distinct_cells_of_their_grid(size):
+    masks = GridHoles(count=4, size=size)(500, 11, 14, gen())
+    grid = cells(masks, size)
+    # Each cell is hidden whole or not at all, and 4 of them are: 4 holes that never overlap.
+    assert (grid.all(-1) | ~grid.any(-1)).all()
+    assert (grid.all(-1).flatten(1).sum(1) == 4).all()
+    # The rows and columns past the last whole cell are never hidden.
+    assert not masks[:, 11 // size * size :].any() and not masks[:, :, 14 // size * size :].any()
+    # Every cell gets used: the holes are drawn uniformly over the grid.
+    assert grid.all(-1).any(0).all()
+
+
+def test_grid_holes_are_set_by_the_generator():
+    holes = GridHoles(count=3)
+    assert torch.equal(holes(8, 8, 8, gen(1)), holes(8, 8, 8, gen(1)))
+    assert not torch.equal(holes(8, 8, 8, gen(1)), holes(8, 8, 8, gen(2)))
+
+
+@pytest.mark.parametrize(
+    "height,width,size,most",
+    [
+        (4, 4, 2, 3),  # 4 cells cover the image: one is left visible
+        (5, 4, 2, 4),  # the odd last row stays visible: all 4 cells may be holes
+        (9, 9, 3, 8),
+        (10, 9, 3, 9),
+    ],
+)
+def test_grid_holes_refuse_more_holes_than_fit_with_a_pixel_left(height, width, size, most):
+    assert GridHoles(size=size).max_count(height, width) == most
+    masks = GridHoles(count=most, size=size)(2, height, width, gen())
+    assert (masks.flatten(1).sum(1) == most * size * size).all()
+    assert not masks.all()
+    with pytest.raises(ValueError, match=f"room for at most {most} distinct"):
+        GridHoles(count=most + 1, size=size)(2, height, width, gen())
+    with pytest.raises(ValueError, match="at least 1"):
+        GridHoles(count=0, size=size).hidden_count(height, width)
+
+
+def test_a_block_larger_than_the_image_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"masking\.size=5 does not fit a 4x6 image"):
+        BlockMasking(size=5).hidden_count(4, 6)

@@ -105,6 +105,7 @@ def test_old_spellings_still_work_with_a_warning_naming_the_new_one(old, new, ch
     assert translate_old_names(compose_config(new)) == []
 
 
+@pytest.mark.slow  # trains for one epoch
 def test_a_run_logs_the_recipe_it_applied(tiny_config, caplog):
     from vit_inpaint.training import train
 

@@ -1,4 +1,7 @@
-"""The sweep report on real multiruns: tables that match metrics.json, figures, failed runs, CLI."""
+"""The sweep report on real multiruns: tables that match metrics.json, figures, failed runs, CLI.
+
+Every test here reads a real sweep or starts `python -m vit_inpaint.report`: all slow. The tables
+themselves, on hand-written run folders, are tested fast in test_report_tables.py."""
 
 from __future__ import annotations
 
@@ -12,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY, job_dir, run_sweep
+from tests.conftest import ONE_EPOCH, ROOT, job_dir, run_sweep
 from vit_inpaint.report import write_report
 
 FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
 REPORT_FILES = ("report.md", *FIGURES)
 CONFIGURATIONS = ("masking=pixel", "masking=patch2x2")
 SEEDS = ("seed=0", "seed=1")
+
+pytestmark = pytest.mark.slow
 
 
 def run_report_cli(folder: Path) -> subprocess.CompletedProcess:
@@ -101,14 +106,12 @@ def assert_matches(cell: str, values: list[float], percent: bool = False) -> Non
         assert std is None, cell
 
 
-@pytest.mark.slow
 def test_the_multirun_ends_with_its_report(seeds_sweep):
     # Written by the sweep's Hydra callback (vit_inpaint/hydra_callbacks.py), not by this test.
     report = (seeds_sweep / "report.md").read_text()
     assert set(rows_by_configuration(report)) == set(CONFIGURATIONS)
 
 
-@pytest.mark.slow
 def test_one_row_per_configuration_with_mean_and_std_over_two_seeds(report):
     sweep, markdown = report
 
@@ -122,7 +125,6 @@ def test_one_row_per_configuration_with_mean_and_std_over_two_seeds(report):
     assert "4 run(s) in 2 configuration(s), 0 failed" in markdown
 
 
-@pytest.mark.slow
 def test_table_numbers_are_the_metrics_files_averaged_over_seeds(report):
     sweep, markdown = report
     rows = rows_by_configuration(markdown)
@@ -144,7 +146,6 @@ def test_table_numbers_are_the_metrics_files_averaged_over_seeds(report):
             assert_matches(row["test/mse_over_bayes"], [m["test/mse_over_bayes"] for m in runs])
 
 
-@pytest.mark.slow
 def test_cross_eval_matrix_is_the_test_mask_metrics_averaged_over_seeds(report):
     sweep, markdown = report
 
@@ -162,7 +163,6 @@ def test_cross_eval_matrix_is_the_test_mask_metrics_averaged_over_seeds(report):
         assert not row["block2x2"].startswith("**")
 
 
-@pytest.mark.slow
 def test_figures_are_non_empty_png_images_linked_from_the_report(report):
     from matplotlib.image import imread
 
@@ -176,13 +176,11 @@ def test_figures_are_non_empty_png_images_linked_from_the_report(report):
         assert f"]({name})" in markdown
 
 
-@pytest.mark.slow
 def test_a_failed_job_shows_as_failed(tmp_path):
     sweep = tmp_path / "heads"
-    budget = [o for o in TINY if not o.startswith("trainer.max_epochs=")] + ["trainer.max_epochs=1"]
-    # model.dim=32 (TINY): 3 heads fail config validation; Hydra still runs every job of the
-    # sweep, then reports the failure with a non-zero exit.
-    result = run_sweep(sweep, "model.heads=4,3", budget=budget)
+    # model.dim=32 (debug=tiny): 3 heads fail config validation; Hydra still runs every job of
+    # the sweep, then reports the failure with a non-zero exit.
+    result = run_sweep(sweep, "model.heads=4,3", budget=ONE_EPOCH)
     assert result.returncode != 0
     assert "model.heads (3)" in result.stderr
     failed, finished = job_dir(sweep, "model.heads=3"), job_dir(sweep, "model.heads=4")
@@ -204,7 +202,6 @@ def test_a_failed_job_shows_as_failed(tmp_path):
     assert "2 run(s) in 2 configuration(s), 1 failed" in markdown
 
 
-@pytest.mark.slow
 def test_a_configuration_with_one_failed_seed_averages_the_other(sweep_copy):
     (job_dir(sweep_copy, "masking=pixel", "seed=1") / "metrics.json").unlink()
 
@@ -220,7 +217,6 @@ def test_a_configuration_with_one_failed_seed_averages_the_other(sweep_copy):
     assert rows["masking=patch2x2"]["status"] == "ok"
 
 
-@pytest.mark.slow
 def test_runs_without_baselines_or_cross_eval_skip_those_parts(sweep_copy):
     # Metrics as runs wrote them before baselines and cross-evaluation existed.
     for metrics_file in sweep_copy.glob("*/metrics.json"):
@@ -241,12 +237,17 @@ def test_runs_without_baselines_or_cross_eval_skip_those_parts(sweep_copy):
         assert (sweep_copy / name).exists()
 
 
-@pytest.mark.slow
 # A single configuration is named by all its overrides: a long label must not crush the figures.
 @pytest.mark.filterwarnings("error:constrained_layout not applied")
 def test_a_single_run_folder_gives_one_row(seeds_sweep, tmp_path):
     run = tmp_path / "run"  # like outputs/runs/<time>/: the folder itself holds .hydra/
     shutil.copytree(job_dir(seeds_sweep, "masking=pixel", "seed=0"), run)
+    # The run was started with debug=tiny; give it the long command line of a user who typed the
+    # same budget override by override (the settings it ran with), so its label is long.
+    typed = ["masking=pixel", "seed=0", "data.num_train=256", "data.num_val=128"]
+    typed += ["data.num_test=128", "data.batch_size=32", "trainer.max_epochs=2", "model.dim=32"]
+    typed += ["model.depth=1", "callbacks.progress_bar=null", "trainer.log_every_n_steps=4"]
+    (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in typed))
 
     rows = parse_table(write_report(run), "configuration")
 
@@ -257,7 +258,6 @@ def test_a_single_run_folder_gives_one_row(seeds_sweep, tmp_path):
     assert (run / "report.md").exists()
 
 
-@pytest.mark.slow
 def test_cli_prints_the_table_and_exits_0(sweep_copy):
     result = run_report_cli(sweep_copy)
 

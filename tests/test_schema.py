@@ -48,6 +48,7 @@ def train_py(env, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # train.py in a subprocess
 @pytest.mark.parametrize("probe,field", PROBES, ids=[p for p, _ in PROBES])
 def test_a_bad_value_is_refused_in_one_line_before_torch_loads(probe, field, tmp_path, no_torch):
     run = tmp_path / "run"
@@ -59,6 +60,7 @@ def test_a_bad_value_is_refused_in_one_line_before_torch_loads(probe, field, tmp
     assert not run.exists()
 
 
+@pytest.mark.slow
 def test_other_hydra_errors_keep_hydras_own_report(tmp_path, no_torch):
     run = tmp_path / "run"
     result = train_py(no_torch, "model.dimm=3", f"hydra.run.dir={run}")
@@ -67,6 +69,7 @@ def test_other_hydra_errors_keep_hydras_own_report(tmp_path, no_torch):
     assert not run.exists()
 
 
+@pytest.mark.slow
 def test_a_type_error_in_a_sweep_value_refuses_the_whole_sweep(tmp_path, no_torch):
     """Hydra composes every job of a sweep before it launches the first."""
     sweep = tmp_path / "sweep"
@@ -78,6 +81,7 @@ def test_a_type_error_in_a_sweep_value_refuses_the_whole_sweep(tmp_path, no_torc
     assert [p.name for p in sweep.iterdir()] == ["multirun.yaml"]  # no job started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["--cfg", "job"], ["--help"]])
 def test_printing_the_config_or_the_help_loads_no_torch(args, no_torch):
     result = train_py(no_torch, *args)

@@ -56,10 +56,10 @@ def test_same_seed_same_config_gives_identical_metrics(tmp_path):
 
     results = []
     for name in ("a", "b"):
-        train(compose_config(*TINY, "seed=7", output_dir=tmp_path / name))
+        train(compose_config(TINY, "seed=7", output_dir=tmp_path / name))
         results.append(json.loads((tmp_path / name / "metrics.json").read_text()))
     assert results[0] == results[1]
-    train(compose_config(*TINY, "seed=8", output_dir=tmp_path / "c"))
+    train(compose_config(TINY, "seed=8", output_dir=tmp_path / "c"))
     assert json.loads((tmp_path / "c" / "metrics.json").read_text()) != results[0]
 
 
@@ -107,7 +107,7 @@ def test_cosine_schedule_warms_up_then_decays_to_zero(tiny_config, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(tmp_path / "run")).Reload()
-    # TINY: 256 images in batches of 32 for 2 epochs = 16 steps; logged every 4th step.
+    # TINY (debug=tiny): 256 images in batches of 32 for 2 epochs = 16 steps; logged every 4th step.
     logged = {e.step: e.value for e in events.Scalars("train/lr")}
     assert sorted(logged) == [3, 7, 11, 15]
     for step, lr in logged.items():
