@@ -22,7 +22,8 @@ def main(cfg: DictConfig) -> float | None:
         return train(cfg)
     except BaseException as error:
         if not Launch.began:  # refused or failed before training: remove what this launch wrote
-            discard_launch()
+            # (a multirun job keeps a folder of its own: the sweep report lists it as failed)
+            discard_launch(keep_own_folder=in_multirun())
         if in_multirun():
             raise  # Hydra marks the job failed, runs the others and the report says so
         if isinstance(error, ConfigError):

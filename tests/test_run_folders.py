@@ -24,6 +24,7 @@ import torch
 from hydra.utils import instantiate
 
 from tests.conftest import ROOT, TINY, compose_config, job_dir, run_sweep, run_train
+from vit_inpaint.storage import atomic
 
 pytestmark = pytest.mark.slow
 
@@ -204,24 +205,39 @@ def test_a_checkpoint_save_that_fails_half_way_keeps_the_previous_one(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["last.ckpt"]  # no temporary file
 
 
-def test_a_checkpoint_save_hitting_enospc_keeps_the_previous_one(tmp_path, monkeypatch):
-    from vit_inpaint.storage import atomic
-
+def test_a_checkpoint_save_hitting_a_full_disk_keeps_the_previous_one(tmp_path, monkeypatch):
+    """The probe's case: Lightning's own writer stages the file in the system's temporary folder
+    and moves it into place; when that is another file system the move is a copy, which a full
+    disk stops part-way, leaving a partial last.ckpt."""
     trainer = instantiate(compose_config(*BUDGET, output_dir=tmp_path).trainer, logger=False)
-    path = tmp_path / "last.ckpt"
-    trainer.strategy.checkpoint_io.save_checkpoint({"step": 1}, path)
+    io = trainer.strategy.checkpoint_io
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.zeros(10)}}, path)
     before = path.read_bytes()
 
-    def disk_full(target, data):  # writes part of the file, then the disk is full
-        with open(target, "wb") as file:
-            file.write(data[: len(data) // 2])
+    def across_file_systems(src, dst, *args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    def disk_full(src, dst, *args, **kwargs):  # copies part of the file, then the disk is full
+        data = Path(src).read_bytes()
+        Path(dst).write_bytes(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(atomic, "_write_synced", disk_full)
+    monkeypatch.setattr(os, "rename", across_file_systems)
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    monkeypatch.setattr(shutil, "copy2", disk_full)
+    monkeypatch.setattr(atomic, "_write_synced", _half_then_enospc)
     with pytest.raises(OSError, match="No space left"):
-        trainer.strategy.checkpoint_io.save_checkpoint({"step": 2, "w": torch.ones(1000)}, path)
+        io.save_checkpoint({"state_dict": {"w": torch.ones(100_000)}}, path)
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file
+
+
+def _half_then_enospc(target, data):
+    """storage.atomic's low-level write, on a disk that fills up half-way through the file."""
+    with open(target, "wb") as file:
+        file.write(data[: len(data) // 2])
+    raise OSError(errno.ENOSPC, "No space left on device")
 
 
 @pytest.mark.parametrize("kind", ["truncated", "text", "other model size"])

@@ -197,11 +197,14 @@ def check_checkpoints(cfg: DictConfig) -> None:
             )
 
 
-def discard_launch() -> None:
+def discard_launch(keep_own_folder: bool = False) -> None:
     """Removes what this launch wrote before its training began, and nothing else: its record
     (.hydra/ if it made it, else its own .hydra/resumed-<time>/ or attempt-<time>-<pid>/), its
     log, and the run folder if this launch made it and it is empty again. Files of an earlier or
-    concurrent run are never touched."""
+    concurrent run are never touched.
+
+    keep_own_folder: keep the record and log of a launch that had the folder to itself (a job
+    of a multirun: the sweep report lists it as failed); still remove a record subfolder."""
     import shutil
 
     from hydra.core.hydra_config import HydraConfig
@@ -213,6 +216,8 @@ def discard_launch() -> None:
     claim = launch_claim(output_dir) if hydra_cfg.output_subdir is not None else None
     if claim is None:
         return  # no record of this launch (DDP's extra process, hydra.output_subdir=null)
+    if keep_own_folder and claim.owns_record:
+        return
     log_file = claim.log_file(hydra_cfg.job.name)
     for handler in list(logging.getLogger().handlers):
         if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == log_file:
