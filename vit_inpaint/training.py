@@ -73,7 +73,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
             cfg.optimizer.lr,
             cfg.optimizer.schedule,
         )
-    check_checkpoints(cfg)
+    resumed = check_checkpoints(cfg)
     output_dir = output_dir_of(cfg)
     lock = None
     if not is_ddp_child():  # DDP's extra processes write into their rank 0's locked folder
@@ -86,7 +86,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
             else:
                 prior = claim.prior if claim is not None else None
             prepare_output_dir(output_dir, prior, resume=resumes(cfg.get("ckpt_path"), output_dir))
-        except RunFolderError as error:
+            check_epochs_left(cfg, resumed)
+        except (RunFolderError, ConfigError) as error:
             if lock is not None:
                 lock.release()
             raise ConfigError(str(error)) from None
@@ -160,20 +161,16 @@ def is_ddp_child() -> bool:
     return os.environ.get("LOCAL_RANK", "0") != "0"
 
 
-def check_checkpoints(cfg: DictConfig) -> None:
+def check_checkpoints(cfg: DictConfig) -> dict | None:
     """ckpt_path and a test_ckpt file must be checkpoints of this project whose weights fit the
-    configured model, and a resume must have epochs left to train: checked before training."""
-    from vit_inpaint.storage.checkpoints import (
-        FileError,
-        epochs_done,
-        model_mismatch,
-        read_checkpoint,
-    )
+    configured model; returns ckpt_path's checkpoint (None without one)."""
+    from vit_inpaint.storage.checkpoints import FileError, model_mismatch, read_checkpoint
 
     fields = ["ckpt_path"]
     if cfg.get("test") and cfg.get("test_ckpt") not in (None, "best", "last"):
         fields.append("test_ckpt")
     model_settings = OmegaConf.to_container(cfg.model, resolve=True)
+    resumed = None
     for field in fields:
         path = cfg.get(field)
         if path is None:
@@ -188,13 +185,24 @@ def check_checkpoints(cfg: DictConfig) -> None:
                 f"{field}: {path} holds {mismatch}: give the settings it was trained with, or "
                 "another checkpoint"
             )
-        done = epochs_done(checkpoint)
-        if field == "ckpt_path" and cfg.trainer.max_epochs <= done:
-            raise ConfigError(
-                f"trainer.max_epochs={cfg.trainer.max_epochs} leaves nothing to train: ckpt_path "
-                f"{path} has {done} epoch(s) done; set trainer.max_epochs above {done} to train "
-                "longer"
-            )
+        if field == "ckpt_path":
+            resumed = checkpoint
+    return resumed
+
+
+def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
+    """A resume must have epochs left: else it would train nothing and mark the run finished."""
+    from vit_inpaint.storage.checkpoints import epochs_done
+
+    if checkpoint is None:
+        return
+    done = epochs_done(checkpoint)
+    if cfg.trainer.max_epochs <= done:
+        raise ConfigError(
+            f"trainer.max_epochs={cfg.trainer.max_epochs} leaves nothing to train: ckpt_path "
+            f"{cfg.ckpt_path} has {done} epoch(s) done; set trainer.max_epochs above {done} to "
+            "train longer"
+        )
 
 
 def discard_launch(keep_own_folder: bool = False) -> None:
