@@ -11,22 +11,31 @@ from omegaconf import DictConfig
 from vit_inpaint.config import resolvers
 from vit_inpaint.config.schema import one_line_type_errors
 
-resolvers.register()  # before Hydra composes: hydra.run.dir follows a resumed checkpoint
+resolvers.register()  # before Hydra composes: where a launch writes its record and log
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     from vit_inpaint.config.validate import ConfigError
-    from vit_inpaint.training import discard_refused_run, in_multirun, train
+    from vit_inpaint.training import Launch, discard_launch, in_multirun, train
 
     try:
         return train(cfg)
-    except ConfigError as error:
+    except BaseException as error:
+        if not Launch.began:  # refused or failed before training: remove what this launch wrote
+            # (a multirun job keeps a folder of its own: the sweep report lists it as failed)
+            discard_launch(keep_own_folder=in_multirun())
         if in_multirun():
             raise  # Hydra marks the job failed, runs the others and the report says so
-        discard_refused_run()
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        if isinstance(error, ConfigError):
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+        from vit_inpaint.tasks.inpainting import NonFiniteLossError
+
+        if isinstance(error, NonFiniteLossError):
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(1)
+        raise
 
 
 if __name__ == "__main__":

@@ -56,8 +56,9 @@ def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_
     # No hydra.run.dir: the resumed run finds its own folder from the checkpoint's path.
     result = run_train(*RESUME_BUDGET, f"ckpt_path={killed / 'checkpoints' / 'last.ckpt'}")
     assert result.returncode == 0, result.stderr[-3000:]
-    # Same folder: train.log goes on with the resumed launch.
-    assert "Restored all states from the checkpoint" in (killed / "train.log").read_text()
+    # Same folder; the resumed launch logs into its own record folder, .hydra/resumed-<time>/.
+    (resume_log,) = (killed / ".hydra").glob("resumed-*/train.log")
+    assert "Restored all states from the checkpoint" in resume_log.read_text()
     resumed = json.loads((killed / "metrics.json").read_text())
     expected = json.loads((reference / "metrics.json").read_text())
     assert resumed.keys() == expected.keys()

@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import warnings
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.config.renamed import translate_old_names
+from vit_inpaint.config.resolvers import launch_claim, resumes
 from vit_inpaint.config.validate import ConfigError, check_config
-from vit_inpaint.storage.run_folder import METRICS_FILE, RunFolderError, prepare_output_dir
+from vit_inpaint.storage.run_folder import (
+    METRICS_FILE,
+    FolderLock,
+    RunFolderError,
+    prepare_output_dir,
+)
 
 log = logging.getLogger(__name__)
+
+
+class Launch:
+    """Where the current train() call stands: once training has begun, a failure keeps the
+    run's files (its checkpoints resume it); before that, train.py discards what it wrote."""
+
+    began = False
+
 
 def output_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
@@ -30,6 +45,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     """
     for note in translate_old_names(cfg):
         log.warning(note)
+    Launch.began = False
     check_config(cfg, multirun=in_multirun())
     if cfg.get("training_recipe"):
         log.info(
@@ -40,12 +56,32 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
             cfg.optimizer.lr,
             cfg.optimizer.schedule,
         )
+    resumed = check_checkpoints(cfg)
     output_dir = output_dir_of(cfg)
+    lock = None
+    if not is_ddp_child():  # DDP's extra processes write into their rank 0's locked folder
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            lock = FolderLock(output_dir).acquire()
+            claim = launch_claim(output_dir)
+            if claim is not None and not claim.owns_record and not claim.prior:
+                prior = (".hydra",)  # another launch made the record meanwhile: not ours
+            else:
+                prior = claim.prior if claim is not None else None
+            prepare_output_dir(output_dir, prior, resume=resumes(cfg.get("ckpt_path"), output_dir))
+            check_epochs_left(cfg, resumed)
+        except (RunFolderError, ConfigError) as error:
+            if lock is not None:
+                lock.release()
+            raise ConfigError(str(error)) from None
     try:
-        prepare_output_dir(output_dir)
-    except RunFolderError as error:
-        raise ConfigError(str(error)) from None
+        return _fit_and_test(cfg, output_dir, extra_callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
 
+
+def _fit_and_test(cfg: DictConfig, output_dir: Path, extra_callbacks: list | None) -> float | None:
     import lightning as L
     import torch
     from hydra.utils import instantiate
@@ -78,6 +114,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     log.info("training %s on %s", cfg.masking.name, output_dir)
+    Launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _scalars(trainer.callback_metrics, prefix="val/")
     if cfg.get("test"):
@@ -103,10 +140,63 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def discard_refused_run() -> None:
-    """Removes what Hydra wrote for a run that was refused before it began: its record of the
-    launch (.hydra/, or .hydra/resumed-<time>/ in a resumed run's folder) and, if nothing else
-    is there, the empty log and the run's folder. Files of an earlier run are never touched."""
+def is_ddp_child() -> bool:
+    """A process that Lightning started for DDP rank > 0 (it sets LOCAL_RANK for them)."""
+    return os.environ.get("LOCAL_RANK", "0") != "0"
+
+
+def check_checkpoints(cfg: DictConfig) -> dict | None:
+    """ckpt_path and a test_ckpt file must be checkpoints of this project whose weights fit the
+    configured model; returns ckpt_path's checkpoint (None without one)."""
+    from vit_inpaint.storage.checkpoints import FileError, model_mismatch, read_checkpoint
+
+    fields = ["ckpt_path"]
+    if cfg.get("test") and cfg.get("test_ckpt") not in (None, "best", "last"):
+        fields.append("test_ckpt")
+    model_settings = OmegaConf.to_container(cfg.model, resolve=True)
+    resumed = None
+    for field in fields:
+        path = cfg.get(field)
+        if path is None:
+            continue
+        try:
+            checkpoint = read_checkpoint(path)
+        except FileError as error:
+            raise ConfigError(f"{field}: {error}") from None
+        mismatch = model_mismatch(checkpoint, model_settings)
+        if mismatch is not None:
+            raise ConfigError(
+                f"{field}: {path} holds {mismatch}: give the settings it was trained with, or "
+                "another checkpoint"
+            )
+        if field == "ckpt_path":
+            resumed = checkpoint
+    return resumed
+
+
+def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
+    """A resume must have epochs left: else it would train nothing and mark the run finished."""
+    from vit_inpaint.storage.checkpoints import epochs_done
+
+    if checkpoint is None:
+        return
+    done = epochs_done(checkpoint)
+    if cfg.trainer.max_epochs <= done:
+        raise ConfigError(
+            f"trainer.max_epochs={cfg.trainer.max_epochs} leaves nothing to train: ckpt_path "
+            f"{cfg.ckpt_path} has {done} epoch(s) done; set trainer.max_epochs above {done} to "
+            "train longer"
+        )
+
+
+def discard_launch(keep_own_folder: bool = False) -> None:
+    """Removes what this launch wrote before its training began, and nothing else: its record
+    (.hydra/ if it made it, else its own .hydra/resumed-<time>/ or attempt-<time>-<pid>/), its
+    log, and the run folder if this launch made it and it is empty again. Files of an earlier or
+    concurrent run are never touched.
+
+    keep_own_folder: keep the record and log of a launch that had the folder to itself (a job
+    of a multirun: the sweep report lists it as failed); still remove a record subfolder."""
     import shutil
 
     from hydra.core.hydra_config import HydraConfig
@@ -115,12 +205,36 @@ def discard_refused_run() -> None:
         return
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
-    if hydra_cfg.output_subdir is not None:
-        shutil.rmtree(output_dir / hydra_cfg.output_subdir, ignore_errors=True)
-    log_file = output_dir / f"{hydra_cfg.job.name}.log"
-    leftovers = [p for p in output_dir.iterdir() if p != log_file] if output_dir.is_dir() else []
-    if not leftovers and (not log_file.exists() or log_file.stat().st_size == 0):
-        shutil.rmtree(output_dir, ignore_errors=True)
+    claim = launch_claim(output_dir) if hydra_cfg.output_subdir is not None else None
+    if claim is None:
+        return  # no record of this launch (DDP's extra process, hydra.output_subdir=null)
+    if keep_own_folder and claim.owns_record:
+        return
+    log_file = claim.log_file(hydra_cfg.job.name)
+    for handler in list(logging.getLogger().handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == log_file:
+            handler.close()
+            logging.getLogger().removeHandler(handler)
+    record = output_dir / claim.record
+    if claim.owns_record:  # only the files Hydra wrote for this launch: another may be inside
+        for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+            (record / name).unlink(missing_ok=True)
+        log_file.unlink(missing_ok=True)  # made by this launch: the folder had no record
+        _rmdir_if_empty(record)
+    else:
+        shutil.rmtree(record, ignore_errors=True)
+    if claim.created_dir:
+        _rmdir_if_empty(output_dir)
+    from vit_inpaint.config.resolvers import forget_claim
+
+    forget_claim(output_dir)
+
+
+def _rmdir_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (or gone): leave it
+        pass
 
 
 def _quiet_library_noise() -> None:

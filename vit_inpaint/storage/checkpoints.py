@@ -73,3 +73,80 @@ class SafeLoading:
                 f"{checkpoint_path}: not a checkpoint of vit-inpaint "
                 f"({type(err).__name__}: {one_line(err)})"
             ) from err
+
+
+def epochs_done(checkpoint: dict) -> int:
+    """How many epochs of training a checkpoint holds (Lightning saves ours at an epoch's end)."""
+    try:
+        return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError, ValueError):
+        return int(checkpoint.get("epoch", -1)) + 1
+
+
+def model_mismatch(checkpoint: dict, model_settings: dict) -> str | None:
+    """Why the checkpoint's weights cannot be the model `model_settings` builds (InpaintingViT's
+    arguments), naming the settings that differ; None when they fit."""
+    from vit_inpaint.models.vit import InpaintingViT
+
+    saved = checkpoint["hyper_parameters"]["model"]
+    differ = [
+        f"model.{key}={saved[key]!r} there, {model_settings[key]!r} here"
+        for key in sorted(set(saved) & set(model_settings))
+        if saved[key] != model_settings[key]
+    ]
+    built = InpaintingViT(**model_settings).state_dict()
+    expected = {f"model.{k}": v.shape for k, v in built.items()}
+    found = {k: v.shape for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+    wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]
+    if not differ and not wrong:
+        return None
+    if differ:
+        return f"a model of other settings ({', '.join(differ)})"
+    key = wrong[0]
+
+    def shape(shapes: dict) -> str:
+        return str(tuple(shapes[key])) if key in shapes else "absent"
+
+    return (
+        f"weights that do not fit the configured model ({key}: {shape(found)} there, "
+        f"{shape(expected)} here)"
+    )
+
+
+def _atomic_checkpoint_io_class():
+    import io
+
+    import torch
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    from vit_inpaint.storage.atomic import write_atomic
+
+    class AtomicCheckpointIO(TorchCheckpointIO):
+        """Lightning's checkpoint writer, all or nothing: the checkpoint is serialised in
+        memory, written to a temporary file beside its destination and renamed over it, so a
+        crash or a full disk leaves the previous checkpoint as it was, never half of a new one.
+        Given to the Trainer by conf/trainer/default.yaml (plugins)."""
+
+        def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+            if storage_options is not None:
+                raise TypeError(
+                    f"{type(self).__name__}.save_checkpoint takes no storage_options, got "
+                    f"{storage_options!r}"
+                )
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, buffer.getvalue())
+
+    AtomicCheckpointIO.__module__ = __name__
+    AtomicCheckpointIO.__qualname__ = "AtomicCheckpointIO"
+    return AtomicCheckpointIO
+
+
+def __getattr__(name: str):
+    # AtomicCheckpointIO subclasses a Lightning class: built on first use, so that reading a
+    # checkpoint (the inpaint tool) does not import Lightning.
+    if name == "AtomicCheckpointIO":
+        globals()[name] = _atomic_checkpoint_io_class()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

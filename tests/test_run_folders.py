@@ -1,0 +1,289 @@
+"""A launch never changes or deletes files it did not create: refused, crashed and concurrent
+runs pointed at another run's folder leave it byte-for-byte as it was; bad checkpoints are
+refused before training with one `error:` line; checkpoints are written atomically.
+
+Each test types `python train.py ...` as a user would and hashes the folders before and after.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from tests.conftest import ROOT, TINY, compose_config, job_dir, run_sweep, run_train
+from vit_inpaint.storage import atomic
+
+pytestmark = pytest.mark.slow
+
+LOCK_FILE = ".lock"  # vit_inpaint/storage/run_folder.py
+BUDGET = [o for o in TINY if not o.startswith("trainer.max_epochs")] + ["trainer.max_epochs=1"]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file and folder under `folder` (hidden ones too), files by their sha256."""
+    return {
+        str(p.relative_to(folder)): (
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        )
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def refused(result: subprocess.CompletedProcess, *words: str) -> str:
+    """The one `error:` line of a run refused with exit status 2; it must hold `words`."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    for word in words:
+        assert word in errors[0], errors[0]
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("shared") / "finished"
+    result = run_train(*BUDGET, f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run
+
+
+@pytest.fixture
+def finished(finished_run, tmp_path) -> Path:
+    """A copy of a finished one-epoch run, this test's own."""
+    return Path(shutil.copytree(finished_run, tmp_path / "finished"))
+
+
+@pytest.fixture
+def unfinished(finished) -> Path:
+    """A run killed after its checkpoint: last.ckpt, no metrics.json."""
+    (finished / "metrics.json").unlink()
+    return finished
+
+
+def test_a_refused_run_into_a_finished_runs_folder_changes_nothing(finished):
+    before = snapshot(finished)
+    refused(run_train(*BUDGET, "model.heads=3", f"hydra.run.dir={finished}"), "model.heads")
+    assert snapshot(finished) == before
+    # A valid run is refused too: the folder holds a finished run.
+    refused(run_train(*BUDGET, f"hydra.run.dir={finished}"), str(finished), "finished run")
+    assert snapshot(finished) == before
+
+
+def test_a_refused_run_into_an_unfinished_runs_folder_keeps_its_record_for_the_resume(
+    unfinished,
+):
+    before = snapshot(unfinished)
+    refused(run_train(*BUDGET, "model.heads=3", f"hydra.run.dir={unfinished}"), "model.heads")
+    assert snapshot(unfinished) == before
+    # A new run (not a resume) into a folder holding another run's files is refused.
+    refused(run_train(*BUDGET, f"hydra.run.dir={unfinished}"), "another run's files")
+    assert snapshot(unfinished) == before
+    # The run's record is intact, so a resume with other settings is still refused.
+    last = unfinished / "checkpoints" / "last.ckpt"
+    result = run_train(*BUDGET, "trainer.max_epochs=2", "masking=pixel", f"ckpt_path={last}")
+    refused(result, "masking.name='patch2x2' there, 'pixel' here")
+    assert snapshot(unfinished) == before
+
+
+def test_a_run_crashing_in_a_finished_runs_folder_keeps_its_record(finished):
+    before = snapshot(finished)
+    result = run_train(*BUDGET, "model.dim=abc", "masking=pixel", f"hydra.run.dir={finished}")
+    assert result.returncode != 0
+    assert snapshot(finished) == before
+
+
+def test_a_sweep_rerun_into_its_folder_leaves_the_finished_jobs_alone(tmp_path):
+    sweep = tmp_path / "sweep"
+    assert run_sweep(sweep, "masking=pixel", budget=BUDGET).returncode == 0
+    job = job_dir(sweep, "masking=pixel")
+    before = snapshot(job)
+    result = run_sweep(sweep, "masking=pixel", budget=BUDGET)
+    assert result.returncode != 0 and "already holds a finished run" in result.stderr
+    assert snapshot(job) == before
+    # The regenerated report reads the job's own record: it finished, trained on pixel.
+    row = next(line for line in (sweep / "report.md").read_text().splitlines() if "pixel" in line)
+    assert "failed" not in row
+
+
+def test_a_second_live_run_into_a_folder_is_refused_naming_the_first(tmp_path):
+    run = tmp_path / "run"
+    slow = [o for o in BUDGET if not o.startswith("data.num_train")] + ["data.num_train=2048"]
+    first = subprocess.Popen(
+        [sys.executable, "train.py", *slow, f"hydra.run.dir={run}"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / LOCK_FILE).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (run / LOCK_FILE).read_text().split()[0] == str(first.pid)
+        second = run_train(*BUDGET, f"hydra.run.dir={run}")
+        refused(second, str(run), f"process {first.pid}")
+        assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    # The first run finished undisturbed, with only its own files, and released the folder.
+    assert json.loads((run / "metrics.json").read_text())["test/mse"] > 0
+    assert not (run / LOCK_FILE).exists()
+    assert not list((run / ".hydra").glob("attempt-*"))
+
+
+def test_a_stale_lock_is_taken_over_and_a_live_one_refuses(tmp_path, caplog):
+    from vit_inpaint.storage.run_folder import FolderLock, RunFolderError
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / LOCK_FILE).write_text(f"{dead.pid} {os.uname().nodename}\n")
+    lock = FolderLock(tmp_path).acquire()
+    assert "stale lock" in caplog.text and f"process {dead.pid} is gone" in caplog.text
+    assert (tmp_path / LOCK_FILE).read_text().split()[0] == str(os.getpid())
+    with pytest.raises(RunFolderError, match=rf"in use by a live run \(process {os.getpid()}"):
+        FolderLock(tmp_path).acquire()
+    lock.release()
+    assert not (tmp_path / LOCK_FILE).exists()
+
+
+def test_a_resume_with_no_epochs_left_is_refused_before_training(unfinished):
+    before = snapshot(unfinished)
+    last = unfinished / "checkpoints" / "last.ckpt"
+    result = run_train(*BUDGET, f"ckpt_path={last}")  # max_epochs=1, 1 epoch done
+    refused(result, "trainer.max_epochs=1", "1 epoch(s) done")
+    assert snapshot(unfinished) == before
+
+
+def test_a_resume_after_a_kill_takes_over_the_stale_lock(unfinished):
+    (unfinished / LOCK_FILE).write_text("999999999 " + os.uname().nodename + "\n")
+    last = unfinished / "checkpoints" / "last.ckpt"
+    result = run_train(*BUDGET, "trainer.max_epochs=2", f"ckpt_path={last}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "taking over a stale lock" in result.stdout
+    assert "val/mse" in json.loads((unfinished / "metrics.json").read_text())
+    assert not (unfinished / LOCK_FILE).exists()
+    # The resumed launch logged into its own record folder, not the earlier launch's train.log.
+    (log,) = (unfinished / ".hydra").glob("resumed-*/train.log")
+    assert "Restored all states from the checkpoint" in log.read_text()
+
+
+def test_a_checkpoint_save_that_fails_half_way_keeps_the_previous_one(tmp_path):
+    trainer = instantiate(compose_config(*BUDGET, output_dir=tmp_path).trainer, logger=False)
+    io = trainer.strategy.checkpoint_io
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.zeros(10)}}, path)
+    before = path.read_bytes()
+    big = {"state_dict": {"w": torch.ones(500_000)}}  # about 2 MB
+    # A full disk, as the kernel makes it: writing past the limit fails part-way (EFBIG).
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, old_limit[1]))
+    try:
+        with pytest.raises(OSError) as error:
+            io.save_checkpoint(big, path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert error.value.errno in (errno.EFBIG, errno.ENOSPC)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last.ckpt"]  # no temporary file
+
+
+def test_a_checkpoint_save_hitting_a_full_disk_keeps_the_previous_one(tmp_path, monkeypatch):
+    """The probe's case: Lightning's own writer stages the file in the system's temporary folder
+    and moves it into place; when that is another file system the move is a copy, which a full
+    disk stops part-way, leaving a partial last.ckpt."""
+    trainer = instantiate(compose_config(*BUDGET, output_dir=tmp_path).trainer, logger=False)
+    io = trainer.strategy.checkpoint_io
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.zeros(10)}}, path)
+    before = path.read_bytes()
+
+    def across_file_systems(src, dst, *args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    def disk_full(src, dst, *args, **kwargs):  # copies part of the file, then the disk is full
+        data = Path(src).read_bytes()
+        Path(dst).write_bytes(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "rename", across_file_systems)
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    monkeypatch.setattr(shutil, "copy2", disk_full)
+    monkeypatch.setattr(atomic, "_write_synced", _half_then_enospc)
+    with pytest.raises(OSError, match="No space left"):
+        io.save_checkpoint({"state_dict": {"w": torch.ones(100_000)}}, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file
+
+
+def _half_then_enospc(target, data):
+    """storage.atomic's low-level write, on a disk that fills up half-way through the file."""
+    with open(target, "wb") as file:
+        file.write(data[: len(data) // 2])
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("kind", ["truncated", "text", "other model size"])
+def test_a_bad_ckpt_path_is_refused_before_training_leaving_nothing(kind, finished, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    bad = outside / "model.ckpt"
+    good = (finished / "checkpoints" / "last.ckpt").read_bytes()
+    overrides = []
+    if kind == "truncated":
+        bad.write_bytes(good[: len(good) // 2])
+    elif kind == "text":
+        bad.write_text("not a checkpoint\n")
+    else:
+        bad.write_bytes(good)
+        overrides = ["model.dim=64"]
+    new_run = tmp_path / "new_run"
+    before = snapshot(tmp_path)
+    result = run_train(
+        *BUDGET, "trainer.max_epochs=2", *overrides, f"ckpt_path={bad}", f"hydra.run.dir={new_run}"
+    )
+    refused(result, "ckpt_path", *(["model.dim=32 there, 64 here"] if overrides else []))
+    assert snapshot(tmp_path) == before and not new_run.exists()
+
+
+def test_a_truncated_last_ckpt_in_a_run_is_refused_leaving_the_run_as_it_was(unfinished):
+    last = unfinished / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    before = snapshot(unfinished)
+    refused(run_train(*BUDGET, "trainer.max_epochs=2", f"ckpt_path={last}"), "ckpt_path", str(last))
+    assert snapshot(unfinished) == before
+
+
+def test_a_test_ckpt_that_is_not_a_checkpoint_is_refused_before_training(tmp_path):
+    text = tmp_path / "notes.ckpt"
+    text.write_text("not a checkpoint\n")
+    run = tmp_path / "run"
+    result = run_train(*BUDGET, f"test_ckpt={text}", f"hydra.run.dir={run}")
+    refused(result, "test_ckpt", str(text))
+    assert not run.exists()
+
+
+def test_a_nan_loss_ends_with_one_error_line_and_keeps_the_last_good_checkpoint(tmp_path):
+    run = tmp_path / "nan"
+    result = run_train(*BUDGET, "trainer.max_epochs=3", "optimizer.lr=1e9", f"hydra.run.dir={run}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "train/loss is" in line
+    assert not (run / "metrics.json").exists() and not (run / LOCK_FILE).exists()
