@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep report bench test test-fast lint tensorboard clean
+.PHONY: help install train sweep report bench evaluate test test-fast lint tensorboard clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 
 bench: $(STAMP) ## time a training epoch: plain PyTorch vs this model in a plain loop vs the Trainer
 	$(BIN)/python -m vit_inpaint.bench --scaling
+	$(BIN)/python -m vit_inpaint.bench --image-size 16 --batch-sizes 128 --num-train 4096
+	$(BIN)/python -m vit_inpaint.bench --image-size 32 --batch-sizes 128 --num-train 2048
+
+evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-Stokes on the test photos
+	$(BIN)/python -m vit_inpaint.evaluate --out-dir outputs/evaluation
 
 test: $(STAMP) ## run the test suite (CPU, about 2.5 minutes)
 	$(BIN)/python -m pytest -q

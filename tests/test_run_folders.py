@@ -23,7 +23,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from tests.conftest import ROOT, TINY, compose_config, job_dir, run_sweep, run_train
+from tests.conftest import ROOT, TINY, compose_config, run_sweep, run_train
 from vit_inpaint.storage import atomic
 
 pytestmark = pytest.mark.slow
@@ -106,17 +106,14 @@ def test_a_run_crashing_in_a_finished_runs_folder_keeps_its_record(finished):
     assert snapshot(finished) == before
 
 
-def test_a_sweep_rerun_into_its_folder_leaves_the_finished_jobs_alone(tmp_path):
+def test_a_sweep_rerun_into_its_folder_is_refused_and_changes_nothing(tmp_path):
     sweep = tmp_path / "sweep"
     assert run_sweep(sweep, "masking=pixel", budget=BUDGET).returncode == 0
-    job = job_dir(sweep, "masking=pixel")
-    before = snapshot(job)
+    before = snapshot(sweep)
     result = run_sweep(sweep, "masking=pixel", budget=BUDGET)
-    assert result.returncode != 0 and "already holds a finished run" in result.stderr
-    assert snapshot(job) == before
-    # The regenerated report reads the job's own record: it finished, trained on pixel.
-    row = next(line for line in (sweep / "report.md").read_text().splitlines() if "pixel" in line)
-    assert "failed" not in row
+    assert result.returncode == 2 and "holds an earlier sweep" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: hydra.sweep.dir=")
+    assert snapshot(sweep) == before  # multirun.yaml, report.md, figures and jobs as they were
 
 
 def test_a_second_live_run_into_a_folder_is_refused_naming_the_first(tmp_path):
@@ -287,3 +284,19 @@ def test_a_nan_loss_ends_with_one_error_line_and_keeps_the_last_good_checkpoint(
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert "train/loss is" in line
     assert not (run / "metrics.json").exists() and not (run / LOCK_FILE).exists()
+
+
+@pytest.mark.slow
+def test_last_ckpt_is_the_last_finished_epoch_even_when_it_is_not_the_best(tiny_config):
+    # mode=max: with a model that learns (val/mse falling), no epoch after the first is "best",
+    # so Lightning's own save_last would have left last.ckpt at epoch 0.
+    import torch
+
+    from vit_inpaint.training import train
+
+    cfg = tiny_config("trainer.max_epochs=3", "callbacks.model_checkpoint.mode=max")
+    train(cfg)
+    folder = Path(cfg.paths.output_dir) / "checkpoints"
+    last = torch.load(folder / "last.ckpt", weights_only=False)
+    assert last["epoch"] == 2 and last["global_step"] == 3 * 8
+    assert [p.name for p in folder.glob("epoch*.ckpt")] == ["epoch000.ckpt"]

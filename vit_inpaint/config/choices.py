@@ -17,4 +17,5 @@ METRIC_NAMES = (
     "rate_acceptable",
     "rate_failed",
     "mse_mean_fill",
+    "coverage",
 )

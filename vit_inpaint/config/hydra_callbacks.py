@@ -18,13 +18,22 @@ log = logging.getLogger(__name__)
 
 
 class CheckSweep(Callback):
-    """Refuses, before any job or folder is made, a sweep whose every job would be refused."""
+    """Refuses, before any job or folder is made, a sweep whose every job would be refused, and a
+    sweep into the folder of an earlier sweep: Hydra would rewrite its multirun.yaml, and the
+    report of its runs, before the first job (Hydra saves multirun.yaml after this callback)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         from vit_inpaint.config.validate import ConfigError, check_sweep
 
         try:
             check_sweep(config)  # swept values are checked again in each job
+            earlier = Path(config.hydra.sweep.dir) / "multirun.yaml"
+            if earlier.exists():
+                raise ConfigError(
+                    f"hydra.sweep.dir={config.hydra.sweep.dir} holds an earlier sweep "
+                    f"({earlier.name}); choose a new folder so nothing of it is overwritten (a "
+                    "run of it resumes with ckpt_path=<its job>/checkpoints/last.ckpt)"
+                )
         except ConfigError as error:
             # Hydra turns a callback's exception into a warning and goes on; SystemExit it lets
             # through, so the sweep stops here, before its folder or any job exists.

@@ -7,6 +7,7 @@
     rate_perfect   share of images whose hidden-pixel RMSE is <= perfect (0.05)
     rate_acceptable                                      in (perfect, acceptable] (0.15]
     rate_failed                                          > acceptable
+    coverage       share of each image's pixels that are hidden, averaged (what the mask took)
 The three rates are the report's "parfaites / acceptables / échouées" (section 11), per image.
 """
 
@@ -52,6 +53,7 @@ class InpaintingMetrics(nn.Module):
         self.rate_perfect = MeanMetric()
         self.rate_acceptable = MeanMetric()
         self.rate_failed = MeanMetric()
+        self.coverage = MeanMetric()
 
     @torch.no_grad()
     def update(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
@@ -65,6 +67,7 @@ class InpaintingMetrics(nn.Module):
         self.rate_perfect.update(perfect.float())
         self.rate_failed.update(failed.float())
         self.rate_acceptable.update((~perfect & ~failed).float())
+        self.coverage.update(mask.flatten(1).float().mean(1))
 
     def compute(self) -> dict[str, torch.Tensor]:
         mse = self.mse.compute()
@@ -77,6 +80,7 @@ class InpaintingMetrics(nn.Module):
             "rate_acceptable": self.rate_acceptable.compute(),
             "rate_failed": self.rate_failed.compute(),
             "mse_mean_fill": mean_fill,
+            "coverage": self.coverage.compute(),
         }
 
     @property

@@ -11,6 +11,7 @@ Everything the module needs is stored in its hyperparameters as plain values, so
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -108,8 +109,11 @@ class InpaintingModule(SafeLoading, L.LightningModule):
     def _stop_on_non_finite(self, loss: torch.Tensor, batch_idx: int) -> None:
         # Raised before backward (on the CPU, before the first bad update; on a GPU within
         # log_every_n_steps of it): the checkpoints, saved at the end of each epoch, stay good.
-        callback = self._trainer.checkpoint_callback if self._trainer is not None else None
-        checkpoint = getattr(callback, "last_model_path", "")
+        callbacks = self._trainer.checkpoint_callbacks if self._trainer is not None else []
+        # The newest checkpoint any ModelCheckpoint wrote (conf/callbacks: last.ckpt, each epoch).
+        saved = [p for cb in callbacks for p in (cb.last_model_path, cb.best_model_path)]
+        saved = [p for p in saved if p and Path(p).is_file()]
+        checkpoint = max(saved, key=lambda p: Path(p).stat().st_mtime, default="")
         raise NonFiniteLossError(
             f"train/loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx} "
             f"(step {self.global_step}): training stopped. "
