@@ -549,3 +549,17 @@ def test_alpha_comes_back_exactly_and_only_the_colour_is_filled(
     # The colour is filled as it would be without its alpha channel.
     expected = to_uint8(fill_channels(inpainter.fill, colour / 255.0, mask))
     np.testing.assert_array_equal(out[..., :-1], expected)
+
+
+def test_without_ckpt_the_shipped_inpainter_fills_the_image(tmp_path):
+    from vit_inpaint.fill.model import SHIPPED
+
+    # The shipped weights stay small enough to live in the package (issue: 2 MB or less).
+    assert SHIPPED.is_file() and SHIPPED.stat().st_size <= 2 * 1024 * 1024
+    truth = photo_u8()[:40, :48]
+    iio.imwrite(tmp_path / "photo.png", truth)
+    run(image=tmp_path / "photo.png", holes=20, seed=1, out=tmp_path / "out.png")
+    out = iio.imread(tmp_path / "out.png")
+    mask = grid_holes(40, 48, 20, seed=1)
+    np.testing.assert_array_equal(out[~mask], truth[~mask])
+    assert out.shape == truth.shape
