@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-# Candidate shapes drawn per image when filling up to a coverage: more than enough for 60% of an
-# image with the smallest shapes the configs allow, few enough to stay cheap.
-MAX_SHAPES = 256
+# Filling up to a coverage: at most this many passes (halving what is missing each time, a few
+# dozen reach any coverage; the bound only stops a loop that could not).
+MAX_PASSES = 10_000
 
 
 def _uniform(batch: int, low: float, high: float, generator) -> torch.Tensor:
@@ -61,18 +61,22 @@ def _check_range(name: str, low: float, high: float, lowest: float, highest: flo
         )
 
 
-def _fill_to_coverage(shapes, batch: int, height: int, width: int, target, generator):
-    """Adds shapes (each call: (B, H, W) bool, one shape per image) until each image's hidden
-    share reaches its target; shapes past the target are not added."""
+def _fill_to_coverage(paint, batch: int, height: int, width: int, target, generator, area):
+    """Paints shapes (paint(masks, which, at_once, generator) adds `at_once` shapes to each image
+    `which` of `masks`) until each image's hidden share reaches its target. Far from the target,
+    several shapes are added at once (at most half the pixels still missing, by the shapes' mean
+    `area`), so a large image fills in a few dozen passes; near it, one at a time, so a mask
+    passes its target by one shape at most."""
     import torch
 
     masks = torch.zeros(batch, height, width, dtype=torch.bool)
-    for _ in range(MAX_SHAPES):
-        # Only the images still short of their target get a new shape: most finish in a few.
-        short = (coverage(masks) < target).nonzero().squeeze(1)
+    for _ in range(MAX_PASSES):
+        missing = (target - coverage(masks)) * height * width  # (B,) pixels still to hide
+        short = (missing > 0).nonzero().squeeze(1)
         if len(short) == 0:
             break
-        masks[short] |= shapes(len(short), height, width, generator)
+        at_once = max(1, int(float(missing[short].max()) / (2 * area)))
+        paint(masks, short, at_once, generator)
     return masks
 
 
@@ -94,19 +98,25 @@ class HolesMasking:
     coverage_max: float = 0.5
     name: str = "holes"
 
-    def _one_hole(self, batch: int, height: int, width: int, generator) -> torch.Tensor:
+    def _paint(self, masks: torch.Tensor, which: torch.Tensor, at_once: int, generator) -> None:
+        """Hides `at_once` more holes in each image `which` of `masks`, in place: only the
+        holes' own pixels are written (n holes cost n x side^2, not n x H x W)."""
         import torch
 
+        _, height, width = masks.shape
+        n = len(which) * at_once
         hi = min(self.max_size, height, width)
         lo = min(self.min_size, hi)
-        h = _integers(batch, lo, hi, generator)
-        w = _integers(batch, lo, hi, generator)
-        top = (torch.rand(batch, generator=generator) * (height - h + 1)).long()
-        left = (torch.rand(batch, generator=generator) * (width - w + 1)).long()
-        rows, cols = torch.arange(height), torch.arange(width)
-        in_rows = (rows >= top[:, None]) & (rows < (top + h)[:, None])
-        in_cols = (cols >= left[:, None]) & (cols < (left + w)[:, None])
-        return in_rows[:, :, None] & in_cols[:, None, :]
+        h = _integers(n, lo, hi, generator)
+        w = _integers(n, lo, hi, generator)
+        top = (torch.rand(n, generator=generator) * (height - h + 1)).long()
+        left = (torch.rand(n, generator=generator) * (width - w + 1)).long()
+        span = torch.arange(hi)
+        inside = (span < h[:, None])[:, :, None] & (span < w[:, None])[:, None, :]  # (n, hi, hi)
+        image = which.repeat(at_once)[:, None, None].expand(n, hi, hi)
+        rows = (top[:, None] + span)[:, :, None].expand(n, hi, hi)
+        cols = (left[:, None] + span)[:, None, :].expand(n, hi, hi)
+        masks[image[inside], rows[inside], cols[inside]] = True
 
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
         import torch
@@ -115,12 +125,13 @@ class HolesMasking:
             counts = _integers(batch, int(self.count[0]), int(self.count[1]), generator)
             masks = torch.zeros(batch, height, width, dtype=torch.bool)
             for k in range(int(self.count[1])):
-                masks |= (
-                    self._one_hole(batch, height, width, generator) & (k < counts)[:, None, None]
-                )
+                self._paint(masks, (k < counts).nonzero().squeeze(1), 1, generator)
         else:
             target = _uniform(batch, self.coverage_min, self.coverage_max, generator)
-            masks = _fill_to_coverage(self._one_hole, batch, height, width, target, generator)
+            side = (min(self.min_size, height, width) + min(self.max_size, height, width)) / 2
+            masks = _fill_to_coverage(
+                self._paint, batch, height, width, target, generator, area=side * side
+            )
         return _keep_one_of_each(masks, generator)
 
     def hidden_count(self, height: int, width: int) -> int:
@@ -192,9 +203,17 @@ class StrokesMasking:
         dist2 = (ys - y0[:, None, None] - t * dy) ** 2 + (xs - x0[:, None, None] - t * dx) ** 2
         return dist2 <= (half**2)[:, None, None]
 
+    def _paint(self, masks: torch.Tensor, which: torch.Tensor, at_once: int, generator) -> None:
+        """Draws `at_once` more strokes into each image `which` of `masks`, in place."""
+        _, height, width = masks.shape
+        for _ in range(at_once):
+            masks[which] |= self._one_stroke(len(which), height, width, generator)
+
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
         target = _uniform(batch, self.coverage_min, self.coverage_max, generator)
-        masks = _fill_to_coverage(self._one_stroke, batch, height, width, target, generator)
+        # A stroke crosses about the image's side at the mean width.
+        area = (self.min_width + self.max_width) / 2 * max(height, width)
+        masks = _fill_to_coverage(self._paint, batch, height, width, target, generator, area)
         return _keep_one_of_each(masks, generator)
 
     def hidden_count(self, height: int, width: int) -> int:
