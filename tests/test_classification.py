@@ -163,6 +163,7 @@ def test_task_classify_composes_and_is_checked():
         (("task=classify", "data=digits", "data.num_val=400"), "data.num_val"),
         (("task=classify", "data=digits", "optimized_metric=val/mse"), "optimized_metric"),
         (("finetune=half",), "finetune must be one of"),
+        (("task=classify", "data=digits", "task.augment_shift=8"), "task.augment_shift"),
         (("init_from=/no/such.ckpt",), "init_from: no checkpoint file"),
     ],
 )
@@ -229,3 +230,15 @@ def test_a_checkpoint_of_the_other_task_is_refused_by_name(tmp_path):
         InpaintingModule.load_from_checkpoint(path)
     loaded = ClassificationModule.load_from_checkpoint(path)
     assert torch.equal(loaded.model.head.weight, module.model.head.weight)
+
+
+def test_random_shift_moves_each_image_by_at_most_the_given_pixels():
+    from vit_inpaint.tasks.classification import random_shift
+
+    torch.manual_seed(0)
+    images = torch.zeros(64, 8, 8)
+    images[:, 4, 4] = 1.0  # one lit pixel: where it lands is the image's shift
+    moved = random_shift(images, 1)
+    rows, cols = moved.flatten(1).argmax(1) // 8, moved.flatten(1).argmax(1) % 8
+    assert torch.equal(moved.sum((1, 2)), torch.ones(64))  # the pixel stays inside, once
+    assert set(rows.tolist()) == {3, 4, 5} and set(cols.tolist()) == {3, 4, 5}

@@ -112,7 +112,7 @@ TYPED = {
     },
     "model": {"vit": schema.ModelConfig},
     "optimizer": {"adam": schema.AdamConfig, "adamw": schema.AdamWConfig, "sgd": schema.SGDConfig},
-    "task": {"inpaint": schema.TaskConfig, "classify": schema.TaskConfig},
+    "task": {"inpaint": schema.TaskConfig, "classify": schema.ClassifyTaskConfig},
 }
 
 

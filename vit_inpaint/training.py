@@ -148,6 +148,7 @@ def build_module(cfg: DictConfig, datamodule):
             num_classes=datamodule.num_classes,
             class_names=datamodule.class_names,
             finetune=cfg.finetune,
+            augment_shift=cfg.task.augment_shift,
         )
         module.baselines = evaluate_classifiers(datamodule)
         return module

@@ -238,6 +238,11 @@ class TaskConfig:
     name: str = MISSING  # inpaint | classify
 
 
+@dataclass
+class ClassifyTaskConfig(TaskConfig):
+    augment_shift: int = MISSING
+
+
 # --- the top level: conf/train.yaml -------------------------------------------------------------
 
 
@@ -284,6 +289,7 @@ SCHEMAS = (
     ("data", "photos_schema", PhotosDataConfig),
     ("data", "digits_schema", DigitsDataConfig),
     ("task", "task_schema", TaskConfig),
+    ("task", "classify_schema", ClassifyTaskConfig),
     ("masking", "block_schema", BlockMaskingConfig),
     ("masking", "random_pixels_schema", RandomPixelsMaskingConfig),
     ("masking", "holes_schema", HolesMaskingConfig),

@@ -231,6 +231,11 @@ def check_task(cfg: DictConfig) -> str:
             raise ConfigError(f"data.labels_per_class must be positive, got {per_class}")
         if data.fresh_images:
             raise ConfigError("data.labels_per_class needs data.fresh_images=false")
+    shift = OmegaConf.select(cfg, "task.augment_shift", default=0)
+    if not 0 <= shift < data.image_size:
+        raise ConfigError(
+            f"task.augment_shift must be between 0 and data.image_size - 1, got {shift}"
+        )
     if task == "classify" and cfg.get("loss_pixels", "hidden") != "hidden":
         raise ConfigError("loss_pixels is an inpainting setting: task=classify takes none")
     return task
