@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from tests.conftest import CONF, TINY, compose_config, run_train
 from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.data.datamodule import build_datamodule
+from vit_inpaint.tasks.classification import ClassificationModule
 from vit_inpaint.tasks.inpainting import InpaintingModule
 from vit_inpaint.tasks.optim import build_optimizer
 from vit_inpaint.training import train
@@ -23,16 +24,21 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_every_option_composes_and_instantiates(group, option, tmp_path):
-    cfg = compose_config(TINY, f"{group}={option}", output_dir=tmp_path)
+    labelled = ("data=digits",) if (group, option) == ("task", "classify") else ()
+    cfg = compose_config(TINY, f"{group}={option}", *labelled, output_dir=tmp_path)
+    classify = cfg.task.name == "classify"  # task=classify, or an experiment that sets it
     OmegaConf.resolve(cfg)
     check_config(cfg)
     datamodule = build_datamodule(cfg)
     datamodule.setup()
-    images, masks = next(iter(datamodule.train_dataloader()))
-    module = InpaintingModule(
-        model=OmegaConf.to_container(cfg.model), optimizer=OmegaConf.to_container(cfg.optimizer)
-    )
-    assert module(images, masks).shape == images.shape
+    images, second = next(iter(datamodule.train_dataloader()))  # masks, or labels
+    settings = OmegaConf.to_container(cfg.model), OmegaConf.to_container(cfg.optimizer)
+    if classify:
+        module = ClassificationModule(*settings, num_classes=datamodule.num_classes)
+        assert module(images).shape == (len(images), 10) and second.shape == (len(images),)
+    else:
+        module = InpaintingModule(*settings)
+        assert module(images, second).shape == images.shape
     assert build_optimizer(module.parameters(), **cfg.optimizer).param_groups[0]["lr"] > 0
     for node in (cfg.callbacks or {}).values():
         instantiate(node)

@@ -97,6 +97,7 @@ TYPED = {
         "random": schema.DataConfig,
         "gaussian_field": schema.GaussianFieldDataConfig,
         "photos": schema.PhotosDataConfig,
+        "digits": schema.DigitsDataConfig,
     },
     "masking": {
         "pixel": schema.BlockMaskingConfig,
@@ -111,6 +112,7 @@ TYPED = {
     },
     "model": {"vit": schema.ModelConfig},
     "optimizer": {"adam": schema.AdamConfig, "adamw": schema.AdamWConfig, "sgd": schema.SGDConfig},
+    "task": {"inpaint": schema.TaskConfig, "classify": schema.ClassifyTaskConfig},
 }
 
 
@@ -133,6 +135,7 @@ def test_each_option_composes_into_its_schema(group, option, node_type):
             "random": schema.ImageSourceConfig,
             "gaussian_field": schema.GaussianFieldImagesConfig,
             "photos": schema.PhotosImagesConfig,
+            "digits": schema.ImageSourceConfig,
         }
         assert OmegaConf.get_type(cfg.data.images) is images[option]
 

@@ -89,9 +89,7 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path, extra_callbacks: list | Non
     _quiet_library_noise()
 
     from vit_inpaint.data.datamodule import build_datamodule
-    from vit_inpaint.evaluation.baselines import evaluate_baselines
     from vit_inpaint.storage.atomic import write_atomic
-    from vit_inpaint.tasks.inpainting import InpaintingModule
     from vit_inpaint.viz.hparams import log_hparams
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -99,21 +97,19 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path, extra_callbacks: list | Non
         torch.set_num_threads(cfg.threads)
 
     datamodule = build_datamodule(cfg)
-    module = InpaintingModule(
-        model=OmegaConf.to_container(cfg.model, resolve=True),
-        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
-        train_mean=datamodule.train_mean,
-        loss_pixels=cfg.loss_pixels,
-        rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
-        masking=cfg.masking.name,
-    )
-    module.baselines = evaluate_baselines(datamodule)
+    module = build_module(cfg, datamodule)
+    if cfg.get("init_from"):
+        from vit_inpaint.storage.checkpoints import read_checkpoint
+        from vit_inpaint.tasks.finetune import load_fitting
+
+        load_fitting(module.model, read_checkpoint(cfg.init_from), cfg.init_from)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += extra_callbacks or []
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    log.info("training %s on %s", cfg.masking.name, output_dir)
+    what = cfg.masking.name if task_of(cfg) == "inpaint" else "a classifier"
+    log.info("training %s on %s", what, output_dir)
     Launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _scalars(trainer.callback_metrics, prefix="val/")
@@ -131,6 +127,49 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path, extra_callbacks: list | Non
 
     optimized = cfg.get("optimized_metric")
     return metrics.get(optimized) if optimized else None
+
+
+def task_of(cfg: DictConfig) -> str:
+    return OmegaConf.select(cfg, "task.name", default="inpaint")
+
+
+def build_module(cfg: DictConfig, datamodule):
+    """The LightningModule of `task=`, with its baselines' scores on the same images."""
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    if task_of(cfg) == "classify":
+        from vit_inpaint.evaluation.classifiers import evaluate_classifiers
+        from vit_inpaint.tasks.classification import ClassificationModule
+
+        datamodule.setup()
+        module = ClassificationModule(
+            model=model,
+            optimizer=optimizer,
+            num_classes=datamodule.num_classes,
+            class_names=datamodule.class_names,
+            finetune=cfg.finetune,
+            augment_shift=cfg.task.augment_shift,
+        )
+        module.baselines = evaluate_classifiers(datamodule)
+        return module
+
+    from vit_inpaint.evaluation.baselines import evaluate_baselines
+    from vit_inpaint.tasks.inpainting import InpaintingModule
+
+    module = InpaintingModule(
+        model=model,
+        optimizer=optimizer,
+        train_mean=datamodule.train_mean,
+        loss_pixels=cfg.loss_pixels,
+        rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
+        masking=cfg.masking.name,
+    )
+    if cfg.get("finetune", "full") != "full":
+        from vit_inpaint.tasks.finetune import freeze_for
+
+        freeze_for(module.model, cfg.finetune)
+    module.baselines = evaluate_baselines(datamodule)
+    return module
 
 
 def in_multirun() -> bool:
@@ -154,6 +193,7 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
     if cfg.get("test") and cfg.get("test_ckpt") not in (None, "best", "last"):
         fields.append("test_ckpt")
     model_settings = OmegaConf.to_container(cfg.model, resolve=True)
+    check_init_from(cfg, model_settings)
     resumed = None
     for field in fields:
         path = cfg.get(field)
@@ -163,7 +203,7 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
             checkpoint = read_checkpoint(path)
         except FileError as error:
             raise ConfigError(f"{field}: {error}") from None
-        mismatch = model_mismatch(checkpoint, model_settings)
+        mismatch = model_mismatch(checkpoint, model_settings, task=task_of(cfg))
         if mismatch is not None:
             raise ConfigError(
                 f"{field}: {path} holds {mismatch}: give the settings it was trained with, or "
@@ -172,6 +212,25 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
         if field == "ckpt_path":
             resumed = checkpoint
     return resumed
+
+
+def check_init_from(cfg: DictConfig, model_settings: dict) -> None:
+    """init_from must be a checkpoint of this project whose encoder fits the configured model."""
+    from vit_inpaint.storage.checkpoints import FileError, read_checkpoint
+    from vit_inpaint.tasks.finetune import encoder_mismatch
+
+    path = cfg.get("init_from")
+    if path is None:
+        return
+    try:
+        checkpoint = read_checkpoint(path)
+    except FileError as error:
+        raise ConfigError(f"init_from: {error}") from None
+    mismatch = encoder_mismatch(checkpoint, model_settings)
+    if mismatch is not None:
+        raise ConfigError(
+            f"init_from: {path} holds {mismatch}: give the model settings it was trained with"
+        )
 
 
 def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:

@@ -19,3 +19,12 @@ METRIC_NAMES = (
     "mse_mean_fill",
     "coverage",
 )
+TASKS = ("inpaint", "classify")  # task.name
+FINETUNE = ("full", "linear_probe", "last_block")  # finetune
+# What ClassificationModule computes for each split (val/<name>, test/<name>).
+CLASSIFY_METRIC_NAMES = ("acc", "nll")
+# data=digits: scikit-learn's 1797 8x8 digits, split once, stratified (data/sources.py Digits).
+DIGITS_IMAGE_SIZE = 8
+DIGITS_SPLIT_SIZES = {"train": 1077, "val": 360, "test": 360}
+# The image sources that say each image's class (task=classify needs one).
+LABELLED_SOURCES = ("vit_inpaint.data.sources.Digits", "vit_inpaint.data.sources.GaussianField")

@@ -84,6 +84,11 @@ class DataConfig:
 
 
 @dataclass
+class DigitsDataConfig(DataConfig):
+    labels_per_class: int | None = MISSING
+
+
+@dataclass
 class GaussianFieldDataConfig(DataConfig):
     images: GaussianFieldImagesConfig = field(default_factory=GaussianFieldImagesConfig)
 
@@ -225,6 +230,19 @@ class SGDConfig:
     warmup_steps: int = MISSING
 
 
+# --- task: conf/task/*.yaml ---------------------------------------------------------------------
+
+
+@dataclass
+class TaskConfig:
+    name: str = MISSING  # inpaint | classify
+
+
+@dataclass
+class ClassifyTaskConfig(TaskConfig):
+    augment_shift: int = MISSING
+
+
 # --- the top level: conf/train.yaml -------------------------------------------------------------
 
 
@@ -247,6 +265,8 @@ class TrainConfig:
     deprecated: dict[str, str] = MISSING
     rate_thresholds: RateThresholdsConfig = field(default_factory=RateThresholdsConfig)
     ckpt_path: str | None = MISSING
+    init_from: str | None = MISSING
+    finetune: str = MISSING
     test: bool = MISSING
     test_ckpt: str | None = MISSING
     optimized_metric: str | None = MISSING
@@ -258,6 +278,7 @@ class TrainConfig:
     callbacks: Any = MISSING
     logger: Any = MISSING
     paths: Any = MISSING
+    task: TaskConfig = field(default_factory=TaskConfig)
 
 
 # (group, name in the ConfigStore, schema); the yaml options list `<name>` in their defaults.
@@ -266,6 +287,9 @@ SCHEMAS = (
     ("data", "uniform_noise_schema", DataConfig),
     ("data", "gaussian_field_schema", GaussianFieldDataConfig),
     ("data", "photos_schema", PhotosDataConfig),
+    ("data", "digits_schema", DigitsDataConfig),
+    ("task", "task_schema", TaskConfig),
+    ("task", "classify_schema", ClassifyTaskConfig),
     ("masking", "block_schema", BlockMaskingConfig),
     ("masking", "random_pixels_schema", RandomPixelsMaskingConfig),
     ("masking", "holes_schema", HolesMaskingConfig),

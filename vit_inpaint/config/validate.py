@@ -14,12 +14,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.config.choices import (
     ATTENTIONS,
+    CLASSIFY_METRIC_NAMES,
+    DIGITS_IMAGE_SIZE,
+    DIGITS_SPLIT_SIZES,
+    FINETUNE,
+    LABELLED_SOURCES,
     LOSS_PIXELS,
     METRIC_NAMES,
     OPTIMIZERS,
     POS_EMBEDDINGS,
     PRIORS,
     SCHEDULES,
+    TASKS,
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, check_masking_name
@@ -147,13 +153,24 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise ConfigError(f"ckpt_path: no checkpoint file at {ckpt_path}")
 
+    init_from = cfg.get("init_from")
+    if init_from is not None and not Path(init_from).is_file():
+        raise ConfigError(f"init_from: no checkpoint file at {init_from}")
+    finetune = cfg.get("finetune", "full")
+    if finetune not in FINETUNE:
+        raise ConfigError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
+    task = check_task(cfg)
+
     # The value train() returns for a hyperparameter sweeper: a validation metric (tuning on the
     # test split would leak it), one that every run logs or a baseline's mse_* beside it.
     optimized = cfg.get("optimized_metric")
     if optimized is not None:
         prefix, _, name = str(optimized).partition("/")
-        known = (*METRIC_NAMES, "mse_over_bayes")
-        if prefix != "val" or not (name in known or name.startswith("mse_")):
+        if task == "classify":
+            known, baseline = CLASSIFY_METRIC_NAMES, ("acc_", "nll_")
+        else:
+            known, baseline = (*METRIC_NAMES, "mse_over_bayes"), ("mse_",)
+        if prefix != "val" or not (name in known or name.startswith(baseline)):
             raise ConfigError(
                 f"optimized_metric must be a validation metric val/<name> with <name> one of "
                 f"{known}, got {optimized!r}"
@@ -180,6 +197,50 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         check_resume(cfg, Path(ckpt_path))
 
 
+def check_task(cfg: DictConfig) -> str:
+    """task= and the data settings that only make sense for one task; returns the task."""
+    task = OmegaConf.select(cfg, "task.name", default="inpaint")
+    if task not in TASKS:
+        raise ConfigError(f"task.name must be one of {TASKS}, got {task!r}")
+    data = cfg.data
+    source = OmegaConf.select(cfg, "data.images._target_")
+    if task == "classify" and source not in LABELLED_SOURCES:
+        raise ConfigError(
+            f"task=classify needs labelled images (data=digits or data=gaussian_field); "
+            f"data.images._target_={source} has no labels"
+        )
+    if str(source).endswith(".Digits"):
+        if data.image_size != DIGITS_IMAGE_SIZE:
+            raise ConfigError(
+                f"data=digits images are {DIGITS_IMAGE_SIZE}x{DIGITS_IMAGE_SIZE}: "
+                f"data.image_size must be {DIGITS_IMAGE_SIZE}, got {data.image_size}"
+            )
+        for split, available in DIGITS_SPLIT_SIZES.items():
+            if data[f"num_{split}"] > available:
+                raise ConfigError(
+                    f"data.num_{split} ({data[f'num_{split}']}) is more than the {available} "
+                    f"{split} images of data=digits"
+                )
+    per_class = data.get("labels_per_class")
+    if per_class is not None:
+        if task != "classify":
+            raise ConfigError(
+                "data.labels_per_class needs task=classify (labels train nothing in inpainting)"
+            )
+        if per_class < 1:
+            raise ConfigError(f"data.labels_per_class must be positive, got {per_class}")
+        if data.fresh_images:
+            raise ConfigError("data.labels_per_class needs data.fresh_images=false")
+    shift = OmegaConf.select(cfg, "task.augment_shift", default=0)
+    if not 0 <= shift < data.image_size:
+        raise ConfigError(
+            f"task.augment_shift must be between 0 and data.image_size - 1, got {shift}"
+        )
+    if task == "classify" and cfg.get("loss_pixels", "hidden") != "hidden":
+        raise ConfigError("loss_pixels is an inpainting setting: task=classify takes none")
+    return task
+
+
 def check_sweep(cfg: DictConfig) -> None:
     """What cannot run as a job of a multirun (called when a sweep starts, and in each job)."""
     trainer = cfg.get("trainer") or {}
@@ -195,7 +256,18 @@ def check_sweep(cfg: DictConfig) -> None:
 
 # What a resumed run must share with the run that wrote its checkpoint; the rest (epochs,
 # devices, threads, callbacks, ...) may change, e.g. trainer.max_epochs to train for longer.
-RESUME_MUST_MATCH = ("data", "masking", "model", "optimizer", "seed", "loss_pixels")
+RESUME_MUST_MATCH = (
+    "data",
+    "masking",
+    "model",
+    "optimizer",
+    "seed",
+    "loss_pixels",
+    "task",
+    "finetune",
+)
+# What a run recorded before these keys existed did (an older run's .hydra/config.yaml).
+RECORDED_DEFAULTS = {"task.name": "inpaint", "finetune": "full"}
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
@@ -205,7 +277,7 @@ def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
     saved_file = run / ".hydra" / "config.yaml" if run is not None else None
     if saved_file is None or not saved_file.is_file():
         return  # a checkpoint from elsewhere: Lightning checks that its weights fit the model
-    saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_file)))
+    saved = {**RECORDED_DEFAULTS, **_flat(OmegaConf.to_container(OmegaConf.load(saved_file)))}
     current = _flat(OmegaConf.to_container(cfg))
     differ = [
         key

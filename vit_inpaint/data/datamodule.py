@@ -191,12 +191,22 @@ class InpaintingDataModule(L.LightningDataModule):
         ]
 
 
-def build_datamodule(cfg) -> InpaintingDataModule:
+def build_datamodule(cfg):
     """The data module a composed config describes: `cfg.data` (with its image source under
-    `data.images`) and the masking strategy `cfg.masking`. Training, the report and the tests all
-    build their data here."""
+    `data.images`) and the masking strategy `cfg.masking`; with `task=classify` the labelled
+    twin (data/labelled.py), from the same `cfg.data`, without masks. Training, the report and
+    the tests all build their data here."""
     from hydra.utils import instantiate
+    from omegaconf import OmegaConf
 
+    if OmegaConf.select(cfg, "task.name", default="inpaint") == "classify":
+        data = OmegaConf.to_container(cfg.data, resolve=True)
+        data["_target_"] = "vit_inpaint.data.labelled.LabelledDataModule"
+        return instantiate(data)
+    data = cfg.data
+    if "labels_per_class" in data:  # data=digits: a classification setting, not the module's
+        data = OmegaConf.to_container(data, resolve=True)
+        del data["labels_per_class"]
     masking = build_masking(**cfg.masking)
     # _partial_: the masking object is passed as it is (instantiate would turn it into a config).
-    return instantiate(cfg.data, _partial_=True)(masking=masking)
+    return instantiate(data, _partial_=True)(masking=masking)

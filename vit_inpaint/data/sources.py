@@ -66,6 +66,13 @@ class GaussianField:
         return _rbf_covariances(size, self.lengthscales, self.sigma, self.jitter)
 
     def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
+        return self.sample_labelled(n, size, split, generator)[0]
+
+    def sample_labelled(
+        self, n: int, size: int, split: str, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images and their labels (n,) int64: the index of each image's lengthscale in
+        `lengthscales` (task=classify). The same random numbers as `sample`, the same images."""
         factors = torch.linalg.cholesky(self.covariances(size))  # (L, n_pix, n_pix)
         which = torch.randint(0, len(self.lengthscales), (n,), generator=generator)
         noise = torch.randn(n, size * size, generator=generator, dtype=torch.float64)
@@ -76,7 +83,27 @@ class GaussianField:
         images = self.mean + z.view(n, size, size)
         if self.clip:
             images = images.clamp(0.0, 1.0)
-        return images.float()
+        return images.float(), which
+
+    def class_names(self) -> list[str]:
+        return [f"l={scale:g}" for scale in self.lengthscales]
+
+    def class_posterior(self, images: torch.Tensor) -> torch.Tensor:
+        """The Bayes classifier (n, L): p(l | x) by Bayes' rule, exact for unclipped data.
+
+        log p(l | x) = log N(x; mean, K_l) + log(1/L) - log p(x); the uniform prior cancels in
+        the softmax over lengthscales, and so do the constants of the Gaussian densities.
+        """
+        size = images.shape[-1]
+        covariances = self.covariances(size)  # (L, n, n)
+        factors = torch.linalg.cholesky(covariances)
+        centred = (images.reshape(len(images), -1).double() - self.mean).T  # (n_pix, B)
+        log_likelihood = []
+        for factor in factors:
+            white = torch.linalg.solve_triangular(factor, centred, upper=False)  # L^-1 (x - m)
+            log_det = 2 * factor.diagonal().log().sum()
+            log_likelihood.append(-0.5 * (white.square().sum(0) + log_det))
+        return torch.stack(log_likelihood, dim=1).softmax(dim=1).float()
 
     def mean_and_covariance(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The mixture's overall mean and covariance: the best *linear* predictor uses these."""
@@ -230,3 +257,56 @@ def load_photo(name: str, downscale: int = 1) -> torch.Tensor:
         blocks = photo[:h, :w].reshape(h // downscale, downscale, w // downscale, downscale)
         photo = blocks.mean(dim=(1, 3))
     return photo
+
+
+@dataclass(frozen=True)
+class Digits:
+    """scikit-learn's bundled handwritten digits (no download): 1797 images of 8x8 pixels, scaled
+    from 0..16 to [0, 1], labels 0-9. Split once into train / val / test (DIGITS_SPLIT_SIZES),
+    stratified by class and independent of `seed`, so every run and every baseline sees the same
+    test images. `sample` draws n images of a split without replacement (all of them when n is
+    the split's size); the data module keeps `labels_per_class` of the training images."""
+
+    def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
+        return self.sample_labelled(n, size, split, generator)[0]
+
+    def sample_labelled(
+        self, n: int, size: int, split: str, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        from vit_inpaint.config.choices import DIGITS_IMAGE_SIZE
+
+        if size != DIGITS_IMAGE_SIZE:
+            raise ValueError(f"data=digits images are 8x8: data.image_size must be 8, got {size}")
+        images, labels = _digits_split(split)
+        if n > len(images):
+            raise ValueError(
+                f"data=digits has {len(images)} {split} images, data.num_{split}={n} asks for more"
+            )
+        chosen = torch.randperm(len(images), generator=generator)[:n]
+        return images[chosen], labels[chosen]
+
+    def class_names(self) -> list[str]:
+        return [str(digit) for digit in range(10)]
+
+
+@cache
+def _digits_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from vit_inpaint.config.choices import DIGITS_SPLIT_SIZES
+
+    digits = load_digits()
+    images = torch.from_numpy(digits.images / 16.0).float()  # (1797, 8, 8), 0..16 -> [0, 1]
+    labels = torch.from_numpy(digits.target).long()
+    index = torch.arange(len(labels)).numpy()
+    sizes = DIGITS_SPLIT_SIZES
+    # random_state fixed: the split is part of the data set, not of a run.
+    rest, test = train_test_split(
+        index, test_size=sizes["test"], stratify=labels.numpy(), random_state=0
+    )
+    train, val = train_test_split(
+        rest, test_size=sizes["val"], stratify=labels.numpy()[rest], random_state=0
+    )
+    chosen = {"train": train, "val": val, "test": test}[split]
+    return images[chosen], labels[chosen]

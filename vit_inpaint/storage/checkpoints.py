@@ -60,9 +60,17 @@ class SafeLoading:
     through `read_checkpoint`, torch's safe loader, and fails with a CheckpointError that names
     the file instead of a traceback from deep inside torch or Lightning."""
 
+    TASK = "inpaint"  # the task (`task=`) whose checkpoints this module reads
+
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, **kwargs):
-        read_checkpoint(checkpoint_path)
+        written_by = checkpoint_task(read_checkpoint(checkpoint_path))
+        if written_by != cls.TASK:
+            module = {"inpaint": "InpaintingModule", "classify": "ClassificationModule"}
+            raise CheckpointError(
+                f"{checkpoint_path}: a checkpoint of task={written_by}: load it with "
+                f"{module[written_by]} (init_from= starts a {cls.TASK} run from its encoder)"
+            )
         kwargs.setdefault("weights_only", True)
         try:
             return super().load_from_checkpoint(
@@ -83,18 +91,34 @@ def epochs_done(checkpoint: dict) -> int:
         return int(checkpoint.get("epoch", -1)) + 1
 
 
-def model_mismatch(checkpoint: dict, model_settings: dict) -> str | None:
-    """Why the checkpoint's weights cannot be the model `model_settings` builds (InpaintingViT's
-    arguments), naming the settings that differ; None when they fit."""
+def checkpoint_task(checkpoint: dict) -> str:
+    """The task (`task=`) that wrote a checkpoint: only a classifier saves num_classes."""
+    return "classify" if "num_classes" in checkpoint["hyper_parameters"] else "inpaint"
+
+
+def model_mismatch(checkpoint: dict, model_settings: dict, task: str = "inpaint") -> str | None:
+    """Why the checkpoint's weights cannot be the model `model_settings` builds (the encoder's
+    arguments) for `task`, naming the settings that differ; None when they fit."""
+    from vit_inpaint.models.classifier import ViTClassifier
     from vit_inpaint.models.vit import InpaintingViT
 
+    written_by = checkpoint_task(checkpoint)
+    if written_by != task:
+        return (
+            f"a model of task={written_by}, not task={task} (init_from=CKPT starts a run from "
+            "another task's encoder)"
+        )
     saved = checkpoint["hyper_parameters"]["model"]
     differ = [
         f"model.{key}={saved[key]!r} there, {model_settings[key]!r} here"
         for key in sorted(set(saved) & set(model_settings))
         if saved[key] != model_settings[key]
     ]
-    built = InpaintingViT(**model_settings).state_dict()
+    if task == "classify":
+        num_classes = checkpoint["hyper_parameters"]["num_classes"]
+        built = ViTClassifier(**model_settings, num_classes=num_classes).state_dict()
+    else:
+        built = InpaintingViT(**model_settings).state_dict()
     expected = {f"model.{k}": v.shape for k, v in built.items()}
     found = {k: v.shape for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
     wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]

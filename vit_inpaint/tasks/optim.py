@@ -44,7 +44,9 @@ def configure_optimizers(module, optimizer_config: dict):
     """What a LightningModule's configure_optimizers returns: the optimizer and its per-step rate,
     constant (the report), or with `optimizer.schedule=cosine` a short warm-up then half a cosine
     from lr down to 0."""
-    optimizer = build_optimizer(module.parameters(), **optimizer_config)
+    # Frozen weights (finetune=linear_probe|last_block) are left out; all of them otherwise.
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    optimizer = build_optimizer(trainable, **optimizer_config)
     if optimizer_config.get("schedule", "constant") == "constant":
         return optimizer  # no scheduler to step: a constant rate costs nothing per step
     total = max(1, int(module.trainer.estimated_stepping_batches))

@@ -54,7 +54,18 @@ DOMAINS = {
     "optimizer": OPTIMIZERS,
 }
 # The metrics shown on first load, in this order; the run's other metrics follow.
-FIRST_METRICS = ("test/mse", "test/nmse", "test/rate_perfect", "test/rate_failed", "val/mse")
+# (Inpainting's, then task=classify's: a run logs one set or the other.)
+FIRST_METRICS = (
+    "test/mse",
+    "test/nmse",
+    "test/rate_perfect",
+    "test/rate_failed",
+    "val/mse",
+    "test/acc",
+    "test/nll",
+    "val/acc",
+    "val/nll",
+)
 
 
 def hparams_of(cfg: DictConfig) -> dict:

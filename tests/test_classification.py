@@ -1,0 +1,244 @@
+"""task=classify without training: the shared encoder, the classifier, labelled data, the Bayes
+classifier and the baselines, the configs, and moving weights between tasks."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import TINY, compose_config
+from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.data.labelled import LabelledDataModule, keep_per_class
+from vit_inpaint.data.sources import Digits, GaussianField
+from vit_inpaint.models.classifier import ViTClassifier
+from vit_inpaint.models.encoder import is_encoder_key
+from vit_inpaint.models.vit import InpaintingViT
+from vit_inpaint.tasks.classification import ClassificationModule
+from vit_inpaint.tasks.finetune import encoder_mismatch, freeze_for, load_fitting
+
+# --- the encoder split out of InpaintingViT, nothing else changed --------------------------------
+
+# InpaintingViT() as it was before the encoder was split out (commit 99ebe68): its parameter names
+# in order, and with torch.manual_seed(0) the sum of all its initial weights and the next random
+# number drawn after building it (the same numbers consumed, in the same order).
+NAMES_BEFORE = [
+    "embed.weight", "embed.bias", "pos.table",
+    *[f"blocks.{i}.{name}" for i in range(2) for name in (
+        "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight",
+        "attn.proj.bias", "norm2.weight", "norm2.bias", "mlp.0.weight", "mlp.0.bias",
+        "mlp.2.weight", "mlp.2.bias")],
+    "norm.weight", "norm.bias", "head.weight", "head.bias",
+]  # fmt: skip
+WEIGHT_SUM_BEFORE = 312.53078183410867
+NEXT_RANDOM_BEFORE = 0.02194976806640625
+
+
+def test_inpainting_model_keeps_its_names_initial_weights_and_random_numbers():
+    torch.manual_seed(0)
+    model = InpaintingViT()
+    after = torch.rand(1).item()
+    state = model.state_dict()
+    assert list(state) == NAMES_BEFORE
+    # float64 sums of float32 weights, taken the same way before and after: equal to ~1e-12.
+    assert sum(float(v.double().sum()) for v in state.values()) == pytest.approx(
+        WEIGHT_SUM_BEFORE, abs=1e-9
+    )
+    assert after == NEXT_RANDOM_BEFORE
+
+
+def test_classifier_shares_the_encoder_names_and_gives_class_scores():
+    settings = dict(image_size=8, patch_size=2, dim=32, depth=2, heads=4)
+    inpainter, classifier = InpaintingViT(**settings), ViTClassifier(**settings, num_classes=10)
+    encoder = lambda m: {k: v.shape for k, v in m.state_dict().items() if is_encoder_key(k)}  # noqa: E731
+    assert encoder(inpainter) == encoder(classifier)
+    logits = classifier(torch.rand(5, 8, 8))
+    assert logits.shape == (5, 10) and torch.isfinite(logits).all()
+    logits.square().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in classifier.parameters())
+
+
+def test_classify_returns_probabilities_and_checks_shapes():
+    module = ClassificationModule(model=dict(image_size=8, dim=32, depth=1), num_classes=3)
+    probabilities = module.classify(torch.rand(4, 8, 8))
+    assert probabilities.shape == (4, 3)
+    assert torch.allclose(probabilities.sum(1), torch.ones(4))
+    with pytest.raises(ValueError, match="8x8"):
+        module.classify(torch.rand(4, 4, 4))
+
+
+# --- labelled data -------------------------------------------------------------------------------
+
+
+def test_digits_split_is_fixed_stratified_disjoint_and_in_unit_range():
+    from sklearn.datasets import load_digits
+
+    source = Digits()
+    sizes = {"train": 1077, "val": 360, "test": 360}
+    splits = {s: source.sample_labelled(n, 8, s, torch.Generator().manual_seed(0))
+              for s, n in sizes.items()}  # fmt: skip
+    everything = torch.from_numpy(load_digits().images / 16.0).float().reshape(1797, -1)
+    together = torch.cat([images.reshape(-1, 64) for images, _ in splits.values()])
+    # The three splits together are the 1797 images, each once: disjoint and complete.
+    assert torch.equal(together.sort(0).values, everything.sort(0).values)
+    overall = torch.bincount(torch.from_numpy(load_digits().target)).double() / 1797
+    for split, (images, labels) in splits.items():
+        assert images.min() >= 0 and images.max() <= 1
+        # Stratified: each class's share matches the whole set's, to one image (rounding).
+        expected = overall * sizes[split]
+        assert (torch.bincount(labels, minlength=10) - expected).abs().max() <= 1
+    # Fixed: another seed draws the same split, in another order.
+    again, _ = source.sample_labelled(360, 8, "test", torch.Generator().manual_seed(1))
+    assert torch.equal(again.reshape(-1, 64).sort(0).values,
+                       splits["test"][0].reshape(-1, 64).sort(0).values)  # fmt: skip
+    with pytest.raises(ValueError, match="num_test"):
+        source.sample_labelled(361, 8, "test", torch.Generator())
+
+
+def test_keep_per_class_keeps_exactly_n_of_each_class():
+    labels = torch.tensor([0, 1, 0, 2, 1, 0, 2, 2])
+    images, kept = keep_per_class(torch.arange(8).float(), labels, 2)
+    assert images.tolist() == [0, 1, 2, 3, 4, 6] and torch.bincount(kept).tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match="only 2"):
+        keep_per_class(torch.arange(8).float(), labels, 3)
+
+
+def test_gaussian_field_labels_do_not_change_its_images():
+    field = GaussianField()
+    images = field.sample(64, 4, "train", torch.Generator().manual_seed(3))
+    labelled, labels = field.sample_labelled(64, 4, "train", torch.Generator().manual_seed(3))
+    assert torch.equal(images, labelled)
+    assert labels.dtype == torch.int64 and set(labels.tolist()) <= {0, 1, 2, 3}
+
+
+def test_bayes_classifier_is_the_exact_posterior():
+    from scipy.stats import multivariate_normal
+
+    field = GaussianField()
+    images, _ = field.sample_labelled(6, 4, "test", torch.Generator().manual_seed(0))
+    covariances = field.covariances(4).numpy()
+    flat = images.reshape(6, -1).double().numpy()
+    log_p = [multivariate_normal(mean=[0.5] * 16, cov=c).logpdf(flat) for c in covariances]
+    expected = torch.from_numpy(np.stack(log_p, axis=1)).softmax(dim=1)
+    # float32 result of float64 arithmetic: agreement to float32 rounding.
+    assert torch.allclose(field.class_posterior(images).double(), expected, atol=1e-6)
+
+
+def test_labelled_data_module_and_baselines_on_gaussian_fields():
+    from vit_inpaint.evaluation.classifiers import evaluate_classifiers
+
+    dm = LabelledDataModule(GaussianField(), image_size=4, num_train=400, num_val=200,
+                            num_test=200, batch_size=32)  # fmt: skip
+    results = evaluate_classifiers(dm)
+    assert dm.num_classes == 4 and dm.class_names[0] == "l=0.5"
+    for split in ("val", "test"):
+        for name in ("logreg", "svm", "bayes"):
+            assert 0 <= results[f"{split}/acc_{name}"] <= 1
+        # The Bayes classifier is the best possible in expectation; on 200 images it may lose to
+        # a baseline by chance, but not by much, and it is far above chance (0.25).
+        assert results[f"{split}/acc_bayes"] > 0.6
+        assert results[f"{split}/nll_bayes"] < results[f"{split}/nll_logreg"] + 0.1
+        assert results[f"{split}/nll_bayes"] < math.log(4)
+    images, labels = next(iter(dm.train_dataloader()))
+    assert images.shape == (32, 4, 4) and labels.shape == (32,)
+
+
+# --- configs -------------------------------------------------------------------------------------
+
+
+def test_task_classify_composes_and_is_checked():
+    cfg = compose_config(TINY, "task=classify", "data=digits")
+    assert cfg.task.name == "classify" and cfg.optimized_metric == "val/nll"
+    assert cfg.callbacks.reconstruction_images is None
+    check_config(cfg)
+    assert compose_config(TINY).task.name == "inpaint"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (("task=classify",), "task=classify needs labelled images"),
+        (("data=digits", "data.labels_per_class=5"), "labels_per_class needs task=classify"),
+        (("task=classify", "data=digits", "data.image_size=4"), "data.image_size must be 8"),
+        (("task=classify", "data=digits", "data.num_val=400"), "data.num_val"),
+        (("task=classify", "data=digits", "optimized_metric=val/mse"), "optimized_metric"),
+        (("finetune=half",), "finetune must be one of"),
+        (("task=classify", "data=digits", "task.augment_shift=8"), "task.augment_shift"),
+        (("init_from=/no/such.ckpt",), "init_from: no checkpoint file"),
+    ],
+)
+def test_bad_classification_settings_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        check_config(compose_config(TINY, *overrides))
+
+
+# --- weights from one task to the other ----------------------------------------------------------
+
+
+def _checkpoint(model, task_hparams: dict, **settings) -> dict:
+    return {
+        "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
+        "hyper_parameters": {"model": settings, **task_hparams},
+    }
+
+
+def test_encoder_of_an_inpainting_checkpoint_starts_a_classifier():
+    settings = dict(image_size=8, dim=32, depth=2, heads=4)
+    checkpoint = _checkpoint(InpaintingViT(**settings), {}, **settings)
+    classifier = ViTClassifier(**settings, num_classes=10)
+    head_before = classifier.head.weight.clone()
+    assert encoder_mismatch(checkpoint, settings) is None
+    loaded, fresh = load_fitting(classifier, checkpoint, "test")
+    assert fresh == ["head.bias", "head.weight"] and "embed.weight" in loaded
+    assert torch.equal(classifier.blocks[1].mlp[0].weight,
+                       checkpoint["state_dict"]["model.blocks.1.mlp.0.weight"])  # fmt: skip
+    assert torch.equal(classifier.head.weight, head_before)
+    wider = {**settings, "dim": 64}
+    assert "model.dim=32 there, 64 here" in encoder_mismatch(checkpoint, wider)
+
+
+def test_finetune_modes_freeze_the_right_weights():
+    model = ViTClassifier(image_size=4, dim=32, depth=2, heads=4, num_classes=3)
+    trains = lambda: {n for n, p in model.named_parameters() if p.requires_grad}  # noqa: E731
+    freeze_for(model, "linear_probe")
+    assert trains() == {"head.weight", "head.bias"}
+    freeze_for(model, "last_block")
+    assert {n.split(".")[0] for n in trains()} == {"blocks", "norm", "head"}
+    assert not any(n.startswith("blocks.0.") for n in trains())
+    freeze_for(model, "full")
+    assert trains() == {n for n, _ in model.named_parameters()}
+
+
+def test_a_checkpoint_of_the_other_task_is_refused_by_name(tmp_path):
+    from vit_inpaint import InpaintingModule
+    from vit_inpaint.storage.checkpoints import CheckpointError
+
+    settings = dict(image_size=8, dim=32, depth=1, heads=4)
+    module = ClassificationModule(model=settings, num_classes=3)
+    path = tmp_path / "classifier.ckpt"
+    import lightning
+
+    torch.save(
+        {
+            "state_dict": module.state_dict(),
+            "hyper_parameters": dict(module.hparams),
+            "pytorch-lightning_version": lightning.__version__,  # what Lightning's loader reads
+        },
+        path,
+    )
+    with pytest.raises(CheckpointError, match="task=classify: load it with ClassificationModule"):
+        InpaintingModule.load_from_checkpoint(path)
+    loaded = ClassificationModule.load_from_checkpoint(path)
+    assert torch.equal(loaded.model.head.weight, module.model.head.weight)
+
+
+def test_random_shift_moves_each_image_by_at_most_the_given_pixels():
+    from vit_inpaint.tasks.classification import random_shift
+
+    torch.manual_seed(0)
+    images = torch.zeros(64, 8, 8)
+    images[:, 4, 4] = 1.0  # one lit pixel: where it lands is the image's shift
+    moved = random_shift(images, 1)
+    rows, cols = moved.flatten(1).argmax(1) // 8, moved.flatten(1).argmax(1) % 8
+    assert torch.equal(moved.sum((1, 2)), torch.ones(64))  # the pixel stays inside, once
+    assert set(rows.tolist()) == {3, 4, 5} and set(cols.tolist()) == {3, 4, 5}

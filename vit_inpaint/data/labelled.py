@@ -1,0 +1,130 @@
+"""Labelled images for `task=classify`, made in memory and served as whole-tensor batches.
+
+The classification twin of `InpaintingDataModule` (datamodule.py), from the same config group
+`data`: the image source must say each image's class, with
+    sample_labelled(n, size, split, generator) -> images (n, size, size), labels (n,) int64
+    class_names() -> list[str]
+(`Digits`, and `GaussianField`, whose class is the index of an image's lengthscale). A batch is
+    images (B, H, W) float in [0, 1]-ish, labels (B,) int64
+Each split is drawn from the same seed stream the inpainting module uses for its images, so a
+Gaussian-field run makes the same images for either task.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+
+from vit_inpaint.data.datamodule import _FRESH_IMAGES, _IMAGES, SPLITS, TensorBatches, generator
+
+
+class LabelledDataModule(L.LightningDataModule):
+    """The train, val and test splits of a labelled image source."""
+
+    def __init__(
+        self,
+        images,
+        image_size: int = 8,
+        num_train: int = 1077,
+        num_val: int = 360,
+        num_test: int = 360,
+        batch_size: int = 64,
+        eval_batch_size: int = 1000,
+        seed: int = 0,
+        fresh_images: bool = False,
+        fresh_masks: bool = False,
+        labels_per_class: int | None = None,
+    ):
+        """fresh_masks: accepted from the shared data configs; classification hides nothing.
+        labels_per_class: keep only this many training images of each class (None: all)."""
+        super().__init__()
+        if not hasattr(images, "sample_labelled"):
+            raise ValueError(
+                f"task=classify needs labelled images; data.images {type(images).__name__} has "
+                "none (use data=digits or data=gaussian_field)"
+            )
+        if fresh_images and labels_per_class is not None:
+            raise ValueError("data.labels_per_class needs data.fresh_images=false")
+        self.source = images
+        self.image_size = image_size
+        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.seed = seed
+        self.fresh_images = fresh_images
+        self.labels_per_class = labels_per_class
+        self.class_names = list(images.class_names())
+        self.images: dict[str, torch.Tensor] = {}
+        self.labels: dict[str, torch.Tensor] = {}
+        self._fresh: tuple[int, torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.images:
+            return
+        for index, split in enumerate(SPLITS):
+            gen = generator(self.seed, index, _IMAGES)
+            images, labels = self.source.sample_labelled(
+                self.sizes[split], self.image_size, split=split, generator=gen
+            )
+            self.images[split], self.labels[split] = images, labels
+        if self.labels_per_class is not None:
+            self.images["train"], self.labels["train"] = keep_per_class(
+                self.images["train"], self.labels["train"], self.labels_per_class
+            )
+
+    def _epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
+    def _fresh_pair(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Epoch `epoch`'s training images and labels, made once (TensorBatches asks for the
+        images, then the labels, of the same epoch)."""
+        if epoch == 0:
+            return self.images["train"], self.labels["train"]
+        if self._fresh is None or self._fresh[0] != epoch:
+            gen = generator(self.seed, 0, _FRESH_IMAGES, epoch)
+            pair = self.source.sample_labelled(
+                self.sizes["train"], self.image_size, split="train", generator=gen
+            )
+            self._fresh = (epoch, *pair)
+        return self._fresh[1], self._fresh[2]
+
+    def train_dataloader(self) -> TensorBatches:
+        # TensorBatches slices its second tensor like the first: the labels travel as "masks".
+        return TensorBatches(
+            self.images["train"],
+            self.labels["train"],
+            self.batch_size,
+            seed=self.seed,
+            shuffle=True,
+            fresh_images=(lambda e: self._fresh_pair(e)[0]) if self.fresh_images else None,
+            fresh_masks=(lambda e: self._fresh_pair(e)[1]) if self.fresh_images else None,
+            epoch=self._epoch,
+            shard=self.trainer.global_rank if self.trainer is not None else 0,
+            num_shards=self.trainer.world_size if self.trainer is not None else 1,
+        )
+
+    def val_dataloader(self) -> TensorBatches:
+        return TensorBatches(self.images["val"], self.labels["val"], self.eval_batch_size)
+
+    def test_dataloader(self) -> TensorBatches:
+        return TensorBatches(self.images["test"], self.labels["test"], self.eval_batch_size)
+
+
+def keep_per_class(
+    images: torch.Tensor, labels: torch.Tensor, per_class: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `per_class` images of each class (the split is already in random order)."""
+    keep = torch.zeros(len(labels), dtype=torch.bool)
+    for label in labels.unique():
+        where = (labels == label).nonzero().squeeze(1)
+        if len(where) < per_class:
+            raise ValueError(
+                f"data.labels_per_class={per_class}: class {int(label)} has only {len(where)} "
+                "training images"
+            )
+        keep[where[:per_class]] = True
+    return images[keep], labels[keep]

@@ -1,0 +1,53 @@
+"""The classifier: the shared encoder (`encoder.py`) and a linear head on the mean of its tokens.
+
+    images (B, H, W) in [0, 1]
+    -> Encoder.pixel_features (nothing hidden), forward_features   (B, N, dim)
+    -> mean over the N tokens     (B, dim)
+    -> head                       (B, num_classes) logits
+
+Mean pooling rather than a class token: a class token would be a new parameter and a new
+sequence position the inpainting encoder never saw, while the mean of the tokens uses exactly the
+encoder an inpainting checkpoint trained (`init_from=`), and the position-encoding table keeps its
+shape. The images go through the same pixel features as inpainting, with no pixel hidden (the
+hidden-flag channel is all zero), so both tasks' encoders take the same input.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vit_inpaint.models.encoder import Encoder
+from vit_inpaint.models.layers import init_weights
+
+
+class ViTClassifier(Encoder):
+    """Class logits of whole images. Takes the Encoder's arguments and `num_classes`."""
+
+    def __init__(self, *args, num_classes: int = 10, **settings):
+        super().__init__(*args, **settings)
+        if num_classes < 2:
+            raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
+        self.num_classes = num_classes
+        self.head = nn.Linear(self.dim, num_classes)
+        self.apply(init_weights)
+
+    def forward_head(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, N, dim) -> (B, num_classes) logits."""
+        return self.head(tokens.mean(dim=1))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new, freshly initialised head for `num_classes` classes (timm's name)."""
+        self.num_classes = num_classes
+        self.head = nn.Linear(self.dim, num_classes).to(self.norm.weight.device)
+        init_weights(self.head)
+
+    def forward(
+        self, images: torch.Tensor, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """images (B, H, W) -> logits (B, num_classes) (and the attention maps)."""
+        mask = torch.zeros_like(images, dtype=torch.bool)
+        features, _ = self.pixel_features(images, mask)
+        tokens, attention_maps = self.forward_features(features, mask, return_attention)
+        logits = self.forward_head(tokens)
+        return (logits, attention_maps) if return_attention else logits

@@ -1,0 +1,111 @@
+"""The encoder every model here shares: pixel features, patches, embedding, position encoding,
+transformer blocks and the final norm (report sections 7.1-7.3, 3-4 and 6).
+
+A model is this encoder plus a head, timm-style: `forward_features` gives one vector per patch,
+the subclass's `forward_head` turns them into pixels (`vit.py`, inpainting) or class scores
+(`classifier.py`). The encoder's modules are attributes of the model itself (`embed`, `pos`,
+`blocks`, `norm`), not of a child module: the inpainting checkpoints written before the encoder
+was split out keep their parameter names (`model.embed.weight`, ...), and a checkpoint of either
+task hands its encoder to the other by those names (`ENCODER_PREFIXES`).
+
+    images (B, H, W) in [0, 1], mask (B, H, W) bool, True = hidden
+    -> pixel features (B, C, H, W): the value (0 where hidden), a "this pixel is hidden" flag
+       (, the push-pull fill of the hidden pixels with model.prior=pushpull)
+    -> patchify        (B, N, C*p*p)   N = (H/p) * (W/p) tokens
+    -> embed + pos     (B, N, dim)
+    -> depth x Block   (B, N, dim)
+    -> norm            (B, N, dim)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vit_inpaint.config.choices import PRIORS
+from vit_inpaint.models.layers import Block, PositionalEncoding, patchify
+from vit_inpaint.models.prior import pushpull_fill
+
+# The state_dict names (inside a model) that belong to the encoder; everything else is a head.
+ENCODER_PREFIXES = ("embed.", "pos.", "blocks.", "norm.")
+
+
+def is_encoder_key(name: str) -> bool:
+    return name.startswith(ENCODER_PREFIXES)
+
+
+class Encoder(nn.Module):
+    """Builds the encoder's modules in the order the original InpaintingViT built them.
+
+    A subclass adds its head after calling this `__init__` and then applies `init_weights`: the
+    modules are created, and draw their random numbers, in exactly the order they always did, so a
+    seed gives the same initial weights as before the split.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 4,
+        patch_size: int = 2,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 4,
+        mlp_ratio: float = 2.0,
+        pos_embedding: str = "learned",
+        attention: str = "manual",
+        attend_to_hidden: bool = True,
+        prior: str = "none",
+    ):
+        super().__init__()
+        if prior not in PRIORS:
+            raise ValueError(f"model.prior must be one of {PRIORS}, got {prior!r}")
+        if image_size % patch_size != 0:
+            raise ValueError(
+                f"data.image_size ({image_size}) must be divisible by model.patch_size "
+                f"({patch_size})"
+            )
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.dim = dim
+        self.attend_to_hidden = attend_to_hidden
+        self.prior = prior
+        channels = 2 if prior == "none" else 3  # value, hidden flag (, prior fill)
+        grid = image_size // patch_size
+        num_tokens = grid * grid
+        self.embed = nn.Linear(channels * patch_size * patch_size, dim)  # e = W x + b (7.2)
+        self.pos = PositionalEncoding(pos_embedding, num_tokens, (grid, grid), dim)
+        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, attention) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+
+    def pixel_features(
+        self, images: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, C, H, W) features and, with model.prior=pushpull, the prior fill (B, H, W).
+
+        Hidden pixel values never reach the model: they are zeroed here. The hidden-flag channel
+        lets a mask hide one pixel inside a patch: the model is told which pixels are missing
+        rather than guessing it from a zero that could also be a real black pixel.
+        """
+        hidden = mask.to(images.dtype)
+        visible_values = images * (1.0 - hidden)
+        channels = [visible_values, hidden]
+        base = None
+        if self.prior == "pushpull":
+            base = pushpull_fill(visible_values, mask)
+            channels.append(base)
+        return torch.stack(channels, dim=1), base
+
+    def forward_features(
+        self, features: torch.Tensor, mask: torch.Tensor, return_attention: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+        """features (B, C, H, W), mask (B, H, W) bool -> tokens (B, N, dim) after the final norm,
+        and the attention weights of every layer (each (B, heads, N, N), or None without
+        return_attention)."""
+        x = self.pos(self.embed(patchify(features, self.patch_size)))
+        key_mask = None
+        if not self.attend_to_hidden:
+            key_mask = ~patchify(mask, self.patch_size).all(dim=-1)  # (B, N): has a visible pixel
+        attention_maps = []
+        for block in self.blocks:
+            x, weights = block(x, key_mask, return_attention)
+            attention_maps.append(weights)
+        return self.norm(x), attention_maps
