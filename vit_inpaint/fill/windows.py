@@ -41,11 +41,19 @@ def _box_sums(mask: np.ndarray, tops: np.ndarray, lefts: np.ndarray, h: int, w: 
     return table[t + h, left + w] - table[t, left + w] - table[t + h, left] + table[t, left]
 
 
-def _near_visible(hidden: np.ndarray, reach: int) -> np.ndarray:
-    """Hidden pixels with a visible pixel within `reach` rows and columns."""
+def _near_visible(hidden: np.ndarray, reach: int, strip: int = 512) -> np.ndarray:
+    """Hidden pixels with a visible pixel within `reach` rows and columns, computed in strips of
+    rows so that the summed-area tables stay small on a large image."""
+    near = np.zeros_like(hidden)
     padded = np.pad(~hidden, reach, mode="constant")
-    rows, cols = np.arange(hidden.shape[0]), np.arange(hidden.shape[1])
-    return hidden & (_box_sums(padded, rows, cols, 2 * reach + 1, 2 * reach + 1) > 0)
+    cols = np.arange(hidden.shape[1])
+    for start in range(0, hidden.shape[0], strip):
+        stop = min(start + strip, hidden.shape[0])
+        block = padded[start : stop + 2 * reach]  # the strip's rows and `reach` rows either side
+        rows = np.arange(stop - start)
+        seen = _box_sums(block, rows, cols, 2 * reach + 1, 2 * reach + 1) > 0
+        near[start:stop] = hidden[start:stop] & seen
+    return near
 
 
 def fill_windows(
@@ -81,7 +89,10 @@ def fill_windows(
     bottom = top + (-(height + 2 * top - size) % stride)
     right = left + (-(width + 2 * left - size) % stride)
     padding = ((top, bottom), (left, right))
-    values = np.pad(np.where(mask, 0.0, image), padding, mode="symmetric").astype(np.float32)
+    # float32, hidden values zeroed in place: on a 4000x4000 image each float64 copy is 128 MB.
+    values = image.astype(np.float32)
+    values[mask] = 0.0
+    values = np.pad(values, padding, mode="symmetric")
     hidden = np.pad(mask, padding, mode="symmetric")
     tops = np.arange(0, hidden.shape[0] - size + 1, stride)
     lefts = np.arange(0, hidden.shape[1] - size + 1, stride)
@@ -122,5 +133,6 @@ def fill_windows(
             raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
         values[filled] = total[filled] / weight_sum[filled]
         hidden &= ~filled
-    out = values[top : top + height, left : left + width].astype(np.float64)
-    return np.where(mask, out, image)
+    out = image.astype(np.float64)  # visible pixels exactly as given
+    out[mask] = values[top : top + height, left : left + width][mask]
+    return out

@@ -92,6 +92,12 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     if pixels.ndim == 3:
         colour = pixels[..., :1] if pixels.shape[-1] <= 2 else pixels[..., :3]
         pixels = colour.astype(np.float64).mean(axis=-1)
+    if pixels.dtype == bool:
+        return pixels.copy()
+    if np.issubdtype(pixels.dtype, np.unsignedinteger):
+        # x > max / 2 is x > max // 2 for whole numbers: no float copy of a large mask (a
+        # 4000x4000 one would take 128 MB).
+        return pixels > pixels.max() // 2
     gray = pixels.astype(np.float64)
     if not np.isfinite(gray).all():
         raise FileError(f"{path}: the mask holds NaN or infinite values")

@@ -28,7 +28,11 @@ def masked_rgb(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    """[0, 1] floats to 8 bits, rounded to nearest; one temporary copy (large images)."""
+    scaled = np.multiply(image, 255.0, dtype=np.float64)
+    np.clip(scaled, 0.0, 255.0, out=scaled)
+    np.rint(scaled, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def side_by_side(image: np.ndarray, mask: np.ndarray, *filled: np.ndarray) -> np.ndarray:
