@@ -303,6 +303,9 @@ def _quiet_library_noise() -> None:
         logging.getLogger("lightning").handlers.clear()
     # Raised inside Lightning's own batch handling on every run, with nothing for a user to do.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    # test_ckpt=best with two ModelCheckpoints (the best epoch, and last.ckpt every epoch): it
+    # takes the first one's best, the one conf/callbacks/default.yaml lists first, as meant.
+    warnings.filterwarnings("ignore", message=r".*configured with multiple `ModelCheckpoint`")
 
 
 def _scalars(metrics: dict, prefix: str) -> dict[str, float]:
