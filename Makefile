@@ -40,7 +40,7 @@ bench: $(STAMP) ## time a training epoch: plain PyTorch vs this model in a plain
 evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-Stokes on the test photos
 	$(BIN)/python -m vit_inpaint.evaluate --out-dir outputs/evaluation
 
-test: $(STAMP) ## run the test suite (CPU, about 2.5 minutes)
+test: $(STAMP) ## run the whole test suite (CPU, about 10 minutes)
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (seconds)
