@@ -187,7 +187,7 @@ def is_ddp_child() -> bool:
 def check_checkpoints(cfg: DictConfig) -> dict | None:
     """ckpt_path and a test_ckpt file must be checkpoints of this project whose weights fit the
     configured model; returns ckpt_path's checkpoint (None without one)."""
-    from vit_inpaint.storage.checkpoints import FileError, model_mismatch, read_checkpoint
+    from vit_inpaint.storage.checkpoints import model_mismatch
 
     fields = ["ckpt_path"]
     if cfg.get("test") and cfg.get("test_ckpt") not in (None, "best", "last"):
@@ -196,13 +196,9 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
     check_init_from(cfg, model_settings)
     resumed = None
     for field in fields:
-        path = cfg.get(field)
-        if path is None:
+        path, checkpoint = _checkpoint_of(cfg, field)
+        if checkpoint is None:
             continue
-        try:
-            checkpoint = read_checkpoint(path)
-        except FileError as error:
-            raise ConfigError(f"{field}: {error}") from None
         mismatch = model_mismatch(checkpoint, model_settings, task=task_of(cfg))
         if mismatch is not None:
             raise ConfigError(
@@ -216,21 +212,30 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
 
 def check_init_from(cfg: DictConfig, model_settings: dict) -> None:
     """init_from must be a checkpoint of this project whose encoder fits the configured model."""
-    from vit_inpaint.storage.checkpoints import FileError, read_checkpoint
     from vit_inpaint.tasks.finetune import encoder_mismatch
 
-    path = cfg.get("init_from")
-    if path is None:
+    path, checkpoint = _checkpoint_of(cfg, "init_from")
+    if checkpoint is None:
         return
-    try:
-        checkpoint = read_checkpoint(path)
-    except FileError as error:
-        raise ConfigError(f"init_from: {error}") from None
     mismatch = encoder_mismatch(checkpoint, model_settings)
     if mismatch is not None:
         raise ConfigError(
             f"init_from: {path} holds {mismatch}: give the model settings it was trained with"
         )
+
+
+def _checkpoint_of(cfg: DictConfig, field: str) -> tuple[str | None, dict | None]:
+    """(path, contents) of the checkpoint a config field names, read with the safe reader; a
+    file that is not one of ours is refused naming the field. (None, None) when unset."""
+    from vit_inpaint.storage.checkpoints import FileError, read_checkpoint
+
+    path = cfg.get(field)
+    if path is None:
+        return None, None
+    try:
+        return path, read_checkpoint(path)
+    except FileError as error:
+        raise ConfigError(f"{field}: {error}") from None
 
 
 def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
