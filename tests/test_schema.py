@@ -109,8 +109,9 @@ TYPED = {
         "dropout": schema.DropoutMaskingConfig,
         "strokes": schema.StrokesMaskingConfig,
         "mixed": schema.MixedMaskingConfig,
+        "patches": schema.PatchesMaskingConfig,
     },
-    "model": {"vit": schema.ModelConfig},
+    "model": {"vit": schema.ModelConfig, "mae": schema.MAEModelConfig},
     "optimizer": {"adam": schema.AdamConfig, "adamw": schema.AdamWConfig, "sgd": schema.SGDConfig},
     "task": {"inpaint": schema.TaskConfig, "classify": schema.ClassifyTaskConfig},
 }

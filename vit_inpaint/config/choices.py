@@ -2,6 +2,7 @@
 run starts, and in Hydra callbacks) takes a fraction of a second. The modules that implement each
 choice import their list from here."""
 
+MODEL_NAMES = ("vit", "mae")  # model.name: conf/model/vit.yaml, mae.yaml
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
 ATTENTIONS = ("manual", "sdpa")  # model.attention
 PRIORS = ("none", "pushpull")  # model.prior

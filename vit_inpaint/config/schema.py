@@ -119,6 +119,15 @@ class RandomPixelsMaskingConfig:
 
 
 @dataclass
+class PatchesMaskingConfig:
+    """masking=patches: a ratio of the size x size grid cells (MAE's random masking)."""
+
+    name: str = MISSING
+    ratio: float = MISSING
+    size: int = MISSING
+
+
+@dataclass
 class HolesMaskingConfig:
     """masking=holes: rectangles anywhere, by count or coverage."""
 
@@ -183,11 +192,12 @@ class MixedMaskingConfig:
     strokes: MixedStrokesConfig = field(default_factory=MixedStrokesConfig)
 
 
-# --- model: conf/model/vit.yaml -----------------------------------------------------------------
+# --- model: conf/model/vit.yaml, mae.yaml ------------------------------------------------------
 
 
 @dataclass
 class ModelConfig:
+    name: str = MISSING  # vit | mae
     image_size: int = MISSING
     patch_size: int = MISSING
     dim: int = MISSING
@@ -198,6 +208,13 @@ class ModelConfig:
     attention: str = MISSING
     attend_to_hidden: bool = MISSING
     prior: str = MISSING
+
+
+@dataclass
+class MAEModelConfig(ModelConfig):
+    decoder_dim: int = MISSING
+    decoder_depth: int = MISSING
+    decoder_heads: int = MISSING
 
 
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
@@ -292,11 +309,13 @@ SCHEMAS = (
     ("task", "classify_schema", ClassifyTaskConfig),
     ("masking", "block_schema", BlockMaskingConfig),
     ("masking", "random_pixels_schema", RandomPixelsMaskingConfig),
+    ("masking", "patches_schema", PatchesMaskingConfig),
     ("masking", "holes_schema", HolesMaskingConfig),
     ("masking", "dropout_schema", DropoutMaskingConfig),
     ("masking", "strokes_schema", StrokesMaskingConfig),
     ("masking", "mixed_schema", MixedMaskingConfig),
     ("model", "vit_schema", ModelConfig),
+    ("model", "mae_schema", MAEModelConfig),
     ("optimizer", "adam_schema", AdamConfig),
     ("optimizer", "adamw_schema", AdamWConfig),
     ("optimizer", "sgd_schema", SGDConfig),

@@ -21,6 +21,7 @@ from vit_inpaint.config.choices import (
     LABELLED_SOURCES,
     LOSS_PIXELS,
     METRIC_NAMES,
+    MODEL_NAMES,
     OPTIMIZERS,
     POS_EMBEDDINGS,
     PRIORS,
@@ -28,7 +29,12 @@ from vit_inpaint.config.choices import (
     TASKS,
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
-from vit_inpaint.data.masking import build_masking, check_masking, check_masking_name
+from vit_inpaint.data.masking import (
+    build_masking,
+    check_masking,
+    check_masking_name,
+    hides_whole_patches,
+)
 
 
 class ConfigError(ValueError):
@@ -126,6 +132,8 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         raise ConfigError(
             f"model.dim ({model.dim}) must be divisible by 4 for model.pos_embedding=sincos"
         )
+    if model.get("name", "vit") not in MODEL_NAMES:
+        raise ConfigError(f"model.name must be one of {MODEL_NAMES}, got {model.name!r}")
     if model.attention not in ATTENTIONS:
         raise ConfigError(f"model.attention must be one of {ATTENTIONS}, got {model.attention!r}")
     if cfg.optimizer.name not in OPTIMIZERS:
@@ -144,6 +152,8 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         check_masking(masking, data.image_size, data.image_size)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"masking: {error}") from None
+    if model.get("name") == "mae":
+        check_mae(cfg, masking)
 
     threads = cfg.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -195,6 +205,33 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         check_sweep(cfg)
     if ckpt_path is not None:
         check_resume(cfg, Path(ckpt_path))
+
+
+def check_mae(cfg: DictConfig, masking) -> None:
+    """model=mae pretrains an encoder by inpainting masks of whole patches (models/mae.py)."""
+    model = cfg.model
+    if OmegaConf.select(cfg, "task.name", default="inpaint") != "inpaint":
+        raise ConfigError(
+            "model=mae is a pretraining model for task=inpaint: classify with model=vit and "
+            "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
+        )
+    if not hides_whole_patches(masking, model.patch_size):
+        p = model.patch_size
+        raise ConfigError(
+            f"model=mae needs a mask that hides whole {p}x{p} patches (its encoder drops hidden "
+            f"patches, and with them a partly hidden patch's visible pixels): masking=patches "
+            f"(a ratio of patches, masking.size={p}) or patch{p}x{p}; masking={masking.name} "
+            "hides pixels inside patches"
+        )
+    if model.prior != "none":
+        raise ConfigError(f"model=mae takes no prior: set model.prior=none, got {model.prior!r}")
+    if model.decoder_dim % model.decoder_heads != 0:
+        raise ConfigError(
+            f"model.decoder_dim ({model.decoder_dim}) must be divisible by model.decoder_heads "
+            f"({model.decoder_heads})"
+        )
+    for key in ("decoder_dim", "decoder_depth", "decoder_heads"):
+        _positive_integer(cfg, f"model.{key}")
 
 
 def check_task(cfg: DictConfig) -> str:
@@ -267,7 +304,7 @@ RESUME_MUST_MATCH = (
     "finetune",
 )
 # What a run recorded before these keys existed did (an older run's .hydra/config.yaml).
-RECORDED_DEFAULTS = {"task.name": "inpaint", "finetune": "full"}
+RECORDED_DEFAULTS = {"task.name": "inpaint", "finetune": "full", "model.name": "vit"}
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:

@@ -8,6 +8,8 @@ per-sample Python.
     patch2x2  BlockMasking(size=2, aligned=True)  one 2x2 patch of the 2x2 patch grid (the report's)
     block2x2  BlockMasking(size=2, aligned=False) a 2x2 window at any offset, straddling patches
     random_pixels  RandomMasking(ratio)           round(ratio * H * W) pixels chosen at random
+    patches   PatchMasking(ratio, size)           round(ratio * cells) whole size x size grid
+                                                  cells: MAE's random masking (model=mae)
 
 `hidden_count` says how many pixels a strategy hides, so a configuration that hides everything or
 nothing is refused before any data is made.
@@ -116,6 +118,43 @@ class GridHoles:
         return self.count * self.size**2
 
 
+@dataclass(frozen=True)
+class PatchMasking:
+    """Hides round(ratio * cells) of the size x size grid cells of each image, chosen uniformly:
+    MAE's random masking, at 75% in its paper. With size = model.patch_size every patch is
+    either wholly hidden or wholly visible, which model=mae needs."""
+
+    ratio: float = 0.75
+    size: int = 2
+    name: str = "patches"
+
+    def cells(self, height: int, width: int) -> int:
+        return (height // self.size) * (width // self.size)
+
+    def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+        count = round(self.ratio * self.cells(height, width))
+        return GridHoles(count=count, size=self.size)(batch, height, width, generator)
+
+    def hidden_count(self, height: int, width: int) -> int:
+        if not 0.0 < self.ratio < 1.0:
+            raise ValueError(f"masking.ratio must be between 0 and 1 (exclusive), got {self.ratio}")
+        if self.size < 1 or height % self.size or width % self.size:
+            raise ValueError(
+                f"masking.size={self.size} must divide the {height}x{width} image into whole cells"
+            )
+        return round(self.ratio * self.cells(height, width)) * self.size**2
+
+
+def hides_whole_patches(masking, patch_size: int) -> bool:
+    """Whether every patch of `patch_size` is either wholly hidden or wholly visible under this
+    strategy, whatever the draw (what model=mae needs: its encoder drops hidden patches)."""
+    if isinstance(masking, (PatchMasking, GridHoles)):
+        return masking.size % patch_size == 0
+    if isinstance(masking, BlockMasking):
+        return masking.aligned and masking.size % patch_size == 0
+    return False
+
+
 def check_masking(masking, height: int, width: int) -> None:
     """Refuses a strategy that hides no pixel or every pixel of a height x width image."""
     k = masking.hidden_count(height, width)
@@ -165,12 +204,15 @@ def check_masking_name(masking) -> None:
 
 
 def build_masking(name: str, **params):
-    """A masking strategy from its config: `masking=pixel|patch2x2|block2x2|random_pixels`."""
+    """A masking strategy from its config: `masking=pixel|patch2x2|block2x2|random_pixels|patches`
+    (and the free masks of free_masks.py)."""
     params.pop("_target_", None)
     from vit_inpaint.data.free_masks import FREE_MASKINGS, build_free_masking
 
     if name in FREE_MASKINGS:
         return build_free_masking(name, **params)
+    if name == "patches":
+        return PatchMasking(name=name, **params)
     if name in ("random_pixels", "random"):  # "random": its name in runs made before the rename
         return RandomMasking(name=name, **params)
     return BlockMasking(name=name, **params)

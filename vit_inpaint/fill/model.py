@@ -55,7 +55,7 @@ def load_network(path: str | os.PathLike):
     """
     import torch
 
-    from vit_inpaint.models.vit import InpaintingViT
+    from vit_inpaint.models import build_inpainter
     from vit_inpaint.storage.checkpoints import CheckpointError, read_checkpoint
 
     checkpoint = read_checkpoint(path)
@@ -66,7 +66,7 @@ def load_network(path: str | os.PathLike):
         if key.startswith(prefix)
     }
     try:
-        network = InpaintingViT(**checkpoint["hyper_parameters"]["model"])
+        network = build_inpainter(**checkpoint["hyper_parameters"]["model"])
         network.load_state_dict(state)
     except (TypeError, ValueError, RuntimeError) as err:
         summary = " ".join(str(err).split())[:240]

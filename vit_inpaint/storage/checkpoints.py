@@ -99,8 +99,8 @@ def checkpoint_task(checkpoint: dict) -> str:
 def model_mismatch(checkpoint: dict, model_settings: dict, task: str = "inpaint") -> str | None:
     """Why the checkpoint's weights cannot be the model `model_settings` builds (the encoder's
     arguments) for `task`, naming the settings that differ; None when they fit."""
+    from vit_inpaint.models import build_inpainter
     from vit_inpaint.models.classifier import ViTClassifier
-    from vit_inpaint.models.vit import InpaintingViT
 
     written_by = checkpoint_task(checkpoint)
     if written_by != task:
@@ -116,9 +116,10 @@ def model_mismatch(checkpoint: dict, model_settings: dict, task: str = "inpaint"
     ]
     if task == "classify":
         num_classes = checkpoint["hyper_parameters"]["num_classes"]
-        built = ViTClassifier(**model_settings, num_classes=num_classes).state_dict()
+        settings = {k: v for k, v in model_settings.items() if k != "name"}
+        built = ViTClassifier(**settings, num_classes=num_classes).state_dict()
     else:
-        built = InpaintingViT(**model_settings).state_dict()
+        built = build_inpainter(**model_settings).state_dict()
     expected = {f"model.{k}": v.shape for k, v in built.items()}
     found = {k: v.shape for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
     wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]

@@ -76,7 +76,9 @@ class ClassificationModule(SafeLoading, L.LightningModule):
         self.save_hyperparameters(logger=False)
         if finetune not in FINETUNE:
             raise ValueError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
-        self.model = ViTClassifier(**(model or {}), num_classes=num_classes)
+        # model.name says which inpainting network an encoder came from; the classifier is one.
+        settings = {k: v for k, v in (model or {}).items() if k != "name"}
+        self.model = ViTClassifier(**settings, num_classes=num_classes)
         freeze_for(self.model, finetune)
         self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 5e-4})
         self.augment_shift = augment_shift

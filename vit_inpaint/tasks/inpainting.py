@@ -20,7 +20,7 @@ from torch import nn
 from vit_inpaint.config.choices import LOSS_PIXELS
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
 from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse
-from vit_inpaint.models.vit import InpaintingViT
+from vit_inpaint.models import build_inpainter
 from vit_inpaint.storage.checkpoints import SafeLoading
 from vit_inpaint.tasks.optim import configure_optimizers
 
@@ -42,14 +42,15 @@ class InpaintingModule(SafeLoading, L.LightningModule):
         masking: str | None = None,
         loss_on_visible: bool | None = None,
     ):
-        """model: InpaintingViT's arguments; optimizer: build_optimizer's; train_mean: the mean
+        """model: the network's settings (conf/model/: name vit or mae, and their arguments);
+        optimizer: build_optimizer's; train_mean: the mean
         training pixel (nmse's yardstick); loss_pixels: "hidden" (the task) or "all"; masking: the
         training mask's name, for the record. loss_on_visible: the old name of loss_pixels="all",
         kept so that checkpoints written before the rename still load."""
         super().__init__()
         # logger=False: the run logs its hyperparameters once, at the end, with its final metrics.
         self.save_hyperparameters(logger=False)
-        self.model = InpaintingViT(**(model or {}))
+        self.model = build_inpainter(**(model or {}))
         self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 5e-4})
         if loss_on_visible is not None:
             loss_pixels = "all" if loss_on_visible else "hidden"

@@ -1,0 +1,135 @@
+"""Is MAE's encoder-on-visible-patches faster, and as good? `python -m vit_inpaint.bench_mae`
+(part of `make bench`).
+
+model=mae against model=vit on the same data and the same masks: Gaussian-field images (whose
+best possible reconstruction, the Bayes posterior mean, is known exactly), MAE's random masking
+(`masking=patches`: 75% of the patches hidden, new masks every epoch, the same for both models).
+Both have the same encoder (conf/model/vit.yaml's size unless told otherwise); MAE adds its
+decoder (conf/model/mae.yaml's). They train in the same plain loop (the project's fused Adam and
+masked MSE), one epoch each in alternation, so a noisy shared CPU slows both alike. Printed per
+image size: the median epoch time of each (the first epoch is warm-up), their ratio, and the
+validation MSE on the hidden pixels after the same number of epochs, with its ratio to Bayes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+from vit_inpaint.bench import machine
+
+
+def _model_settings(name: str, image_size: int, args) -> dict:
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).resolve().parents[1] / "conf" / "model"
+    settings = OmegaConf.to_container(OmegaConf.load(conf / "vit.yaml"))
+    if name == "mae":
+        settings.update(OmegaConf.to_container(OmegaConf.load(conf / "mae.yaml")))
+    settings.pop("defaults", None)
+    settings.update(
+        name=name,
+        image_size=image_size,
+        patch_size=args.patch_size,
+        dim=args.dim,
+        depth=args.depth,
+    )
+    return settings
+
+
+def compare_at(image_size: int, args) -> dict:
+    import torch
+
+    from vit_inpaint.data.masking import PatchMasking
+    from vit_inpaint.data.sources import GaussianField
+    from vit_inpaint.evaluation.metrics import masked_mse
+    from vit_inpaint.models import build_inpainter
+    from vit_inpaint.tasks.optim import build_optimizer
+
+    source = GaussianField()
+    masking = PatchMasking(ratio=args.ratio, size=args.patch_size)
+    gen = torch.Generator().manual_seed(args.seed)
+    train = source.sample(args.num_train, image_size, "train", gen)
+    val = source.sample(args.num_val, image_size, "val", gen)
+    val_masks = masking(args.num_val, image_size, image_size, gen)
+    bayes = masked_mse(source.posterior_mean(val, val_masks), val, val_masks).item()
+
+    models, optimizers, times = {}, {}, {}
+    for name in ("vit", "mae"):
+        torch.manual_seed(args.seed)
+        models[name] = build_inpainter(**_model_settings(name, image_size, args))
+        optimizers[name] = build_optimizer(models[name].parameters(), "adam", args.lr)
+        times[name] = []
+    for epoch in range(args.epochs):
+        epoch_gen = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        masks = masking(args.num_train, image_size, image_size, epoch_gen)
+        order = torch.randperm(args.num_train, generator=epoch_gen)
+        for name, model in models.items():
+            model.train()
+            start = time.perf_counter()
+            for first in range(0, args.num_train, args.batch_size):
+                rows = order[first : first + args.batch_size]
+                x, m = train[rows], masks[rows]
+                loss = masked_mse(model(x, m), x, m)
+                optimizers[name].zero_grad(set_to_none=True)
+                loss.backward()
+                optimizers[name].step()
+            times[name].append(time.perf_counter() - start)
+    result = {"image_size": image_size, "bayes_mse": bayes}
+    for name, model in models.items():
+        model.eval()
+        with torch.no_grad():
+            mse = masked_mse(model(val, val_masks), val, val_masks).item()
+        result[f"{name}_epoch_s"] = statistics.median(times[name][1:])
+        result[f"{name}_mse"] = mse
+        result[f"{name}_params"] = sum(p.numel() for p in model.parameters())
+    result["speedup"] = result["vit_epoch_s"] / result["mae_epoch_s"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vit_inpaint.bench_mae", description=__doc__)
+    parser.add_argument("--image-sizes", type=int, nargs="+", default=[8, 16])
+    parser.add_argument("--ratio", type=float, default=0.75, help="hidden share of the patches")
+    parser.add_argument("--patch-size", type=int, default=2)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--depth", type=int, default=2)
+    parser.add_argument("--num-train", type=int, default=4096)
+    parser.add_argument("--num-val", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=6, help="the first is warm-up (not timed)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not 0.0 < args.ratio < 1.0:
+        parser.error(f"--ratio must be between 0 and 1 (exclusive), got {args.ratio}")
+    for name in ("patch_size", "dim", "depth", "num_train", "num_val", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the first is warm-up)")
+    bad = [s for s in args.image_sizes if s < 1 or s % args.patch_size]
+    if bad:
+        parser.error(f"--image-sizes must be multiples of --patch-size {args.patch_size}: {bad}")
+
+    print(f"machine: {machine()}")
+    print(f"command: python -m vit_inpaint.bench_mae {' '.join(argv or sys.argv[1:])}".rstrip())
+    for size in args.image_sizes:
+        r = compare_at(size, args)
+        print(
+            f"{size}x{size}, {args.ratio:.0%} of the {args.patch_size}x{args.patch_size} patches "
+            f"hidden, {args.epochs} epochs of {args.num_train}: "
+            f"vit {r['vit_epoch_s']:.2f} s/epoch, mae {r['mae_epoch_s']:.2f} s/epoch "
+            f"(mae {r['speedup']:.2f}x faster); val mse vit {r['vit_mse']:.5f} "
+            f"({r['vit_mse'] / r['bayes_mse']:.3f}x Bayes), mae {r['mae_mse']:.5f} "
+            f"({r['mae_mse'] / r['bayes_mse']:.3f}x Bayes); parameters vit {r['vit_params']:,}, "
+            f"mae {r['mae_params']:,}"
+        )
+
+
+if __name__ == "__main__":
+    main()
