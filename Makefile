@@ -32,10 +32,12 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 	if [ -z "$$latest" ]; then echo "no sweep under outputs/multiruns: run make sweep first" >&2; exit 2; fi; \
 	$(BIN)/python -m vit_inpaint.report "$$latest"
 
-bench: $(STAMP) ## time a training epoch: plain PyTorch vs this model in a plain loop vs the Trainer
+bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; model=mae vs vit
 	$(BIN)/python -m vit_inpaint.bench --scaling
 	$(BIN)/python -m vit_inpaint.bench --image-size 16 --batch-sizes 128 --num-train 4096
 	$(BIN)/python -m vit_inpaint.bench --image-size 32 --batch-sizes 128 --num-train 2048
+	$(BIN)/python -m vit_inpaint.bench_mae --depth 2 --epochs 15
+	$(BIN)/python -m vit_inpaint.bench_mae --depth 4 --epochs 15
 
 evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-Stokes on the test photos
 	$(BIN)/python -m vit_inpaint.evaluate --out-dir outputs/evaluation

@@ -142,3 +142,39 @@ def test_mae_pretraining_then_a_digits_classifier_from_its_encoder(tmp_path):
     encoder = [k for k in before if is_encoder_key(k.removeprefix("model."))]
     assert encoder and all(torch.equal(after[k], before[k]) for k in encoder)
     assert not any(k.startswith("model.decoder_") for k in after)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ratio", "1.0"], "--ratio must be between 0 and 1"),
+        (["--epochs", "1"], "--epochs must be at least 2"),
+        (["--image-sizes", "9"], "--image-sizes must be multiples of --patch-size 2"),
+    ],
+)
+def test_bench_mae_refuses_bad_arguments_before_any_timing(args, message, capsys):
+    from vit_inpaint import bench_mae
+
+    with pytest.raises(SystemExit) as stop:
+        bench_mae.main(args)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_mae_trains_both_models_on_the_same_masks_and_reports_them(monkeypatch):
+    from vit_inpaint import bench_mae
+
+    args = ["--image-sizes", "8", "--num-train", "64", "--num-val", "32", "--epochs", "3",
+            "--dim", "16", "--depth", "1"]  # fmt: skip
+    parsed = bench_mae.argparse.Namespace(
+        ratio=0.75, patch_size=2, dim=16, depth=1, num_train=64, num_val=32, batch_size=128,
+        epochs=3, lr=1e-3, seed=0,
+    )  # fmt: skip
+    result = bench_mae.compare_at(8, parsed)
+    assert result["vit_params"] < result["mae_params"]  # the same encoder, plus a decoder
+    assert result["vit_mse"] > 0 and result["mae_mse"] > 0 and result["bayes_mse"] > 0
+    assert result["speedup"] == result["vit_epoch_s"] / result["mae_epoch_s"]
+    lines = []
+    monkeypatch.setattr("builtins.print", lambda *a: lines.append(" ".join(map(str, a))))
+    bench_mae.main(args)
+    assert lines[-1].startswith("8x8, 75% of the 2x2 patches hidden, 3 epochs of 64: vit ")
