@@ -168,7 +168,7 @@ def test_bench_mae_trains_both_models_on_the_same_masks_and_reports_them(monkeyp
             "--dim", "16", "--depth", "1"]  # fmt: skip
     parsed = bench_mae.argparse.Namespace(
         ratio=0.75, patch_size=2, dim=16, depth=1, num_train=64, num_val=32, batch_size=128,
-        epochs=3, lr=1e-3, seed=0,
+        epochs=3, lr=1e-3, seed=0, decoder_dim=None, decoder_depth=None, decoder_heads=None,
     )  # fmt: skip
     result = bench_mae.compare_at(8, parsed)
     assert result["vit_params"] < result["mae_params"]  # the same encoder, plus a decoder

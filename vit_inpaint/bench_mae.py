@@ -30,6 +30,9 @@ def _model_settings(name: str, image_size: int, args) -> dict:
     settings = OmegaConf.to_container(OmegaConf.load(conf / "vit.yaml"))
     if name == "mae":
         settings.update(OmegaConf.to_container(OmegaConf.load(conf / "mae.yaml")))
+        for key in ("decoder_dim", "decoder_depth", "decoder_heads"):
+            if getattr(args, key) is not None:
+                settings[key] = getattr(args, key)
     settings.pop("defaults", None)
     settings.update(
         name=name,
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patch-size", type=int, default=2)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--depth", type=int, default=2)
+    for key in ("decoder-dim", "decoder-depth", "decoder-heads"):
+        parser.add_argument(f"--{key}", type=int, help="model=mae's (default: conf/model/mae.yaml)")
     parser.add_argument("--num-train", type=int, default=4096)
     parser.add_argument("--num-val", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -107,8 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0.0 < args.ratio < 1.0:
         parser.error(f"--ratio must be between 0 and 1 (exclusive), got {args.ratio}")
-    for name in ("patch_size", "dim", "depth", "num_train", "num_val", "batch_size"):
-        if getattr(args, name) < 1:
+    for name in ("patch_size", "dim", "depth", "num_train", "num_val", "batch_size",
+                 "decoder_dim", "decoder_depth", "decoder_heads"):  # fmt: skip
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first is warm-up)")
