@@ -38,13 +38,13 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 # give another, e.g. make report-path REPORT_PATH_DIR=outputs/report_path_2.
 REPORT_PATH_DIR ?= outputs/report_path
 DIGITS_TRANSFER_DIR ?= outputs/digits_transfer
-report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned vs from scratch (~20 min)
+report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned vs from scratch (~11 min)
 	$(BIN)/python train.py experiment=report_path threads=1 hydra.sweep.dir=$(REPORT_PATH_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=report_path_finetune threads=1 \
 		pretrained.sweep=$(REPORT_PATH_DIR)/pretrain hydra.sweep.dir=$(REPORT_PATH_DIR)/finetune -m
 	$(BIN)/python -m vit_inpaint.report $(REPORT_PATH_DIR)
 
-digits-transfer: $(STAMP) ## digits classifier from scratch vs from a masked-image-modelling encoder
+digits-transfer: $(STAMP) ## digits classifier from scratch vs from a masked-image-modelling encoder (~15 min)
 	$(BIN)/python train.py experiment=digits_transfer threads=1 hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m

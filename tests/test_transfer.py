@@ -106,8 +106,10 @@ def test_report_path_runs_both_stages_and_reports_them_together(tmp_path):
     from vit_inpaint.report import write_report
 
     markdown = write_report(tmp_path)
-    assert "experiment=report_path_finetune,task=classify" in markdown
-    assert "experiment=report_path,task=inpaint" in markdown
+    # One row per task and stage, named by the experiment (the swept task's override first).
+    for task in ("inpaint", "classify"):
+        for experiment in ("report_path", "report_path_finetune"):
+            assert f"| task={task},experiment={experiment} | ok |" in markdown
     assert (tmp_path / "seed_curves.png").stat().st_size > 0
 
 

@@ -115,7 +115,9 @@ def find_job_dirs(sweep_dir: Path) -> list[Path]:
         return [sweep_dir]
     jobs = _job_dirs_in(sweep_dir)
     if not jobs:  # a folder of sweeps? (a stage not run yet holds none: nothing to add)
-        sweeps = sorted(p for p in sweep_dir.iterdir() if (p / "multirun.yaml").is_file())
+        sweeps = [p for p in sweep_dir.iterdir() if (p / "multirun.yaml").is_file()]
+        # In the order they ran (Hydra writes multirun.yaml as a sweep starts): pretraining first.
+        sweeps.sort(key=lambda p: ((p / "multirun.yaml").stat().st_mtime, p.name))
         jobs = [job for sweep in sweeps for job in _job_dirs_in(sweep)]
     if not jobs:
         raise ReportError(
