@@ -7,10 +7,10 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep report bench evaluate test test-fast lint tensorboard clean
+.PHONY: help install train sweep report report-path digits-transfer bench evaluate test test-fast lint tensorboard clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## create .venv and install the project (editable, with its dev extra)
 
@@ -31,6 +31,24 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 	@latest=$$(ls -d outputs/multiruns/*/ 2>/dev/null | sort | tail -n 1); \
 	if [ -z "$$latest" ]; then echo "no sweep under outputs/multiruns: run make sweep first" >&2; exit 2; fi; \
 	$(BIN)/python -m vit_inpaint.report "$$latest"
+
+# Two-stage experiments (README, "Pretraining, then fine-tuning"): stage 1's sweep into
+# $(DIR)/pretrain, stage 2's into $(DIR)/finetune (its runs start from stage 1's checkpoints),
+# then one report of both in $(DIR). A $(DIR) that holds them already is refused, not overwritten:
+# give another, e.g. make report-path REPORT_PATH_DIR=outputs/report_path_2.
+REPORT_PATH_DIR ?= outputs/report_path
+DIGITS_TRANSFER_DIR ?= outputs/digits_transfer
+report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned vs from scratch (~11 min)
+	$(BIN)/python train.py experiment=report_path threads=1 hydra.sweep.dir=$(REPORT_PATH_DIR)/pretrain -m
+	$(BIN)/python train.py experiment=report_path_finetune threads=1 \
+		pretrained.sweep=$(REPORT_PATH_DIR)/pretrain hydra.sweep.dir=$(REPORT_PATH_DIR)/finetune -m
+	$(BIN)/python -m vit_inpaint.report $(REPORT_PATH_DIR)
+
+digits-transfer: $(STAMP) ## digits classifier from scratch vs from a masked-image-modelling encoder (~15 min)
+	$(BIN)/python train.py experiment=digits_transfer threads=1 hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
+	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
+		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m
+	$(BIN)/python -m vit_inpaint.report $(DIGITS_TRANSFER_DIR)
 
 bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; model=mae vs vit
 	$(BIN)/python -m vit_inpaint.bench --scaling

@@ -10,10 +10,14 @@ Writes into that same folder:
     report.md            one row per run, or per configuration with mean ± std over seeds when
                          seeds were swept; the train-mask x test-mask matrix; links to the figures
     val_curves.png       val/mse against step, every run, with baselines as dashed lines
+    seed_curves.png      val/mse_over_bayes, val/acc, val/nll against step: mean ± std over seeds
     cross_eval.png       the train-mask x test-mask matrix as a heat map, if cross-evaluated
     reconstructions.png  original | masked (hidden in red) | reconstruction, per configuration
     attention.png        last-layer attention maps, one panel per head, per configuration
 and prints the Markdown to stdout. Jobs that differ only in `seed=` are one configuration.
+Runs of task=classify get their own table (accuracy, NLL, the pixel classifiers and the Bayes
+classifier). A folder holding sweeps (a two-stage experiment's pretrain/ and finetune/) is
+reported as one sweep: its from-scratch and fine-tuned runs side by side.
 A job whose files cannot be read (a metrics.json that is a folder, a config.yaml that is not YAML)
 is marked "unreadable: <why>" in the table and the others are reported as usual. Every file is
 written atomically, and all of them only once everything is drawn: a failure leaves the previous
@@ -43,7 +47,13 @@ from vit_inpaint.evaluation.runs import (
 )
 
 REPORT_FILE = "report.md"
-FIGURE_FILES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
+FIGURE_FILES = (
+    "val_curves.png",
+    "seed_curves.png",
+    "cross_eval.png",
+    "reconstructions.png",
+    "attention.png",
+)
 # The baselines (evaluation/baselines.py) in the order the table shows them.
 BASELINES = ("mean_fill", "visible_mean", "biharmonic", "linear", "bayes")
 # How many test images per configuration the reconstruction figure shows.
@@ -56,6 +66,16 @@ class Column:
     key: str
     header: str
     percent: bool = False
+    over: str | None = None  # shown as key / over, per seed (e.g. test acc / Bayes acc)
+
+    def values(self, c: Configuration) -> list[float]:
+        if self.over is None:
+            return c.values(self.key)
+        return [
+            job.metrics[self.key] / job.metrics[self.over]
+            for job in c.finished
+            if self.key in job.metrics and job.metrics.get(self.over)
+        ]
 
 
 def table_columns(configurations: list[Configuration]) -> list[Column]:
@@ -76,6 +96,26 @@ def table_columns(configurations: list[Configuration]) -> list[Column]:
     return [column for column in candidates if column.key in present]
 
 
+# task=classify's columns (tasks/classification.py, evaluation/classifiers.py): the model, its
+# ratios to the Bayes classifier (on Gaussian fields), the pixel classifiers, the Bayes one.
+CLASSIFY_COLUMNS = (
+    Column("val/acc", "val/acc"),
+    Column("val/nll", "val/nll"),
+    Column("test/acc", "test/acc"),
+    Column("test/nll", "test/nll"),
+    Column("test/acc", "acc / Bayes", over="test/acc_bayes"),
+    Column("test/nll", "nll / Bayes", over="test/nll_bayes"),
+    *(Column(f"test/{m}_{b}", f"test/{m}_{b}") for b in ("logreg", "svm") for m in ("acc", "nll")),
+    Column("test/acc_bayes", "Bayes acc (test/acc_bayes)"),
+    Column("test/nll_bayes", "Bayes nll (test/nll_bayes)"),
+)
+
+
+def classify_columns(configurations: list[Configuration]) -> list[Column]:
+    present = {key for c in configurations for job in c.finished for key in job.metrics}
+    return [col for col in CLASSIFY_COLUMNS if col.key in present and col.over in (None, *present)]
+
+
 def format_values(values: list[float], percent: bool = False) -> str:
     """`mean ± sample std` over seeds; one value as it is; none as a dash."""
     if not values:
@@ -93,8 +133,8 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
-def results_table(configurations: list[Configuration]) -> str:
-    columns = table_columns(configurations)
+def results_table(configurations: list[Configuration], columns: list[Column] | None = None) -> str:
+    columns = table_columns(configurations) if columns is None else columns
     per_seed = any(len(c.jobs) > 1 for c in configurations)
     header = ["configuration", *(["seeds"] if per_seed else []), "status"]
     rows = [
@@ -102,7 +142,7 @@ def results_table(configurations: list[Configuration]) -> str:
             c.label,
             *([str(len(c.finished))] if per_seed else []),
             c.status,
-            *(format_values(c.values(col.key), col.percent) for col in columns),
+            *(format_values(col.values(c), col.percent) for col in columns),
         ]
         for c in configurations
     ]
@@ -145,13 +185,28 @@ def render_markdown(
         lines += ["Values: mean ± sample standard deviation over the finished seeds.", ""]
     if shared and len(configurations) > 1:
         lines += [f"Overrides shared by every run: `{','.join(shared)}`.", ""]
-    lines += [results_table(configurations), ""]
+    inpainting = [c for c in configurations if c.task != "classify"]
+    classifying = [c for c in configurations if c.task == "classify"]
+    if inpainting or not classifying:
+        lines += [results_table(inpainting), ""]
+        lines += [
+            "mse, nmse, psnr and the rates are on hidden pixels of the test split, best "
+            "checkpoint on val/mse. test/mse_<baseline>: a classical predictor on the same "
+            "images and masks; the Bayes limit is the best any predictor can do, and "
+            "test/mse_over_bayes = test/mse / Bayes limit (1 = optimal).",
+            "",
+        ]
+    if classifying:
+        lines += ["## Classification", ""]
+        lines += [results_table(classifying, classify_columns(classifying)), ""]
+        lines += [
+            "Test split, best checkpoint on val/nll; nll in nats. acc / Bayes and nll / Bayes: "
+            "per seed, against the Bayes classifier on the same images (1 = optimal). logreg, "
+            "svm: logistic regression and an RBF SVM on the raw pixels of the same training "
+            "split.",
+            "",
+        ]
     lines += [
-        "mse, nmse, psnr and the rates are on hidden pixels of the test split, best checkpoint "
-        "on val/mse. test/mse_<baseline>: a classical predictor on the same images and masks; "
-        "the Bayes limit is the best any predictor can do, and test/mse_over_bayes = test/mse / "
-        "Bayes limit (1 = optimal).",
-        "",
         "## Cross-evaluation: training mask x test mask",
         "",
     ]
@@ -179,8 +234,9 @@ def plot_models(
     from vit_inpaint.viz.figures import plot_attention, plot_reconstructions
 
     names = ("reconstructions.png", "attention.png")
+    inpainting = [c for c in configurations if c.task != "classify"]  # classifiers fill nothing
     try:
-        predictions = [p for c in configurations if (p := predict(c, NUM_PICTURES)) is not None]
+        predictions = [p for c in inpainting if (p := predict(c, NUM_PICTURES)) is not None]
     except Exception as error:
         # A checkpoint the current code cannot load (an older run) must not cost the table:
         # the report still gets written, and says why the pictures are missing.
@@ -212,7 +268,7 @@ def write_report(sweep_dir: Path) -> str:
     file atomically, so a failure leaves the previous report and figures in place.
     """
     from vit_inpaint.storage.atomic import write_all_atomic
-    from vit_inpaint.viz.figures import plot_cross_eval, plot_val_curves
+    from vit_inpaint.viz.figures import plot_cross_eval, plot_seed_curves, plot_val_curves
 
     sweep_dir = Path(sweep_dir)
     job_dirs = find_job_dirs(sweep_dir)
@@ -223,6 +279,7 @@ def write_report(sweep_dir: Path) -> str:
     files = {name: io.BytesIO() for name in FIGURE_FILES}
     figures = {
         "val_curves.png": plot_val_curves(configurations, files["val_curves.png"]),
+        "seed_curves.png": plot_seed_curves(configurations, files["seed_curves.png"]),
         "cross_eval.png": plot_cross_eval(configurations, files["cross_eval.png"]),
         **plot_models(configurations, files),
     }

@@ -102,7 +102,7 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path, extra_callbacks: list | Non
         from vit_inpaint.storage.checkpoints import read_checkpoint
         from vit_inpaint.tasks.finetune import load_fitting
 
-        load_fitting(module.model, read_checkpoint(cfg.init_from), cfg.init_from)
+        load_fitting(module.model, read_checkpoint(cfg.init_from), cfg.init_from, task_of(cfg))
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += extra_callbacks or []
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]

@@ -270,6 +270,14 @@ class RateThresholdsConfig:
 
 
 @dataclass
+class PretrainedConfig:
+    """Where a two-stage experiment's fine-tuning runs find their pretrained checkpoints."""
+
+    sweep: str | None = MISSING
+    run: dict[str, str] = MISSING
+
+
+@dataclass
 class TrainConfig:
     """conf/train.yaml's own keys, in its order, then the config groups (typed by their own
     schemas, or not at all)."""
@@ -283,6 +291,7 @@ class TrainConfig:
     rate_thresholds: RateThresholdsConfig = field(default_factory=RateThresholdsConfig)
     ckpt_path: str | None = MISSING
     init_from: str | None = MISSING
+    pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
     finetune: str = MISSING
     test: bool = MISSING
     test_ckpt: str | None = MISSING

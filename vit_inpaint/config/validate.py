@@ -163,6 +163,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise ConfigError(f"ckpt_path: no checkpoint file at {ckpt_path}")
 
+    check_pretrained(cfg)
     init_from = cfg.get("init_from")
     if init_from is not None and not Path(init_from).is_file():
         raise ConfigError(f"init_from: no checkpoint file at {init_from}")
@@ -278,8 +279,26 @@ def check_task(cfg: DictConfig) -> str:
     return task
 
 
+def check_pretrained(cfg: DictConfig) -> None:
+    """pretrained.sweep, where set, must be a sweep's folder: a fine-tuning sweep started before
+    (or without) its pretraining sweep is refused as a whole, not job by job."""
+    sweep = OmegaConf.select(cfg, "pretrained.sweep", default=None)
+    raw_init_from = OmegaConf.to_container(cfg, resolve=False).get("init_from") or ""
+    if sweep is None and "pretrained.sweep" in str(raw_init_from):  # transfer=finetune, say
+        raise ConfigError(
+            "pretrained.sweep is not set: give the pretraining sweep's folder, "
+            "pretrained.sweep=<the hydra.sweep.dir of stage 1>"
+        )
+    if sweep is not None and not (Path(sweep) / "multirun.yaml").is_file():
+        raise ConfigError(
+            f"pretrained.sweep={sweep} is not a sweep's folder (no multirun.yaml): run the "
+            "pretraining sweep first, with hydra.sweep.dir set to that folder"
+        )
+
+
 def check_sweep(cfg: DictConfig) -> None:
     """What cannot run as a job of a multirun (called when a sweep starts, and in each job)."""
+    check_pretrained(cfg)
     trainer = cfg.get("trainer") or {}
     if str(trainer.get("strategy", "auto")) == "ddp" and trainer.get("devices", 1) not in (1, "1"):
         raise ConfigError(

@@ -24,6 +24,9 @@ from vit_inpaint.data.masking import EVAL_MASKINGS
 from vit_inpaint.storage.run_folder import METRICS_FILE
 
 SEED = "seed"
+# Overrides left out of the labels: the pretraining sweep's folder (a path, and the same for
+# every fine-tuning run; `experiment=..._finetune` already says which runs started from it).
+UNLABELLED = ("pretrained.sweep",)
 # Every model is also tested on each kind of mask (test/<mask>/...): the cross-evaluation.
 TEST_MASKS = tuple(EVAL_MASKINGS)
 
@@ -48,6 +51,7 @@ class Job:
     metrics: dict[str, float] | None  # None: no metrics.json, the run failed
     train_mask: str
     data_source: str
+    task: str = "inpaint"  # task.name: inpaint | classify
     label: str = ""  # the overrides that tell this job from the others (set by group_jobs)
     # Why the job's files could not be read (a metrics.json that is a folder, a config.yaml that
     # is not YAML, ...); its metrics are then left out, and the report marks it "unreadable".
@@ -101,20 +105,31 @@ class Job:
 
 
 def find_job_dirs(sweep_dir: Path) -> list[Path]:
-    """The job folders of a multirun folder, or the folder itself when it is a single run."""
+    """The job folders of a multirun folder, or the folder itself when it is a single run, or
+    those of every sweep in it (a two-stage experiment's folder: pretrain/ and finetune/)."""
     if not sweep_dir.exists():
         raise ReportError(f"{sweep_dir} does not exist")
     if not sweep_dir.is_dir():
         raise ReportError(f"{sweep_dir} is not a folder")
     if (sweep_dir / ".hydra").is_dir():  # outputs/runs/<time>/: one run
         return [sweep_dir]
-    jobs = sorted(path for path in sweep_dir.iterdir() if (path / ".hydra").is_dir())
+    jobs = _job_dirs_in(sweep_dir)
+    if not jobs:  # a folder of sweeps? (a stage not run yet holds none: nothing to add)
+        sweeps = [p for p in sweep_dir.iterdir() if (p / "multirun.yaml").is_file()]
+        # In the order they ran (Hydra writes multirun.yaml as a sweep starts): pretraining first.
+        sweeps.sort(key=lambda p: ((p / "multirun.yaml").stat().st_mtime, p.name))
+        jobs = [job for sweep in sweeps for job in _job_dirs_in(sweep)]
     if not jobs:
         raise ReportError(
-            f"{sweep_dir} holds no job folders (subfolders with a .hydra/ folder): give a Hydra "
-            "multirun folder (outputs/multiruns/<time>) or a run folder (outputs/runs/<time>)"
+            f"{sweep_dir} holds no job folders (subfolders with a .hydra/ folder, or sweeps "
+            "holding them): give a Hydra multirun folder (outputs/multiruns/<time>), a run "
+            "folder (outputs/runs/<time>) or a two-stage experiment's (outputs/report_path)"
         )
     return jobs
+
+
+def _job_dirs_in(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.iterdir() if (path / ".hydra").is_dir())
 
 
 def read_job(path: Path) -> Job:
@@ -155,12 +170,14 @@ def read_job(path: Path) -> Job:
             return "?"
 
     train_mask, data_source = select("masking.name"), select("data.images._target_")
+    task = select("task.name")
     return Job(
         path=path,
         overrides=dict(str(item).partition("=")[::2] for item in overrides),
         metrics=None if problems else metrics,
         train_mask=train_mask,
         data_source=data_source,
+        task="inpaint" if task == "?" else task,  # runs older than task=classify inpainted
         unreadable="; ".join(problems) or None,
     )
 
@@ -232,6 +249,10 @@ class Configuration:
     def train_mask(self) -> str:
         return self.jobs[0].train_mask
 
+    @property
+    def task(self) -> str:
+        return self.jobs[0].task
+
     def values(self, key: str) -> list[float]:
         """`key` of every finished seed that has it."""
         return [job.metrics[key] for job in self.finished if key in job.metrics]
@@ -250,9 +271,13 @@ def group_jobs(jobs: list[Job]) -> tuple[list[Configuration], list[str]]:
     varying = {
         key
         for key in {key for job in jobs for key in job.overrides}
-        if len({job.overrides.get(key) for job in jobs}) > 1
+        if len({job.overrides.get(key) for job in jobs}) > 1 and key not in UNLABELLED
     }
-    shared = [f"{k}={v}" for k, v in jobs[0].overrides.items() if k not in varying and k != SEED]
+    shared = [
+        f"{k}={v}"
+        for k, v in jobs[0].overrides.items()
+        if k not in varying and k != SEED and k not in UNLABELLED
+    ]
     # Only the seed varies (or one run): the one configuration is what every run shares.
     fallback = ",".join(shared) or "(defaults)"
 

@@ -79,11 +79,22 @@ def encoder_mismatch(checkpoint: dict, model_settings: dict) -> str | None:
     return f"an encoder that does not fit the configured model ({key}: {there} there, {here} here)"
 
 
-def load_fitting(model: nn.Module, checkpoint: dict, source: str) -> tuple[list[str], list[str]]:
+def load_fitting(
+    model: nn.Module, checkpoint: dict, source: str, task: str | None = None
+) -> tuple[list[str], list[str]]:
     """Copies into `model` every tensor of the checkpoint's model whose name and shape fit; logs
-    one line naming what was loaded and what kept its initialisation. Returns both lists."""
+    one line naming what was loaded and what kept its initialisation. Returns both lists.
+
+    task: the run's task; a checkpoint of another task gives its encoder only. Its head may have
+    the very shape of this one (a 4x4 inpainter's head, 4 pixels a patch, and a 4-lengthscale
+    classifier's, 4 classes) but means something else: it keeps its fresh initialisation."""
+    from vit_inpaint.storage.checkpoints import checkpoint_task
+
+    other_task = task is not None and checkpoint_task(checkpoint) != task
     saved = {
-        k[len("model.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")
+        k[len("model.") :]: v
+        for k, v in checkpoint["state_dict"].items()
+        if k.startswith("model.") and not (other_task and not is_encoder_key(k[len("model.") :]))
     }
     own = model.state_dict()
     fits = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}

@@ -79,6 +79,65 @@ def plot_val_curves(configurations: list[Configuration], path: Path) -> str | No
     return None
 
 
+# The seed curves' panels: metric -> (its Bayes reference, the y axis' label). Fine-tuned and
+# from-scratch runs of one task are compared here, step for step (a fine-tuned run counts its
+# steps from 0 too: init_from copies weights, not the step).
+SEED_CURVES = {
+    "val/mse_over_bayes": (None, "val/mse_over_bayes (1 = Bayes limit)"),
+    "val/acc": ("val/acc_bayes", "val/acc"),
+    "val/nll": ("val/nll_bayes", "val/nll (nats)"),
+}
+
+
+def seed_mean_std(c: Configuration, key: str):
+    """(steps, mean, std) over the seeds of `c` at the steps every seed logged `key`; None if
+    no seed did. std is 0 with one seed."""
+    import numpy as np
+
+    curves = [dict(job.scalars[key]) for job in c.jobs if job.scalars.get(key)]
+    if not curves:
+        return None
+    steps = sorted(set.intersection(*(set(curve) for curve in curves)))
+    values = np.array([[curve[step] for step in steps] for curve in curves])
+    std = values.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(len(steps))
+    return np.array(steps), values.mean(axis=0), std
+
+
+def plot_seed_curves(configurations: list[Configuration], path: Path) -> str | None:
+    """One panel per metric of SEED_CURVES that some run logged: per configuration, the mean over
+    its seeds against the step, shaded ± one sample std; the Bayes limit dashed. Returns why
+    it was skipped, if so."""
+    panels = {
+        key: [(c, curve) for c in configurations if (curve := seed_mean_std(c, key)) is not None]
+        for key in SEED_CURVES
+    }
+    panels = {key: lines for key, lines in panels.items() if lines}
+    if not panels:
+        return "no run logged " + ", ".join(SEED_CURVES)
+    figure = new_figure(6.5 * len(panels), 4.5)
+    for index, (key, lines) in enumerate(panels.items()):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        reference, ylabel = SEED_CURVES[key]
+        for c, (steps, mean, std) in lines:
+            colour = f"C{configurations.index(c) % 10}"
+            seeds = len([job for job in c.jobs if job.scalars.get(key)])
+            label = wrapped(f"{c.label} ({seeds} seed{'s' * (seeds > 1)})")
+            axes.plot(steps, mean, color=colour, label=label)
+            axes.fill_between(steps, mean - std, mean + std, color=colour, alpha=0.2)
+        jobs = [job for c, _ in lines for job in c.jobs] if reference else []
+        bayes = [value for job in jobs if (value := job.final_value(reference)) is not None]
+        if key == "val/mse_over_bayes" or bayes:
+            level = statistics.fmean(bayes) if bayes else 1.0
+            axes.axhline(level, color="black", linestyle="--", linewidth=1, label="Bayes")
+        axes.set_xlabel("step")
+        axes.set_ylabel(ylabel)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="x-small")
+    figure.suptitle("Validation curves: mean over seeds, shaded ± one standard deviation")
+    save(figure, path)
+    return None
+
+
 def plot_cross_eval(configurations: list[Configuration], path: Path) -> str | None:
     """The train-mask x test-mask matrix as an annotated heat map, averaged over seeds: mse over
     the Bayes limit where the runs measured it, else the mse itself."""

@@ -1,0 +1,88 @@
+"""The sweep report of task=classify runs, and of a two-stage experiment's folder, from
+hand-written run folders (no training): the classification table's numbers, grouped over seeds,
+and from-scratch and fine-tuned runs of two sweeps in one report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.test_report_tables import make_job, read, rows
+from vit_inpaint.report import render_markdown
+
+FIELDS = "vit_inpaint.data.sources.GaussianField"
+
+
+def make_classify_job(sweep: Path, *overrides: str, metrics: dict[str, float]) -> Path:
+    job = make_job(sweep, *overrides, metrics=metrics, source=FIELDS)
+    config = json.loads((job / ".hydra" / "config.yaml").read_text())
+    config["task"] = {"name": "classify"}
+    (job / ".hydra" / "config.yaml").write_text(json.dumps(config))
+    return job
+
+
+# Two seeds whose means, sample stds and ratios are easy by hand.
+SEEDS = [
+    {"val/acc": 0.9, "val/nll": 0.3, "test/acc": 0.8, "test/nll": 0.4, "test/acc_bayes": 1.0,
+     "test/nll_bayes": 0.2, "test/acc_svm": 0.6, "test/nll_svm": 1.0},
+    {"val/acc": 0.7, "val/nll": 0.5, "test/acc": 0.9, "test/nll": 0.6, "test/acc_bayes": 0.9,
+     "test/nll_bayes": 0.2, "test/acc_svm": 0.6, "test/nll_svm": 1.2},
+]  # fmt: skip
+
+
+def classification_table(markdown: str) -> dict[str, dict[str, str]]:
+    """The Classification section's table: configuration -> {column header: cell}."""
+    section = markdown.split("## Classification", 1)[1].split("\n\n")[1]
+    header, *body = rows(section)
+    return {row[0]: dict(zip(header, row, strict=True)) for row in body}
+
+
+def test_classify_runs_get_a_table_of_accuracy_nll_and_baselines_over_seeds(tmp_path):
+    for seed, metrics in enumerate(SEEDS):
+        make_classify_job(tmp_path, "task=classify", f"seed={seed}", metrics=metrics)
+    configurations, shared = read(tmp_path)
+    markdown = render_markdown(tmp_path, configurations, shared, {})
+    (row,) = classification_table(markdown).values()
+    assert row["seeds"] == "2" and row["status"] == "ok"
+    assert row["test/acc"] == "0.85 ± 0.071"  # mean 0.85, sample std 0.1 / sqrt(2)
+    assert row["test/nll"] == "0.5 ± 0.14"
+    assert row["val/acc"] == "0.8 ± 0.14"
+    assert row["acc / Bayes"] == "0.9 ± 0.14"  # 0.8 / 1.0 and 0.9 / 0.9: per seed, then mean
+    assert row["nll / Bayes"] == "2.5 ± 0.71"  # 2 and 3
+    assert row["test/acc_svm"] == "0.6 ± 0"
+    assert row["test/nll_svm"] == "1.1 ± 0.14"
+    assert row["Bayes acc (test/acc_bayes)"] == "0.95 ± 0.071"
+    assert "test/acc_logreg" not in row  # not logged: no column
+    # No inpainting run: no inpainting table, and its note on hidden pixels is left out.
+    assert "test/mse" not in markdown and "hidden pixels" not in markdown
+
+
+def test_a_two_stage_folder_reports_both_sweeps_side_by_side(tmp_path):
+    """outputs/<experiment>/{pretrain,finetune}: each stage's sweep, one report of both, the
+    fine-tuned runs named by their experiment, not by the pretraining folder's path."""
+    pretrain, finetune = tmp_path / "pretrain", tmp_path / "finetune"
+    for sweep in (pretrain, finetune):
+        sweep.mkdir()
+        (sweep / "multirun.yaml").write_text("{}\n")
+    for seed, metrics in enumerate(SEEDS):
+        make_classify_job(pretrain, "experiment=path", "task=classify", f"seed={seed}",
+                          metrics=metrics)  # fmt: skip
+        better = {**metrics, "test/acc": metrics["test/acc"] + 0.05}
+        job = make_classify_job(finetune, "experiment=path_finetune", "task=classify",
+                                f"seed={seed}", metrics=better)  # fmt: skip
+        # The pretraining folder is a path: Hydra leaves it out of the job's folder name
+        # (conf/hydra/default.yaml), not out of its overrides.
+        with open(job / ".hydra" / "overrides.yaml", "a") as overrides:
+            overrides.write(f"- pretrained.sweep={pretrain}\n")
+        inpainting = {"test/mse": 0.02 + seed / 100, "test/mse_over_bayes": 1.1}
+        make_job(pretrain, "experiment=path", "task=inpaint", f"seed={seed}",
+                 metrics=inpainting, source=FIELDS)  # fmt: skip
+    configurations, shared = read(tmp_path)
+    markdown = render_markdown(tmp_path, configurations, shared, {})
+    table = classification_table(markdown)
+    assert table["experiment=path,task=classify"]["test/acc"] == "0.85 ± 0.071"
+    assert table["experiment=path_finetune,task=classify"]["test/acc"] == "0.9 ± 0.071"
+    assert str(pretrain) not in markdown
+    inpainting = markdown.split("## Classification")[0]
+    (inpaint_row,) = [r for r in rows(inpainting) if r[0] == "experiment=path,task=inpaint"]
+    assert inpaint_row[1:3] == ["2", "ok"] and "0.025 ± 0.0071" in inpaint_row
