@@ -48,6 +48,12 @@ digits-transfer: $(STAMP) ## digits classifier from scratch vs from a masked-ima
 	$(BIN)/python train.py experiment=digits_transfer threads=1 hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m
+	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
+		pretrained.run.classify=mae transfer=finetune \
+		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune_mae -m
+	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
+		pretrained.run.classify=vit,mae transfer=linear_probe optimizer.lr=0.01 \
+		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/probe -m
 	$(BIN)/python -m vit_inpaint.report $(DIGITS_TRANSFER_DIR)
 
 bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; model=mae vs vit
