@@ -114,7 +114,7 @@ def plot_seed_curves(configurations: list[Configuration], path: Path) -> str | N
     panels = {key: lines for key, lines in panels.items() if lines}
     if not panels:
         return "no run logged " + ", ".join(SEED_CURVES)
-    figure = new_figure(6.5 * len(panels), 4.5)
+    figure = new_figure(6.5 * len(panels) + 3.5, 4.5)  # + the legend, right of the panels
     for index, (key, lines) in enumerate(panels.items()):
         axes = figure.add_subplot(1, len(panels), index + 1)
         reference, ylabel = SEED_CURVES[key]
@@ -132,7 +132,16 @@ def plot_seed_curves(configurations: list[Configuration], path: Path) -> str | N
         axes.set_xlabel("step")
         axes.set_ylabel(ylabel)
         axes.grid(alpha=0.3)
-        axes.legend(fontsize="x-small")
+    # One legend for all panels (a configuration has one colour throughout), outside the last
+    # panel: inside, a dozen configurations' labels cover the curves' first steps.
+    handles = {}
+    for axes in figure.axes:
+        for handle, label in zip(*axes.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    figure.axes[-1].legend(
+        handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+        fontsize="x-small",
+    )  # fmt: skip
     figure.suptitle("Validation curves: mean over seeds, shaded ± one standard deviation")
     save(figure, path)
     return None
