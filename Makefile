@@ -44,7 +44,7 @@ report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned
 		pretrained.sweep=$(REPORT_PATH_DIR)/pretrain hydra.sweep.dir=$(REPORT_PATH_DIR)/finetune -m
 	$(BIN)/python -m vit_inpaint.report $(REPORT_PATH_DIR)
 
-digits-transfer: $(STAMP) ## digits classifier from scratch vs from a masked-image-modelling encoder (~15 min)
+digits-transfer: $(STAMP) ## digits classifier from scratch vs from vit and mae encoders (~20 min)
 	$(BIN)/python train.py experiment=digits_transfer threads=1 hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m
