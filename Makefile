@@ -69,7 +69,7 @@ evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-St
 test: $(STAMP) ## run the whole test suite (CPU, about 10 minutes)
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (seconds)
+test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about a minute)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## ruff checks
