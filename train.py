@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
-from vit_inpaint.config.schema import one_line_type_errors
+from vit_inpaint.config.type_errors import one_line_type_errors
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
 

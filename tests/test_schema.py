@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 
 from tests.conftest import CONF, ROOT, compose_config
 from vit_inpaint.config import schema
+from vit_inpaint.config.type_errors import type_error_line
 from vit_inpaint.config.validate import check_config
 
 # What a user types, and the field its one `error:` line must name (more type errors, composed
@@ -180,7 +181,7 @@ def test_the_top_level_is_typed_and_complete(tmp_path):
 def test_a_value_of_the_wrong_type_is_refused_while_composing(override, line):
     with pytest.raises(ConfigCompositionException) as caught:
         compose_config(*override.split())
-    assert schema.type_error_line(caught.value) == line
+    assert type_error_line(caught.value) == line
 
 
 def test_values_that_convert_without_loss_are_taken():
