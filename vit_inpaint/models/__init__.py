@@ -1,5 +1,6 @@
 """The networks: the shared encoder (`encoder.py`) with an inpainting head (`vit.py`, model=vit),
-a masked-autoencoder decoder (`mae.py`, model=mae) or a classification head (`classifier.py`)."""
+a masked-autoencoder decoder (`mae.py`, model=mae) or a classification head (`classifier.py`),
+each built from its config's settings here."""
 
 from __future__ import annotations
 
@@ -18,3 +19,12 @@ def build_inpainter(name: str = "vit", **settings):
 
         return InpaintingViT(**settings)
     raise ValueError(f"model.name must be one of {MODEL_NAMES}, got {name!r}")
+
+
+def build_classifier(num_classes: int, name: str = "vit", **settings):
+    """The classifier on the encoder that `settings` describe. model.name says in which
+    inpainting network an encoder was pretrained (config/validate.py refuses to classify with
+    model=mae); the classifier is the same either way."""
+    from vit_inpaint.models.classifier import ViTClassifier
+
+    return ViTClassifier(**settings, num_classes=num_classes)

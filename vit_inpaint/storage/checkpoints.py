@@ -99,8 +99,7 @@ def checkpoint_task(checkpoint: dict) -> str:
 def model_mismatch(checkpoint: dict, model_settings: dict, task: str = "inpaint") -> str | None:
     """Why the checkpoint's weights cannot be the model `model_settings` builds (the encoder's
     arguments) for `task`, naming the settings that differ; None when they fit."""
-    from vit_inpaint.models import build_inpainter
-    from vit_inpaint.models.classifier import ViTClassifier
+    from vit_inpaint.models import build_classifier, build_inpainter
 
     written_by = checkpoint_task(checkpoint)
     if written_by != task:
@@ -116,8 +115,7 @@ def model_mismatch(checkpoint: dict, model_settings: dict, task: str = "inpaint"
     ]
     if task == "classify":
         num_classes = checkpoint["hyper_parameters"]["num_classes"]
-        settings = {k: v for k, v in model_settings.items() if k != "name"}
-        built = ViTClassifier(**settings, num_classes=num_classes).state_dict()
+        built = build_classifier(num_classes, **model_settings).state_dict()
     else:
         built = build_inpainter(**model_settings).state_dict()
     expected = {f"model.{k}": v.shape for k, v in built.items()}

@@ -21,7 +21,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from vit_inpaint.config.choices import FINETUNE
-from vit_inpaint.models.classifier import ViTClassifier
+from vit_inpaint.models import build_classifier
 from vit_inpaint.storage.checkpoints import SafeLoading
 from vit_inpaint.tasks.finetune import freeze_for
 from vit_inpaint.tasks.inpainting import NonFiniteLossError
@@ -76,9 +76,7 @@ class ClassificationModule(SafeLoading, L.LightningModule):
         self.save_hyperparameters(logger=False)
         if finetune not in FINETUNE:
             raise ValueError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
-        # model.name says which inpainting network an encoder came from; the classifier is one.
-        settings = {k: v for k, v in (model or {}).items() if k != "name"}
-        self.model = ViTClassifier(**settings, num_classes=num_classes)
+        self.model = build_classifier(num_classes, **(model or {}))
         freeze_for(self.model, finetune)
         self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 5e-4})
         self.augment_shift = augment_shift
