@@ -57,6 +57,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
             cfg.optimizer.schedule,
         )
     resumed = check_checkpoints(cfg)
+    start = check_init_from(cfg)  # read once: checked here, loaded after the model is built
     output_dir = output_dir_of(cfg)
     lock = None
     if not is_ddp_child():  # DDP's extra processes write into their rank 0's locked folder
@@ -75,13 +76,15 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
                 lock.release()
             raise ConfigError(str(error)) from None
     try:
-        return _fit_and_test(cfg, output_dir, extra_callbacks)
+        return _fit_and_test(cfg, output_dir, extra_callbacks, start)
     finally:
         if lock is not None:
             lock.release()
 
 
-def _fit_and_test(cfg: DictConfig, output_dir: Path, extra_callbacks: list | None) -> float | None:
+def _fit_and_test(
+    cfg: DictConfig, output_dir: Path, extra_callbacks: list | None, start: dict | None
+) -> float | None:
     import lightning as L
     import torch
     from hydra.utils import instantiate
@@ -98,11 +101,10 @@ def _fit_and_test(cfg: DictConfig, output_dir: Path, extra_callbacks: list | Non
 
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
-    if cfg.get("init_from"):
-        from vit_inpaint.storage.checkpoints import read_checkpoint
+    if start is not None:
         from vit_inpaint.tasks.finetune import load_fitting
 
-        load_fitting(module.model, read_checkpoint(cfg.init_from), cfg.init_from, task_of(cfg))
+        load_fitting(module.model, start, cfg.init_from, task_of(cfg))
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += extra_callbacks or []
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
@@ -193,7 +195,6 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
     if cfg.get("test") and cfg.get("test_ckpt") not in (None, "best", "last"):
         fields.append("test_ckpt")
     model_settings = OmegaConf.to_container(cfg.model, resolve=True)
-    check_init_from(cfg, model_settings)
     resumed = None
     for field in fields:
         path, checkpoint = _checkpoint_of(cfg, field)
@@ -210,18 +211,20 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
     return resumed
 
 
-def check_init_from(cfg: DictConfig, model_settings: dict) -> None:
-    """init_from must be a checkpoint of this project whose encoder fits the configured model."""
+def check_init_from(cfg: DictConfig) -> dict | None:
+    """init_from must be a checkpoint of this project whose encoder fits the configured model;
+    returns that checkpoint (None without init_from)."""
     from vit_inpaint.tasks.finetune import encoder_mismatch
 
     path, checkpoint = _checkpoint_of(cfg, "init_from")
     if checkpoint is None:
-        return
-    mismatch = encoder_mismatch(checkpoint, model_settings)
+        return None
+    mismatch = encoder_mismatch(checkpoint, OmegaConf.to_container(cfg.model, resolve=True))
     if mismatch is not None:
         raise ConfigError(
             f"init_from: {path} holds {mismatch}: give the model settings it was trained with"
         )
+    return checkpoint
 
 
 def _checkpoint_of(cfg: DictConfig, field: str) -> tuple[str | None, dict | None]:
