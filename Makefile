@@ -66,8 +66,10 @@ bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; 
 evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-Stokes on the test photos
 	$(BIN)/python -m vit_inpaint.evaluate --out-dir outputs/evaluation
 
-test: $(STAMP) ## run the whole test suite (CPU, about 10 minutes)
-	$(BIN)/python -m pytest -q
+# One pytest worker per core (pytest-xdist); tests that share a trained fixture stay on one worker
+# (--dist loadgroup and the xdist_group marks).
+test: $(STAMP) ## run the whole test suite (CPU, about 3 minutes)
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about a minute)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -3,6 +3,7 @@ rule that `make test-fast` (`-m "not slow"`) trains nothing and starts no subpro
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -43,15 +44,27 @@ def tiny_config(tmp_path):
     return make
 
 
-def run_train(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    """`python train.py <args>` as a user runs it, from the project's folder."""
+def run_train(*args: str, timeout: int = 300, subprocess_: bool = False):
+    """`python train.py <args>` as a user runs it, from the project's folder: its exit status,
+    stdout and stderr (a subprocess.CompletedProcess).
+
+    By default it runs in this process (tests/launch.py): the same `@hydra.main` entry point,
+    argument parsing, config composition, logging and exit codes, without the 8-11 s that each
+    new Python process spends importing torch and Lightning. subprocess_=True starts a real
+    process (with `timeout`): for what only a process shows (signals, concurrency, launchers
+    that start their own processes) and one real launch per command."""
+    if not subprocess_:
+        from tests.launch import run_in_process
+
+        return run_in_process(args)
     command = [sys.executable, "train.py", *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-def run_sweep(sweep_dir: Path, *overrides: str, budget=(TINY,)) -> subprocess.CompletedProcess:
+def run_sweep(sweep_dir: Path, *overrides: str, budget=(TINY,), subprocess_: bool = False):
     """`python train.py <overrides> <budget> -m` into `sweep_dir`."""
-    return run_train(*overrides, *budget, f"hydra.sweep.dir={sweep_dir}", "-m")
+    sweep = (*overrides, *budget, f"hydra.sweep.dir={sweep_dir}", "-m")
+    return run_train(*sweep, subprocess_=subprocess_)
 
 
 def job_dir(sweep: Path, *overrides: str) -> Path:
@@ -117,3 +130,32 @@ def pytest_runtest_protocol(item, nextitem):
         return
     with _refuse_training_and_subprocesses(item.nodeid), _one_torch_thread():
         yield
+
+
+# --- make test: pytest-xdist, one worker per core ---------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that share a module- or session-scoped fixture of ours (a model trained once, a
+    finished sweep) run on one worker (`--dist loadgroup`), so the fixture is built once; every
+    other test goes to whichever worker is free."""
+    for item in items:
+        # Grouped by the file that defines the fixture: a test file's fixtures often build on
+        # one another (a sweep, then its report), and all of them then stay together.
+        shared = sorted(
+            fixturedef.baseid
+            for fixturedefs in item._fixtureinfo.name2fixturedefs.values()
+            for fixturedef in fixturedefs
+            if fixturedef.scope in ("module", "session") and fixturedef.baseid.startswith("tests")
+        )
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+
+
+def pytest_configure(config):
+    # Under pytest-xdist each worker gets one torch thread: two workers already fill two cores,
+    # and a second thread per worker would only make them fight.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)

@@ -260,7 +260,7 @@ def test_train_py_debug_tiny_is_a_complete_run_of_seconds(tmp_path):
 
     run = tmp_path / "run"
     start = time.monotonic()
-    result = run_train("debug=tiny", f"hydra.run.dir={run}")
+    result = run_train("debug=tiny", f"hydra.run.dir={run}", subprocess_=True)  # a real process
     seconds = time.monotonic() - start
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
     sweep = tmp_path_factory.mktemp("sweep") / "multirun"
-    result = run_sweep(sweep, "masking=pixel,patch2x2")
+    result = run_sweep(sweep, "masking=pixel,patch2x2", subprocess_=True)  # as a user types it
     assert result.returncode == 0, result.stderr[-3000:]
     return sweep
 

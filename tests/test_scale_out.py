@@ -42,7 +42,8 @@ LAUNCHERS = {
 @pytest.mark.parametrize("launcher", LAUNCHERS)
 def test_a_launcher_runs_every_job_into_its_own_folder(launcher, tmp_path):
     sweep = tmp_path / launcher
-    result = run_sweep(sweep, *LAUNCHERS[launcher], "masking=pixel,patch2x2")
+    # A real process: these launchers start processes of their own.
+    result = run_sweep(sweep, *LAUNCHERS[launcher], "masking=pixel,patch2x2", subprocess_=True)
     assert result.returncode == 0, result.stderr[-3000:]
     for masking in MASKINGS:
         job = job_dir(sweep, masking)
@@ -91,7 +92,8 @@ def test_optuna_search_minimises_the_validation_metric_over_three_trials(tmp_pat
 
 def test_ddp_trains_one_run_on_two_cpu_processes_in_its_own_folder(tmp_path):
     run = tmp_path / "ddp"
-    result = run_train("trainer=ddp", TINY, f"hydra.run.dir={run}")
+    # A real process: DDP starts its second process by running the same command line again.
+    result = run_train("trainer=ddp", TINY, f"hydra.run.dir={run}", subprocess_=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert_finished(run)
     # Both processes logged into the run's folder (Lightning restarts train.py for rank 1 with
