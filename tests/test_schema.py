@@ -16,6 +16,9 @@ from tests.conftest import CONF, ROOT, compose_config
 from vit_inpaint.config import schema
 from vit_inpaint.config.type_errors import type_error_line
 from vit_inpaint.config.validate import check_config
+from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
+from vit_inpaint.data.masking import BlockMasking, PatchMasking, RandomMasking
+from vit_inpaint.models.settings import MAESettings, ModelSettings
 
 # What a user types, and the field its one `error:` line must name (more type errors, composed
 # in-process, below).
@@ -95,24 +98,23 @@ def test_printing_the_config_or_the_help_loads_no_torch(args, no_torch):
 TYPED = {
     "data": {
         "uniform_noise": schema.DataConfig,
-        "random": schema.DataConfig,
         "gaussian_field": schema.GaussianFieldDataConfig,
         "photos": schema.PhotosDataConfig,
         "digits": schema.DigitsDataConfig,
     },
+    # The settings objects the run builds are the schemas themselves.
     "masking": {
-        "pixel": schema.BlockMaskingConfig,
-        "patch2x2": schema.BlockMaskingConfig,
-        "block2x2": schema.BlockMaskingConfig,
-        "random_pixels": schema.RandomPixelsMaskingConfig,
-        "random": schema.RandomPixelsMaskingConfig,
-        "holes": schema.HolesMaskingConfig,
-        "dropout": schema.DropoutMaskingConfig,
-        "strokes": schema.StrokesMaskingConfig,
-        "mixed": schema.MixedMaskingConfig,
-        "patches": schema.PatchesMaskingConfig,
+        "pixel": BlockMasking,
+        "patch2x2": BlockMasking,
+        "block2x2": BlockMasking,
+        "random_pixels": RandomMasking,
+        "holes": HolesMasking,
+        "dropout": DropoutMasking,
+        "strokes": StrokesMasking,
+        "mixed": MixedMasking,
+        "patches": PatchMasking,
     },
-    "model": {"vit": schema.ModelConfig, "mae": schema.MAEModelConfig},
+    "model": {"vit": ModelSettings, "mae": MAESettings},
     "optimizer": {"adam": schema.AdamConfig, "adamw": schema.AdamWConfig, "sgd": schema.SGDConfig},
     "task": {"inpaint": schema.TaskConfig, "classify": schema.ClassifyTaskConfig},
 }
@@ -134,7 +136,6 @@ def test_each_option_composes_into_its_schema(group, option, node_type):
     if group == "data":
         images = {
             "uniform_noise": schema.ImageSourceConfig,
-            "random": schema.ImageSourceConfig,
             "gaussian_field": schema.GaussianFieldImagesConfig,
             "photos": schema.PhotosImagesConfig,
             "digits": schema.ImageSourceConfig,

@@ -31,9 +31,13 @@ How a value of the wrong type is reported (one `error:` line): `vit_inpaint/conf
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
+from vit_inpaint.data.masking import BlockMasking, PatchMasking, RandomMasking
+from vit_inpaint.models.settings import MAESettings, ModelSettings
 
 # --- data: conf/data/*.yaml ---------------------------------------------------------------------
 
@@ -94,125 +98,6 @@ class GaussianFieldDataConfig(DataConfig):
 @dataclass
 class PhotosDataConfig(DataConfig):
     images: PhotosImagesConfig = field(default_factory=PhotosImagesConfig)
-
-
-# --- masking: conf/masking/*.yaml ---------------------------------------------------------------
-
-
-@dataclass
-class BlockMaskingConfig:
-    """masking=pixel|patch2x2|block2x2: one size x size square per image."""
-
-    name: str = MISSING
-    size: int = MISSING
-    aligned: bool = MISSING
-
-
-@dataclass
-class RandomPixelsMaskingConfig:
-    """masking=random_pixels: round(ratio * H * W) pixels anywhere."""
-
-    name: str = MISSING
-    ratio: float = MISSING
-
-
-@dataclass
-class PatchesMaskingConfig:
-    """masking=patches: a ratio of the size x size grid cells (MAE's random masking)."""
-
-    name: str = MISSING
-    ratio: float = MISSING
-    size: int = MISSING
-
-
-@dataclass
-class HolesMaskingConfig:
-    """masking=holes: rectangles anywhere, by count or coverage."""
-
-    name: str = MISSING
-    min_size: int = MISSING
-    max_size: int = MISSING
-    count: Optional[list[int]] = MISSING  # noqa: UP045 (OmegaConf reads Optional, not `| None`)
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class DropoutMaskingConfig:
-    """masking=dropout: each pixel hidden with a probability drawn per image."""
-
-    name: str = MISSING
-    p_min: float = MISSING
-    p_max: float = MISSING
-
-
-@dataclass
-class StrokesMaskingConfig:
-    """masking=strokes: thin straight scratches, by coverage."""
-
-    name: str = MISSING
-    min_width: float = MISSING
-    max_width: float = MISSING
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class MixedHolesConfig:
-    min_size: int = MISSING
-    max_size: int = MISSING
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class MixedDropoutConfig:
-    p_min: float = MISSING
-    p_max: float = MISSING
-
-
-@dataclass
-class MixedStrokesConfig:
-    min_width: float = MISSING
-    max_width: float = MISSING
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class MixedMaskingConfig:
-    """masking=mixed: one of holes, dropout, strokes per image, with these weights."""
-
-    name: str = MISSING
-    weights: list[float] = MISSING
-    holes: MixedHolesConfig = field(default_factory=MixedHolesConfig)
-    dropout: MixedDropoutConfig = field(default_factory=MixedDropoutConfig)
-    strokes: MixedStrokesConfig = field(default_factory=MixedStrokesConfig)
-
-
-# --- model: conf/model/vit.yaml, mae.yaml ------------------------------------------------------
-
-
-@dataclass
-class ModelConfig:
-    name: str = MISSING  # vit | mae
-    image_size: int = MISSING
-    patch_size: int = MISSING
-    dim: int = MISSING
-    depth: int = MISSING
-    heads: int = MISSING
-    mlp_ratio: float = MISSING
-    pos_embedding: str = MISSING
-    attention: str = MISSING
-    attend_to_hidden: bool = MISSING
-    prior: str = MISSING
-
-
-@dataclass
-class MAEModelConfig(ModelConfig):
-    decoder_dim: int = MISSING
-    decoder_depth: int = MISSING
-    decoder_heads: int = MISSING
 
 
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
@@ -281,11 +166,8 @@ class TrainConfig:
     schemas, or not at all)."""
 
     seed: int = MISSING
-    training_recipe: str | None = MISSING
     threads: int | None = MISSING
     loss_pixels: str = MISSING
-    loss_on_visible: bool | None = MISSING
-    deprecated: dict[str, str] = MISSING
     rate_thresholds: RateThresholdsConfig = field(default_factory=RateThresholdsConfig)
     ckpt_path: str | None = MISSING
     init_from: str | None = MISSING
@@ -305,34 +187,58 @@ class TrainConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
 
 
-# (group, name in the ConfigStore, schema); the yaml options list `<name>` in their defaults.
+# (group, name, schema): each yaml option of a group names its schema first in its defaults list,
+# as /hydra/schema/<group>/<name>@_here_. Under hydra/, where `python train.py --help` lists no
+# group: a schema is no option a user picks.
 SCHEMAS = (
-    (None, "train_schema", TrainConfig),
-    ("data", "uniform_noise_schema", DataConfig),
-    ("data", "gaussian_field_schema", GaussianFieldDataConfig),
-    ("data", "photos_schema", PhotosDataConfig),
-    ("data", "digits_schema", DigitsDataConfig),
-    ("task", "task_schema", TaskConfig),
-    ("task", "classify_schema", ClassifyTaskConfig),
-    ("masking", "block_schema", BlockMaskingConfig),
-    ("masking", "random_pixels_schema", RandomPixelsMaskingConfig),
-    ("masking", "patches_schema", PatchesMaskingConfig),
-    ("masking", "holes_schema", HolesMaskingConfig),
-    ("masking", "dropout_schema", DropoutMaskingConfig),
-    ("masking", "strokes_schema", StrokesMaskingConfig),
-    ("masking", "mixed_schema", MixedMaskingConfig),
-    ("model", "vit_schema", ModelConfig),
-    ("model", "mae_schema", MAEModelConfig),
-    ("optimizer", "adam_schema", AdamConfig),
-    ("optimizer", "adamw_schema", AdamWConfig),
-    ("optimizer", "sgd_schema", SGDConfig),
+    ("data", "uniform_noise", DataConfig),
+    ("data", "gaussian_field", GaussianFieldDataConfig),
+    ("data", "photos", PhotosDataConfig),
+    ("data", "digits", DigitsDataConfig),
+    ("task", "inpaint", TaskConfig),
+    ("task", "classify", ClassifyTaskConfig),
+    ("masking", "block", BlockMasking),
+    ("masking", "random_pixels", RandomMasking),
+    ("masking", "patches", PatchMasking),
+    ("masking", "holes", HolesMasking),
+    ("masking", "dropout", DropoutMasking),
+    ("masking", "strokes", StrokesMasking),
+    ("masking", "mixed", MixedMasking),
+    ("model", "vit", ModelSettings),
+    ("model", "mae", MAESettings),
+    ("optimizer", "adam", AdamConfig),
+    ("optimizer", "adamw", AdamWConfig),
+    ("optimizer", "sgd", SGDConfig),
 )
+
+
+def _writable(node: DictConfig) -> DictConfig:
+    """A schema node the yaml files can set: a frozen dataclass (the masking strategies, which
+    never change once drawn from) makes a read-only node, nested nodes included."""
+    OmegaConf.set_readonly(node, False)
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            _writable(child)
+    return node
 
 
 def register() -> None:
     """Stores every schema in Hydra's ConfigStore (again: storing replaces)."""
     from hydra.core.config_store import ConfigStore
 
+    # Hydra's help copies its repository of configs once per config group it lists (about 160
+    # times), and with it the ConfigStore, a process-wide singleton that it only reads (loading a
+    # node copies that node): 3 of the 4 s of `python train.py --help`. A copy of the store is
+    # the store itself, as every new config source of Hydra's takes `ConfigStore.instance()`.
+    ConfigStore.__deepcopy__ = lambda store, memo: store
     store = ConfigStore.instance()
-    for group, name, node in SCHEMAS:
-        store.store(group=group, name=name, node=node)
+    # conf/train.yaml's own keys. Not in struct mode while the defaults compose, so that a recipe
+    # (conf/recipe/) can add `training_recipe`, the name of the recipe applied, which no run
+    # without one then shows; Hydra turns struct mode on before it applies the command line.
+    root = OmegaConf.structured(TrainConfig)
+    OmegaConf.set_struct(root, False)
+    store.store(name="train_schema", node=root)
+    for group, name, schema in SCHEMAS:
+        node = _writable(OmegaConf.structured(schema))
+        store.store(group=f"hydra/schema/{group}", name=name, node=node)

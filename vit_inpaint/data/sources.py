@@ -14,6 +14,8 @@ from functools import cache
 
 import torch
 
+from vit_inpaint.data.settings import check_digits, downscale_factors
+
 
 @dataclass(frozen=True)
 class UniformNoise:
@@ -175,18 +177,14 @@ class Photos:
         shared |= set(self.val) & set(self.test)
         if shared:
             raise ValueError(f"data.images: photographs used by two splits: {sorted(shared)}")
-        factors = self.factors
-        if not factors or min(factors) < 1:
-            raise ValueError(f"data.images.downscale must be >= 1, got {self.downscale}")
+        downscale_factors(self.downscale)
         for name in self.train + self.val + self.test:
             _check_photo_name(name)
 
     @property
     def factors(self) -> list[int]:
         """The downscale factors, as a list."""
-        if isinstance(self.downscale, int):
-            return [self.downscale]
-        return [int(f) for f in self.downscale]
+        return downscale_factors(self.downscale)
 
     def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
         factors = self.factors
@@ -273,15 +271,8 @@ class Digits:
     def sample_labelled(
         self, n: int, size: int, split: str, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        from vit_inpaint.config.choices import DIGITS_IMAGE_SIZE
-
-        if size != DIGITS_IMAGE_SIZE:
-            raise ValueError(f"data=digits images are 8x8: data.image_size must be 8, got {size}")
+        check_digits(size, **{f"num_{split}": n})
         images, labels = _digits_split(split)
-        if n > len(images):
-            raise ValueError(
-                f"data=digits has {len(images)} {split} images, data.num_{split}={n} asks for more"
-            )
         chosen = torch.randperm(len(images), generator=generator)[:n]
         return images[chosen], labels[chosen]
 
