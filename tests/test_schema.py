@@ -91,6 +91,44 @@ def test_printing_the_config_or_the_help_loads_no_torch(args, no_torch):
     result = train_py(no_torch, *args)
     assert result.returncode == 0, result.stderr
     assert "model" in result.stdout
+    # Only what a user can set: no internal key, no schema, no retired spelling.
+    for internal in INTERNAL:
+        assert internal not in result.stdout, internal
+
+
+# What `--cfg job` and `--help` printed before they showed only what a user can set.
+INTERNAL = ("loss_on_visible", "deprecated", "training_recipe", "_schema", "hydra/schema")
+
+
+@pytest.mark.slow
+def test_help_lists_each_group_with_the_options_a_user_picks(no_torch):
+    result = train_py(no_torch, "--help")
+    groups = dict(
+        line.split(": ", 1)
+        for line in result.stdout.split("== Config ==")[0].splitlines()
+        if ": " in line
+    )
+    for group in ("data", "masking", "model", "optimizer", "task"):
+        listed = groups[group].split(", ")
+        assert listed == sorted(p.stem for p in (CONF / group).glob("*.yaml")), group
+    assert "random" not in groups["data"].split(", ") + groups["masking"].split(", ")
+
+
+def test_the_composed_config_holds_no_internal_key():
+    cfg = compose_config()
+    assert not set(cfg) & {"loss_on_visible", "deprecated", "training_recipe"}
+    assert "training_recipe" not in compose_config("optimizer=sgd", "data=photos")
+    assert compose_config("data=photos").training_recipe == "photos_adam"  # a recipe names itself
+
+
+def test_a_settings_object_checks_its_own_fields_when_built():
+    """The schema Hydra checks a group against is what the run builds, with its checks."""
+    cfg = compose_config("model.dim=30", "masking=holes", "masking.min_size=9")
+    assert OmegaConf.get_type(cfg.model) is ModelSettings  # composing checks types only
+    with pytest.raises(ValueError, match=r"model\.dim \(30\) must be divisible by model\.heads"):
+        OmegaConf.to_object(cfg.model)
+    with pytest.raises(ValueError, match="masking.min_size and max_size"):
+        OmegaConf.to_object(cfg.masking)
 
 
 # In-process: what composition gives and refuses.

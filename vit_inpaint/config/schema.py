@@ -6,18 +6,30 @@ before any folder is made, with one line naming the field:
 
     error: model.dim must be an integer, got 64.0 (float)
 
-What a type cannot say (divisibility, ranges, files) stays in `vit_inpaint/config/validate.py`.
+Where the run builds a settings object from a group, that object is the group's schema, so each
+option is declared once: its value in the yaml, its type and checks in the dataclass.
 
-Each schema is stored in Hydra's ConfigStore beside the yaml options of its group, and each yaml
-option names it first in its defaults list (Hydra's "extending configs"):
+    model      vit_inpaint/models/settings.py     ModelSettings, MAESettings
+    masking    vit_inpaint/data/masking.py        BlockMasking, RandomMasking, PatchMasking
+               vit_inpaint/data/free_masks.py     HolesMasking, DropoutMasking, StrokesMasking,
+                                                  MixedMasking
+    data, optimizer, task, train.yaml's own keys: the dataclasses below (what the run receives
+               there are Lightning's and torch's arguments, or single values)
 
-    conf/model/vit.yaml:      defaults: [vit_schema, _self_]
+What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
+when built; what spans config groups, and files, `vit_inpaint/config/validate.py` checks.
 
-Every field is MISSING (`???`) in the schema: the values, and so the composed config, come from
-the yaml files alone, exactly as before the schemas existed (a resumed run compares its config key
-by key with the one it was trained with). A key the yaml files do not set has no place in a schema
-either, or it would appear in every run's config; `+group.key=value` still adds one (Hydra's `+`
-adds a key whatever the schema).
+Each schema is stored in Hydra's ConfigStore under hydra/schema/<group>/<name> (`--help` lists no
+group under hydra/), and each yaml option names it first in its defaults list (Hydra's
+"extending configs"):
+
+    conf/model/vit.yaml:      defaults: [/hydra/schema/model/vit@_here_, _self_]
+
+The yaml files set every field of their schema, so the composed config holds the yaml's keys and
+values only (a resumed run compares its config key by key with the one it was trained with). The
+defaults of the settings objects are the library's (`BlockMasking(size=1)` in a notebook); the
+fields of the dataclasses below are all MISSING (`???`). `+group.key=value` still adds a key
+(Hydra's `+` adds a key whatever the schema); a settings object then refuses it.
 
 Not typed here: the trainer (Lightning's Trainer takes dozens of arguments, several of them unions
 OmegaConf cannot express: devices=1|"auto"|[0, 1], precision=32|"bf16-mixed"; validate.py checks

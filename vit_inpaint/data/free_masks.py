@@ -11,6 +11,8 @@ Like the report's masks (masking.py) they are drawn for a whole batch at once fr
 generator, so an epoch's masks depend only on the seed and the epoch. Each image keeps at least one
 hidden and one visible pixel, so the loss over hidden pixels is always defined.
 `coverage(masks)` is the share of hidden pixels per image (logged as */coverage).
+As there, each strategy is the schema of its conf/masking/*.yaml and checks its fields when built;
+`Holes`, `Dropout` and `Strokes` are the kinds without a name, as masking=mixed holds them.
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ per-sample Python.
     patches   PatchMasking(ratio, size)           round(ratio * cells) whole size x size grid
                                                   cells: MAE's random masking (model=mae)
 
-`hidden_count` says how many pixels a strategy hides, so a configuration that hides everything or
-nothing is refused before any data is made.
+Each strategy is also the schema of its conf/masking/*.yaml (vit_inpaint/config/schema.py): its
+fields are the config's keys, and it checks them when built (`__post_init__`). What depends on
+the image size, `hidden_count`, says how many pixels a strategy hides, so a configuration that
+hides everything or nothing is refused before any data is made (config/validate.py).
 """
 
 from __future__ import annotations
