@@ -16,6 +16,7 @@ from tests.conftest import CONF, ROOT, compose_config
 from vit_inpaint.config import schema
 from vit_inpaint.config.type_errors import type_error_line
 from vit_inpaint.config.validate import check_config
+from vit_inpaint.data import settings as data_settings
 from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
 from vit_inpaint.data.masking import BlockMasking, PatchMasking, RandomMasking
 from vit_inpaint.models.settings import MAESettings, ModelSettings
@@ -135,10 +136,10 @@ def test_a_settings_object_checks_its_own_fields_when_built():
 
 TYPED = {
     "data": {
-        "uniform_noise": schema.DataConfig,
-        "gaussian_field": schema.GaussianFieldDataConfig,
-        "photos": schema.PhotosDataConfig,
-        "digits": schema.DigitsDataConfig,
+        "uniform_noise": data_settings.DataConfig,
+        "gaussian_field": data_settings.GaussianFieldDataConfig,
+        "photos": data_settings.PhotosDataConfig,
+        "digits": data_settings.DigitsDataConfig,
     },
     # The settings objects the run builds are the schemas themselves.
     "masking": {
@@ -173,10 +174,10 @@ def test_each_option_composes_into_its_schema(group, option, node_type):
     assert not OmegaConf.missing_keys(cfg[group])  # the yaml sets every field its schema has
     if group == "data":
         images = {
-            "uniform_noise": schema.ImageSourceConfig,
-            "gaussian_field": schema.GaussianFieldImagesConfig,
-            "photos": schema.PhotosImagesConfig,
-            "digits": schema.ImageSourceConfig,
+            "uniform_noise": data_settings.ImageSourceConfig,
+            "gaussian_field": data_settings.GaussianFieldImagesConfig,
+            "photos": data_settings.PhotosImagesConfig,
+            "digits": data_settings.ImageSourceConfig,
         }
         assert OmegaConf.get_type(cfg.data.images) is images[option]
 

@@ -13,8 +13,10 @@ option is declared once: its value in the yaml, its type and checks in the datac
     masking    vit_inpaint/data/masking.py        BlockMasking, RandomMasking, PatchMasking
                vit_inpaint/data/free_masks.py     HolesMasking, DropoutMasking, StrokesMasking,
                                                   MixedMasking
-    data, optimizer, task, train.yaml's own keys: the dataclasses below (what the run receives
-               there are Lightning's and torch's arguments, or single values)
+    data       vit_inpaint/data/settings.py       DataConfig and its kin, whose images node is the
+                                                  settings of the image source (GaussianField's)
+    optimizer, task, train.yaml's own keys: the dataclasses below (what the run receives there is
+               torch's arguments, or single values)
 
 What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
 when built; what spans config groups, and files, `vit_inpaint/config/validate.py` checks.
@@ -49,68 +51,13 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
 from vit_inpaint.data.masking import BlockMasking, PatchMasking, RandomMasking
+from vit_inpaint.data.settings import (
+    DataConfig,
+    DigitsDataConfig,
+    GaussianFieldDataConfig,
+    PhotosDataConfig,
+)
 from vit_inpaint.models.settings import MAESettings, ModelSettings
-
-# --- data: conf/data/*.yaml ---------------------------------------------------------------------
-
-
-@dataclass
-class ImageSourceConfig:
-    """data.images of data=uniform_noise (UniformNoise takes no setting in the configs)."""
-
-    _target_: str = MISSING
-
-
-@dataclass
-class GaussianFieldImagesConfig(ImageSourceConfig):
-    mean: float = MISSING
-    sigma: float = MISSING
-    lengthscales: list[float] = MISSING
-    jitter: float = MISSING
-    clip: bool = MISSING
-
-
-@dataclass
-class PhotosImagesConfig(ImageSourceConfig):
-    train: list[str] = MISSING
-    val: list[str] = MISSING
-    test: list[str] = MISSING
-    # One factor, or a list of factors mixed in one training set ([1, 2, 4]): OmegaConf has no
-    # int-or-list type, so data/sources.py Photos checks it.
-    downscale: Any = MISSING
-
-
-@dataclass
-class DataConfig:
-    """data=uniform_noise; the other sources extend it (their yaml files extend uniform_noise)."""
-
-    _target_: str = MISSING  # the data module, vit_inpaint.data.datamodule.InpaintingDataModule
-    images: ImageSourceConfig = field(default_factory=ImageSourceConfig)
-    image_size: int = MISSING
-    num_train: int = MISSING
-    num_val: int = MISSING
-    num_test: int = MISSING
-    batch_size: int = MISSING
-    eval_batch_size: int = MISSING
-    seed: int = MISSING
-    fresh_masks: bool = MISSING
-    fresh_images: bool = MISSING
-
-
-@dataclass
-class DigitsDataConfig(DataConfig):
-    labels_per_class: int | None = MISSING
-
-
-@dataclass
-class GaussianFieldDataConfig(DataConfig):
-    images: GaussianFieldImagesConfig = field(default_factory=GaussianFieldImagesConfig)
-
-
-@dataclass
-class PhotosDataConfig(DataConfig):
-    images: PhotosImagesConfig = field(default_factory=PhotosImagesConfig)
-
 
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
 

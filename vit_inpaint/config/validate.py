@@ -24,7 +24,6 @@ from vit_inpaint.config.choices import (
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
-from vit_inpaint.data.settings import check_digits, check_labels_per_class, downscale_factors
 from vit_inpaint.models.settings import model_settings
 
 
@@ -57,19 +56,19 @@ def cfg_select(cfg: DictConfig, path: str):
 def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     """Raises ConfigError on the first value that cannot work.
 
-    A group's own fields are checked by its settings (models/settings.py, the masking strategies
-    of data/masking.py and free_masks.py, data/settings.py); here, train.yaml's own keys and what
-    spans groups.
+    A group's own fields are checked by its settings, built here as the run builds them
+    (models/settings.py, the masking strategies of data/masking.py and free_masks.py, the data
+    config of data/settings.py); here, train.yaml's own keys and what spans groups.
 
     multirun: the run is one job of a Hydra multirun (`-m`).
     """
-    check_data(cfg)
+    _built(cfg.data, OmegaConf.to_object)
     _positive(cfg, "optimizer.lr")
     _positive_integer(cfg, "trainer.max_epochs")
     check_top_level(cfg)
-    model = _built("model", model_settings, cfg.model)
+    model = _built(cfg.model, _from_keys(model_settings))
     check_optimizer(cfg)
-    masking = _built("masking", build_masking, cfg.masking)
+    masking = _built(cfg.masking, _from_keys(build_masking), prefix="masking: ")
     try:
         check_masking(masking, cfg.data.image_size, cfg.data.image_size)
     except ValueError as error:
@@ -88,16 +87,20 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         check_resume(cfg, Path(cfg.ckpt_path))
 
 
-def _built(group: str, build, node: DictConfig):
+def _built(node: DictConfig, build, prefix: str = ""):
     """The settings object of a config group, built as the run builds it (which checks each
     field), or the ConfigError naming the field at fault."""
     try:
-        return build(**OmegaConf.to_container(node, resolve=True))
+        return build(node)
     except ValueError as error:
-        message = str(error)
-        raise ConfigError(message if group == "model" else f"{group}: {message}") from None
-    except TypeError as error:  # a key no setting has, added with `+`
-        raise ConfigError(f"{group}: {error}") from None
+        raise ConfigError(f"{prefix}{error}") from None
+    except (TypeError, KeyError) as error:  # a key no setting has, added with `+`
+        raise ConfigError(f"{node._get_full_key(None)}: {error}") from None
+
+
+def _from_keys(build):
+    """A builder that takes the group's keys as keyword arguments (`name` picks the class)."""
+    return lambda node: build(**OmegaConf.to_container(node, resolve=True))
 
 
 def check_top_level(cfg: DictConfig) -> None:
@@ -120,26 +123,6 @@ def check_top_level(cfg: DictConfig) -> None:
     finetune = cfg.get("finetune", "full")
     if finetune not in FINETUNE:
         raise ConfigError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
-
-
-def check_data(cfg: DictConfig) -> None:
-    data = cfg.data
-    for key in ("image_size", "num_train", "num_val", "num_test", "batch_size"):
-        _positive(cfg, f"data.{key}")
-    if data.batch_size > data.num_train:
-        raise ConfigError(
-            f"data.batch_size ({data.batch_size}) is larger than the training set "
-            f"(data.num_train={data.num_train})"
-        )
-    try:
-        downscale = OmegaConf.select(cfg, "data.images.downscale")
-        if downscale is not None:
-            downscale_factors(downscale)
-        if str(OmegaConf.select(cfg, "data.images._target_")).endswith(".Digits"):
-            check_digits(data.image_size, **{k: data[k] for k in data if k.startswith("num_")})
-        check_labels_per_class(data.get("labels_per_class"), data.fresh_images)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
 
 
 def check_optimizer(cfg: DictConfig) -> None:

@@ -15,7 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vit_inpaint.config.choices import ATTENTIONS, MODEL_NAMES, POS_EMBEDDINGS, PRIORS
+MODEL_NAMES = ("vit", "mae")  # model.name: conf/model/vit.yaml, mae.yaml
+POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
+ATTENTIONS = ("manual", "sdpa")  # model.attention
+PRIORS = ("none", "pushpull")  # model.prior
 
 
 def _positive_integer(name: str, value) -> None:
