@@ -15,8 +15,8 @@ option is declared once: its value in the yaml, its type and checks in the datac
                                                   MixedMasking
     data       vit_inpaint/data/settings.py       DataConfig and its kin, whose images node is the
                                                   settings of the image source (GaussianField's)
-    optimizer, task, train.yaml's own keys: the dataclasses below (what the run receives there is
-               torch's arguments, or single values)
+    optimizer  the dataclasses below, with OptimizerChecks (the run hands these keys to torch)
+    task, train.yaml's own keys: the dataclasses below (single values, checked in validate.py)
 
 What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
 when built; what spans config groups, and files, `vit_inpaint/config/validate.py` checks.
@@ -44,11 +44,13 @@ How a value of the wrong type is reported (one `error:` line): `vit_inpaint/conf
 (train.py's resolvers, the tests' composition helper) makes the schemas known to Hydra.
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from vit_inpaint.config.choices import OPTIMIZERS, SCHEDULES
 from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
 from vit_inpaint.data.masking import BlockMasking, PatchMasking, RandomMasking
 from vit_inpaint.data.settings import (
@@ -62,9 +64,23 @@ from vit_inpaint.models.settings import MAESettings, ModelSettings
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
 
 
+class OptimizerChecks:
+    """What every optimizer's settings must satisfy, checked when built (config/validate.py)."""
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"optimizer.name must be one of {OPTIMIZERS}, got {self.name!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"optimizer.lr must be positive (and finite), got {self.lr}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"optimizer.schedule must be one of {SCHEDULES}, got {self.schedule!r}"
+            )
+
+
 # Fields in the order of their yaml file, so the composed config reads as it always did.
 @dataclass
-class AdamConfig:
+class AdamConfig(OptimizerChecks):
     name: str = MISSING
     lr: float = MISSING
     schedule: str = MISSING
@@ -72,7 +88,7 @@ class AdamConfig:
 
 
 @dataclass
-class AdamWConfig:
+class AdamWConfig(OptimizerChecks):
     name: str = MISSING
     lr: float = MISSING
     weight_decay: float = MISSING
@@ -81,7 +97,7 @@ class AdamWConfig:
 
 
 @dataclass
-class SGDConfig:
+class SGDConfig(OptimizerChecks):
     name: str = MISSING
     lr: float = MISSING
     momentum: float = MISSING
