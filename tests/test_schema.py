@@ -244,3 +244,13 @@ def test_a_named_square_mask_of_another_size_is_refused_and_a_renamed_one_runs()
         check_config(compose_config("masking.aligned=false"))
     sized = ("data.image_size=6", "model.patch_size=3", "masking.size=3", "masking.name=patch3x3")
     check_config(compose_config(*sized))
+
+
+def test_a_schema_holds_no_value_so_an_extending_option_keeps_the_ones_it_extends():
+    """conf/model/mae.yaml extends vit.yaml, then names its schema: MAESettings' library
+    defaults (image_size=4, attention=manual) must not replace vit.yaml's values."""
+    vit, mae = compose_config("model=vit").model, compose_config("model=mae").model
+    for key in vit:
+        if key != "name":
+            assert OmegaConf.to_container(mae)[key] == OmegaConf.to_container(vit)[key], key
+    assert OmegaConf.to_container(mae)["image_size"] == "${data.image_size}"

@@ -28,10 +28,11 @@ group under hydra/), and each yaml option names it first in its defaults list (H
     conf/model/vit.yaml:      defaults: [/hydra/schema/model/vit@_here_, _self_]
 
 The yaml files set every field of their schema, so the composed config holds the yaml's keys and
-values only (a resumed run compares its config key by key with the one it was trained with). The
-defaults of the settings objects are the library's (`BlockMasking(size=1)` in a notebook); the
-fields of the dataclasses below are all MISSING (`???`). `+group.key=value` still adds a key
-(Hydra's `+` adds a key whatever the schema); a settings object then refuses it.
+values only (a resumed run compares its config key by key with the one it was trained with): the
+schema nodes hold no value (`register()` stores them with every field MISSING, `???`), and the
+defaults of the settings objects are the library's (`BlockMasking(size=1)` in a notebook).
+`+group.key=value` still adds a key (Hydra's `+` adds a key whatever the schema); a settings
+object then refuses it.
 
 Not typed here: the trainer (Lightning's Trainer takes dozens of arguments, several of them unions
 OmegaConf cannot express: devices=1|"auto"|[0, 1], precision=32|"bf16-mixed"; validate.py checks
@@ -187,15 +188,27 @@ SCHEMAS = (
 )
 
 
-def _writable(node: DictConfig) -> DictConfig:
-    """A schema node the yaml files can set: a frozen dataclass (the masking strategies, which
-    never change once drawn from) makes a read-only node, nested nodes included."""
+def _schema_node(schema) -> DictConfig:
+    """The node Hydra checks a group against: the dataclass's types, with every value MISSING.
+
+    MISSING, so that a value comes from the yaml files alone: the settings objects' defaults are
+    the library's, and conf/model/mae.yaml, which extends vit.yaml and then names its schema,
+    would otherwise have them replace vit.yaml's values. Writable, as a frozen dataclass (the
+    masking strategies, which never change once drawn from) makes a read-only node.
+    """
+    node = OmegaConf.structured(schema)
+    _missing_and_writable(node)
+    return node
+
+
+def _missing_and_writable(node: DictConfig) -> None:
     OmegaConf.set_readonly(node, False)
     for key in node:
         child = node._get_node(key)
         if isinstance(child, DictConfig):
-            _writable(child)
-    return node
+            _missing_and_writable(child)
+        else:
+            node[key] = MISSING
 
 
 def register() -> None:
@@ -215,5 +228,4 @@ def register() -> None:
     OmegaConf.set_struct(root, False)
     store.store(name="train_schema", node=root)
     for group, name, schema in SCHEMAS:
-        node = _writable(OmegaConf.structured(schema))
-        store.store(group=f"hydra/schema/{group}", name=name, node=node)
+        store.store(group=f"hydra/schema/{group}", name=name, node=_schema_node(schema))

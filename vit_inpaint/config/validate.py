@@ -45,12 +45,13 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
 
     multirun: the run is one job of a Hydra multirun (`-m`).
     """
-    _built(cfg.data, OmegaConf.to_object)
-    _built(cfg.optimizer, OmegaConf.to_object)
+    _built(cfg, "data", OmegaConf.to_object)
+    _built(cfg, "optimizer", OmegaConf.to_object)
     _positive_integer(cfg, "trainer.max_epochs")
     check_top_level(cfg)
-    model = _built(cfg.model, _from_keys(model_settings))
-    masking = _built(cfg.masking, _from_keys(build_masking), prefix="masking: ")
+    model = _built(cfg, "model", _from_keys(model_settings))
+    # The builder the data module uses; its messages never named their group, so they are led by it.
+    masking = _built(cfg, "masking", _from_keys(build_masking), prefix="masking: ")
     try:
         check_masking(masking, cfg.data.image_size, cfg.data.image_size)
     except ValueError as error:
@@ -69,15 +70,15 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         check_resume(cfg, Path(cfg.ckpt_path))
 
 
-def _built(node: DictConfig, build, prefix: str = ""):
+def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
     """The settings object of a config group, built as the run builds it (which checks each
     field), or the ConfigError naming the field at fault."""
     try:
-        return build(node)
+        return build(cfg[group])
     except ValueError as error:
         raise ConfigError(f"{prefix}{error}") from None
     except (TypeError, KeyError) as error:  # a key no setting has, added with `+`
-        raise ConfigError(f"{node._get_full_key(None)}: {error}") from None
+        raise ConfigError(f"{group}: {error}") from None
 
 
 def _from_keys(build):
