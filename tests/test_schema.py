@@ -16,6 +16,10 @@ from tests.conftest import CONF, ROOT, compose_config
 from vit_inpaint.config import schema
 from vit_inpaint.config.type_errors import type_error_line
 from vit_inpaint.config.validate import check_config
+from vit_inpaint.data import settings as data_settings
+from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
+from vit_inpaint.data.masking import BlockMasking, PatchMasking, RandomMasking
+from vit_inpaint.models.settings import MAESettings, ModelSettings
 
 # What a user types, and the field its one `error:` line must name (more type errors, composed
 # in-process, below).
@@ -88,31 +92,68 @@ def test_printing_the_config_or_the_help_loads_no_torch(args, no_torch):
     result = train_py(no_torch, *args)
     assert result.returncode == 0, result.stderr
     assert "model" in result.stdout
+    # Only what a user can set: no internal key, no schema, no retired spelling.
+    for internal in INTERNAL:
+        assert internal not in result.stdout, internal
+
+
+# What `--cfg job` and `--help` printed before they showed only what a user can set.
+INTERNAL = ("loss_on_visible", "deprecated", "training_recipe", "_schema", "hydra/schema")
+
+
+@pytest.mark.slow
+def test_help_lists_each_group_with_the_options_a_user_picks(no_torch):
+    result = train_py(no_torch, "--help")
+    groups = dict(
+        line.split(": ", 1)
+        for line in result.stdout.split("== Config ==")[0].splitlines()
+        if ": " in line
+    )
+    for group in ("data", "masking", "model", "optimizer", "task"):
+        listed = groups[group].split(", ")
+        assert listed == sorted(p.stem for p in (CONF / group).glob("*.yaml")), group
+    assert "random" not in groups["data"].split(", ") + groups["masking"].split(", ")
+
+
+def test_the_composed_config_holds_no_internal_key():
+    cfg = compose_config()
+    assert not set(cfg) & {"loss_on_visible", "deprecated", "training_recipe"}
+    assert "training_recipe" not in compose_config("optimizer=sgd", "data=photos")
+    assert compose_config("data=photos").training_recipe == "photos_adam"  # a recipe names itself
+
+
+def test_a_settings_object_checks_its_own_fields_when_built():
+    """The schema Hydra checks a group against is what the run builds, with its checks."""
+    cfg = compose_config("model.dim=30", "masking=holes", "masking.min_size=9")
+    assert OmegaConf.get_type(cfg.model) is ModelSettings  # composing checks types only
+    with pytest.raises(ValueError, match=r"model\.dim \(30\) must be divisible by model\.heads"):
+        OmegaConf.to_object(cfg.model)
+    with pytest.raises(ValueError, match="masking.min_size and max_size"):
+        OmegaConf.to_object(cfg.masking)
 
 
 # In-process: what composition gives and refuses.
 
 TYPED = {
     "data": {
-        "uniform_noise": schema.DataConfig,
-        "random": schema.DataConfig,
-        "gaussian_field": schema.GaussianFieldDataConfig,
-        "photos": schema.PhotosDataConfig,
-        "digits": schema.DigitsDataConfig,
+        "uniform_noise": data_settings.DataConfig,
+        "gaussian_field": data_settings.GaussianFieldDataConfig,
+        "photos": data_settings.PhotosDataConfig,
+        "digits": data_settings.DigitsDataConfig,
     },
+    # The settings objects the run builds are the schemas themselves.
     "masking": {
-        "pixel": schema.BlockMaskingConfig,
-        "patch2x2": schema.BlockMaskingConfig,
-        "block2x2": schema.BlockMaskingConfig,
-        "random_pixels": schema.RandomPixelsMaskingConfig,
-        "random": schema.RandomPixelsMaskingConfig,
-        "holes": schema.HolesMaskingConfig,
-        "dropout": schema.DropoutMaskingConfig,
-        "strokes": schema.StrokesMaskingConfig,
-        "mixed": schema.MixedMaskingConfig,
-        "patches": schema.PatchesMaskingConfig,
+        "pixel": BlockMasking,
+        "patch2x2": BlockMasking,
+        "block2x2": BlockMasking,
+        "random_pixels": RandomMasking,
+        "holes": HolesMasking,
+        "dropout": DropoutMasking,
+        "strokes": StrokesMasking,
+        "mixed": MixedMasking,
+        "patches": PatchMasking,
     },
-    "model": {"vit": schema.ModelConfig, "mae": schema.MAEModelConfig},
+    "model": {"vit": ModelSettings, "mae": MAESettings},
     "optimizer": {"adam": schema.AdamConfig, "adamw": schema.AdamWConfig, "sgd": schema.SGDConfig},
     "task": {"inpaint": schema.TaskConfig, "classify": schema.ClassifyTaskConfig},
 }
@@ -133,11 +174,10 @@ def test_each_option_composes_into_its_schema(group, option, node_type):
     assert not OmegaConf.missing_keys(cfg[group])  # the yaml sets every field its schema has
     if group == "data":
         images = {
-            "uniform_noise": schema.ImageSourceConfig,
-            "random": schema.ImageSourceConfig,
-            "gaussian_field": schema.GaussianFieldImagesConfig,
-            "photos": schema.PhotosImagesConfig,
-            "digits": schema.ImageSourceConfig,
+            "uniform_noise": data_settings.ImageSourceConfig,
+            "gaussian_field": data_settings.GaussianFieldImagesConfig,
+            "photos": data_settings.PhotosImagesConfig,
+            "digits": data_settings.ImageSourceConfig,
         }
         assert OmegaConf.get_type(cfg.data.images) is images[option]
 
@@ -204,3 +244,13 @@ def test_a_named_square_mask_of_another_size_is_refused_and_a_renamed_one_runs()
         check_config(compose_config("masking.aligned=false"))
     sized = ("data.image_size=6", "model.patch_size=3", "masking.size=3", "masking.name=patch3x3")
     check_config(compose_config(*sized))
+
+
+def test_a_schema_holds_no_value_so_an_extending_option_keeps_the_ones_it_extends():
+    """conf/model/mae.yaml extends vit.yaml, then names its schema: MAESettings' library
+    defaults (image_size=4, attention=manual) must not replace vit.yaml's values."""
+    vit, mae = compose_config("model=vit").model, compose_config("model=mae").model
+    for key in vit:
+        if key != "name":
+            assert OmegaConf.to_container(mae)[key] == OmegaConf.to_container(vit)[key], key
+    assert OmegaConf.to_container(mae)["image_size"] == "${data.image_size}"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.config.renamed import translate_old_names
 from vit_inpaint.config.resolvers import launch_claim, resumes
 from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.storage.run_folder import (
@@ -43,8 +42,6 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
 
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
     """
-    for note in translate_old_names(cfg):
-        log.warning(note)
     Launch.began = False
     check_config(cfg, multirun=in_multirun())
     if cfg.get("training_recipe"):

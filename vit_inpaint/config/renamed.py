@@ -1,26 +1,31 @@
-"""Old spellings of renamed options: they keep working, with a warning that names the new one.
+"""Old spellings of renamed options, retired: each is refused with one line naming the new one.
 
     data=random              ->  data=uniform_noise      (`random` also named a masking strategy)
     masking=random           ->  masking=random_pixels
     loss_on_visible=true     ->  loss_pixels=all         (it meant every pixel, not visible ones)
 
-The old config files set `deprecated.<group>` to their message (conf/data/random.yaml,
-conf/masking/random.yaml); `loss_on_visible` stays a key of conf/train.yaml, null unless given.
+They no longer exist in conf/, so `python train.py --help` and `--cfg job` show only what a user
+can set; type_errors.py turns Hydra's error on one of them into `error: <this line>`.
 """
 
 from __future__ import annotations
 
-from omegaconf import DictConfig, open_dict
+# The config file or key Hydra cannot find -> what to write instead.
+RETIRED = {
+    "data/random": "data=random is now data=uniform_noise",
+    "masking/random": "masking=random is now masking=random_pixels",
+    "loss_on_visible": "loss_on_visible=true is now loss_pixels=all (false: loss_pixels=hidden)",
+}
 
 
-def translate_old_names(cfg: DictConfig) -> list[str]:
-    """Moves old spellings in `cfg` onto the new ones; returns one warning per old spelling."""
-    notes = [str(note) for note in (cfg.get("deprecated") or {}).values()]
-    old_loss = cfg.get("loss_on_visible")
-    if old_loss is not None:
-        new = "all" if old_loss else "hidden"
-        notes.append(f"loss_on_visible={str(old_loss).lower()} is now loss_pixels={new}")
-        with open_dict(cfg):
-            cfg.loss_pixels = new
-            cfg.loss_on_visible = None
-    return [f"{note} (the old spelling still works, for now)" for note in notes]
+def retired_name_line(error: BaseException) -> str | None:
+    """The one line for Hydra's error on a retired spelling, or None for any other error."""
+    from hydra.errors import MissingConfigException
+
+    if isinstance(error, MissingConfigException):
+        missing = error.missing_cfg_file
+    else:
+        missing = getattr(error.__cause__, "full_key", None)
+    if missing not in RETIRED:
+        return None
+    return f"{RETIRED[missing]}: the old spelling was retired"

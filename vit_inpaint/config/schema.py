@@ -6,18 +6,33 @@ before any folder is made, with one line naming the field:
 
     error: model.dim must be an integer, got 64.0 (float)
 
-What a type cannot say (divisibility, ranges, files) stays in `vit_inpaint/config/validate.py`.
+Where the run builds a settings object from a group, that object is the group's schema, so each
+option is declared once: its value in the yaml, its type and checks in the dataclass.
 
-Each schema is stored in Hydra's ConfigStore beside the yaml options of its group, and each yaml
-option names it first in its defaults list (Hydra's "extending configs"):
+    model      vit_inpaint/models/settings.py     ModelSettings, MAESettings
+    masking    vit_inpaint/data/masking.py        BlockMasking, RandomMasking, PatchMasking
+               vit_inpaint/data/free_masks.py     HolesMasking, DropoutMasking, StrokesMasking,
+                                                  MixedMasking
+    data       vit_inpaint/data/settings.py       DataConfig and its kin, whose images node is the
+                                                  settings of the image source (GaussianField's)
+    optimizer  the dataclasses below, with OptimizerChecks (the run hands these keys to torch)
+    task, train.yaml's own keys: the dataclasses below (single values, checked in validate.py)
 
-    conf/model/vit.yaml:      defaults: [vit_schema, _self_]
+What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
+when built; what spans config groups, and files, `vit_inpaint/config/validate.py` checks.
 
-Every field is MISSING (`???`) in the schema: the values, and so the composed config, come from
-the yaml files alone, exactly as before the schemas existed (a resumed run compares its config key
-by key with the one it was trained with). A key the yaml files do not set has no place in a schema
-either, or it would appear in every run's config; `+group.key=value` still adds one (Hydra's `+`
-adds a key whatever the schema).
+Each schema is stored in Hydra's ConfigStore under hydra/schema/<group>/<name> (`--help` lists no
+group under hydra/), and each yaml option names it first in its defaults list (Hydra's
+"extending configs"):
+
+    conf/model/vit.yaml:      defaults: [/hydra/schema/model/vit@_here_, _self_]
+
+The yaml files set every field of their schema, so the composed config holds the yaml's keys and
+values only (a resumed run compares its config key by key with the one it was trained with): the
+schema nodes hold no value (`register()` stores them with every field MISSING, `???`), and the
+defaults of the settings objects are the library's (`BlockMasking(size=1)` in a notebook).
+`+group.key=value` still adds a key (Hydra's `+` adds a key whatever the schema); a settings
+object then refuses it.
 
 Not typed here: the trainer (Lightning's Trainer takes dozens of arguments, several of them unions
 OmegaConf cannot express: devices=1|"auto"|[0, 1], precision=32|"bf16-mixed"; validate.py checks
@@ -30,197 +45,43 @@ How a value of the wrong type is reported (one `error:` line): `vit_inpaint/conf
 (train.py's resolvers, the tests' composition helper) makes the schemas known to Hydra.
 """
 
+import math
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
-# --- data: conf/data/*.yaml ---------------------------------------------------------------------
-
-
-@dataclass
-class ImageSourceConfig:
-    """data.images of data=uniform_noise (UniformNoise takes no setting in the configs)."""
-
-    _target_: str = MISSING
-
-
-@dataclass
-class GaussianFieldImagesConfig(ImageSourceConfig):
-    mean: float = MISSING
-    sigma: float = MISSING
-    lengthscales: list[float] = MISSING
-    jitter: float = MISSING
-    clip: bool = MISSING
-
-
-@dataclass
-class PhotosImagesConfig(ImageSourceConfig):
-    train: list[str] = MISSING
-    val: list[str] = MISSING
-    test: list[str] = MISSING
-    # One factor, or a list of factors mixed in one training set ([1, 2, 4]): OmegaConf has no
-    # int-or-list type, so data/sources.py Photos checks it.
-    downscale: Any = MISSING
-
-
-@dataclass
-class DataConfig:
-    """data=uniform_noise; the other sources extend it (their yaml files extend uniform_noise)."""
-
-    _target_: str = MISSING  # the data module, vit_inpaint.data.datamodule.InpaintingDataModule
-    images: ImageSourceConfig = field(default_factory=ImageSourceConfig)
-    image_size: int = MISSING
-    num_train: int = MISSING
-    num_val: int = MISSING
-    num_test: int = MISSING
-    batch_size: int = MISSING
-    eval_batch_size: int = MISSING
-    seed: int = MISSING
-    fresh_masks: bool = MISSING
-    fresh_images: bool = MISSING
-
-
-@dataclass
-class DigitsDataConfig(DataConfig):
-    labels_per_class: int | None = MISSING
-
-
-@dataclass
-class GaussianFieldDataConfig(DataConfig):
-    images: GaussianFieldImagesConfig = field(default_factory=GaussianFieldImagesConfig)
-
-
-@dataclass
-class PhotosDataConfig(DataConfig):
-    images: PhotosImagesConfig = field(default_factory=PhotosImagesConfig)
-
-
-# --- masking: conf/masking/*.yaml ---------------------------------------------------------------
-
-
-@dataclass
-class BlockMaskingConfig:
-    """masking=pixel|patch2x2|block2x2: one size x size square per image."""
-
-    name: str = MISSING
-    size: int = MISSING
-    aligned: bool = MISSING
-
-
-@dataclass
-class RandomPixelsMaskingConfig:
-    """masking=random_pixels: round(ratio * H * W) pixels anywhere."""
-
-    name: str = MISSING
-    ratio: float = MISSING
-
-
-@dataclass
-class PatchesMaskingConfig:
-    """masking=patches: a ratio of the size x size grid cells (MAE's random masking)."""
-
-    name: str = MISSING
-    ratio: float = MISSING
-    size: int = MISSING
-
-
-@dataclass
-class HolesMaskingConfig:
-    """masking=holes: rectangles anywhere, by count or coverage."""
-
-    name: str = MISSING
-    min_size: int = MISSING
-    max_size: int = MISSING
-    count: Optional[list[int]] = MISSING  # noqa: UP045 (OmegaConf reads Optional, not `| None`)
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class DropoutMaskingConfig:
-    """masking=dropout: each pixel hidden with a probability drawn per image."""
-
-    name: str = MISSING
-    p_min: float = MISSING
-    p_max: float = MISSING
-
-
-@dataclass
-class StrokesMaskingConfig:
-    """masking=strokes: thin straight scratches, by coverage."""
-
-    name: str = MISSING
-    min_width: float = MISSING
-    max_width: float = MISSING
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class MixedHolesConfig:
-    min_size: int = MISSING
-    max_size: int = MISSING
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class MixedDropoutConfig:
-    p_min: float = MISSING
-    p_max: float = MISSING
-
-
-@dataclass
-class MixedStrokesConfig:
-    min_width: float = MISSING
-    max_width: float = MISSING
-    coverage_min: float = MISSING
-    coverage_max: float = MISSING
-
-
-@dataclass
-class MixedMaskingConfig:
-    """masking=mixed: one of holes, dropout, strokes per image, with these weights."""
-
-    name: str = MISSING
-    weights: list[float] = MISSING
-    holes: MixedHolesConfig = field(default_factory=MixedHolesConfig)
-    dropout: MixedDropoutConfig = field(default_factory=MixedDropoutConfig)
-    strokes: MixedStrokesConfig = field(default_factory=MixedStrokesConfig)
-
-
-# --- model: conf/model/vit.yaml, mae.yaml ------------------------------------------------------
-
-
-@dataclass
-class ModelConfig:
-    name: str = MISSING  # vit | mae
-    image_size: int = MISSING
-    patch_size: int = MISSING
-    dim: int = MISSING
-    depth: int = MISSING
-    heads: int = MISSING
-    mlp_ratio: float = MISSING
-    pos_embedding: str = MISSING
-    attention: str = MISSING
-    attend_to_hidden: bool = MISSING
-    prior: str = MISSING
-
-
-@dataclass
-class MAEModelConfig(ModelConfig):
-    decoder_dim: int = MISSING
-    decoder_depth: int = MISSING
-    decoder_heads: int = MISSING
-
+from vit_inpaint.config.choices import OPTIMIZERS, SCHEDULES
+from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
+from vit_inpaint.data.masking import BlockMasking, PatchMasking, RandomMasking
+from vit_inpaint.data.settings import (
+    DataConfig,
+    DigitsDataConfig,
+    GaussianFieldDataConfig,
+    PhotosDataConfig,
+)
+from vit_inpaint.models.settings import MAESettings, ModelSettings
 
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
 
 
+class OptimizerChecks:
+    """What every optimizer's settings must satisfy, checked when built (config/validate.py)."""
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"optimizer.name must be one of {OPTIMIZERS}, got {self.name!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"optimizer.lr must be positive (and finite), got {self.lr}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"optimizer.schedule must be one of {SCHEDULES}, got {self.schedule!r}"
+            )
+
+
 # Fields in the order of their yaml file, so the composed config reads as it always did.
 @dataclass
-class AdamConfig:
+class AdamConfig(OptimizerChecks):
     name: str = MISSING
     lr: float = MISSING
     schedule: str = MISSING
@@ -228,7 +89,7 @@ class AdamConfig:
 
 
 @dataclass
-class AdamWConfig:
+class AdamWConfig(OptimizerChecks):
     name: str = MISSING
     lr: float = MISSING
     weight_decay: float = MISSING
@@ -237,7 +98,7 @@ class AdamWConfig:
 
 
 @dataclass
-class SGDConfig:
+class SGDConfig(OptimizerChecks):
     name: str = MISSING
     lr: float = MISSING
     momentum: float = MISSING
@@ -281,11 +142,8 @@ class TrainConfig:
     schemas, or not at all)."""
 
     seed: int = MISSING
-    training_recipe: str | None = MISSING
     threads: int | None = MISSING
     loss_pixels: str = MISSING
-    loss_on_visible: bool | None = MISSING
-    deprecated: dict[str, str] = MISSING
     rate_thresholds: RateThresholdsConfig = field(default_factory=RateThresholdsConfig)
     ckpt_path: str | None = MISSING
     init_from: str | None = MISSING
@@ -305,34 +163,69 @@ class TrainConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
 
 
-# (group, name in the ConfigStore, schema); the yaml options list `<name>` in their defaults.
+# (group, name, schema): each yaml option of a group names its schema first in its defaults list,
+# as /hydra/schema/<group>/<name>@_here_. Under hydra/, where `python train.py --help` lists no
+# group: a schema is no option a user picks.
 SCHEMAS = (
-    (None, "train_schema", TrainConfig),
-    ("data", "uniform_noise_schema", DataConfig),
-    ("data", "gaussian_field_schema", GaussianFieldDataConfig),
-    ("data", "photos_schema", PhotosDataConfig),
-    ("data", "digits_schema", DigitsDataConfig),
-    ("task", "task_schema", TaskConfig),
-    ("task", "classify_schema", ClassifyTaskConfig),
-    ("masking", "block_schema", BlockMaskingConfig),
-    ("masking", "random_pixels_schema", RandomPixelsMaskingConfig),
-    ("masking", "patches_schema", PatchesMaskingConfig),
-    ("masking", "holes_schema", HolesMaskingConfig),
-    ("masking", "dropout_schema", DropoutMaskingConfig),
-    ("masking", "strokes_schema", StrokesMaskingConfig),
-    ("masking", "mixed_schema", MixedMaskingConfig),
-    ("model", "vit_schema", ModelConfig),
-    ("model", "mae_schema", MAEModelConfig),
-    ("optimizer", "adam_schema", AdamConfig),
-    ("optimizer", "adamw_schema", AdamWConfig),
-    ("optimizer", "sgd_schema", SGDConfig),
+    ("data", "uniform_noise", DataConfig),
+    ("data", "gaussian_field", GaussianFieldDataConfig),
+    ("data", "photos", PhotosDataConfig),
+    ("data", "digits", DigitsDataConfig),
+    ("task", "inpaint", TaskConfig),
+    ("task", "classify", ClassifyTaskConfig),
+    ("masking", "block", BlockMasking),
+    ("masking", "random_pixels", RandomMasking),
+    ("masking", "patches", PatchMasking),
+    ("masking", "holes", HolesMasking),
+    ("masking", "dropout", DropoutMasking),
+    ("masking", "strokes", StrokesMasking),
+    ("masking", "mixed", MixedMasking),
+    ("model", "vit", ModelSettings),
+    ("model", "mae", MAESettings),
+    ("optimizer", "adam", AdamConfig),
+    ("optimizer", "adamw", AdamWConfig),
+    ("optimizer", "sgd", SGDConfig),
 )
+
+
+def _schema_node(schema) -> DictConfig:
+    """The node Hydra checks a group against: the dataclass's types, with every value MISSING.
+
+    MISSING, so that a value comes from the yaml files alone: the settings objects' defaults are
+    the library's, and conf/model/mae.yaml, which extends vit.yaml and then names its schema,
+    would otherwise have them replace vit.yaml's values. Writable, as a frozen dataclass (the
+    masking strategies, which never change once drawn from) makes a read-only node.
+    """
+    node = OmegaConf.structured(schema)
+    _missing_and_writable(node)
+    return node
+
+
+def _missing_and_writable(node: DictConfig) -> None:
+    OmegaConf.set_readonly(node, False)
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            _missing_and_writable(child)
+        else:
+            node[key] = MISSING
 
 
 def register() -> None:
     """Stores every schema in Hydra's ConfigStore (again: storing replaces)."""
     from hydra.core.config_store import ConfigStore
 
+    # Hydra's help copies its repository of configs once per config group it lists (about 160
+    # times), and with it the ConfigStore, a process-wide singleton that it only reads (loading a
+    # node copies that node): 3 of the 4 s of `python train.py --help`. A copy of the store is
+    # the store itself, as every new config source of Hydra's takes `ConfigStore.instance()`.
+    ConfigStore.__deepcopy__ = lambda store, memo: store
     store = ConfigStore.instance()
-    for group, name, node in SCHEMAS:
-        store.store(group=group, name=name, node=node)
+    # conf/train.yaml's own keys. Not in struct mode while the defaults compose, so that a recipe
+    # (conf/recipe/) can add `training_recipe`, the name of the recipe applied, which no run
+    # without one then shows; Hydra turns struct mode on before it applies the command line.
+    root = OmegaConf.structured(TrainConfig)
+    OmegaConf.set_struct(root, False)
+    store.store(name="train_schema", node=root)
+    for group, name, schema in SCHEMAS:
+        store.store(group=f"hydra/schema/{group}", name=name, node=_schema_node(schema))

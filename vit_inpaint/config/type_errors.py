@@ -12,6 +12,8 @@ import re
 import sys
 from collections.abc import Iterator
 
+from vit_inpaint.config.renamed import retired_name_line
+
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 # OmegaConf's messages for a value its node cannot take (omegaconf/nodes.py).
 _CONVERSIONS = (
@@ -51,8 +53,9 @@ def type_error_line(error: BaseException) -> str | None:
 
 @contextlib.contextmanager
 def one_line_type_errors() -> Iterator[None]:
-    """Within it, `@hydra.main` answers a value of the wrong type with one `error:` line and exit
-    status 2 (like validate.py's refusals); every other Hydra error is reported as Hydra does.
+    """Within it, `@hydra.main` answers a value of the wrong type, or a retired spelling
+    (renamed.py), with one `error:` line and exit status 2 (like validate.py's refusals); every
+    other Hydra error is reported as Hydra does.
 
     Hydra reports errors from `hydra._internal.utils.run_and_report`, which wraps composition
     (of a run, of `--cfg`, and of each job of a sweep, all composed before the first job starts):
@@ -70,7 +73,7 @@ def one_line_type_errors() -> Iterator[None]:
             try:
                 return func()
             except Exception as error:
-                line = type_error_line(error)
+                line = type_error_line(error) or retired_name_line(error)
                 if line is None:
                     raise
                 print(f"error: {line}", file=sys.stderr)

@@ -13,78 +13,81 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.config.choices import (
-    ATTENTIONS,
     CLASSIFY_METRIC_NAMES,
-    DIGITS_IMAGE_SIZE,
-    DIGITS_SPLIT_SIZES,
     FINETUNE,
     LABELLED_SOURCES,
     LOSS_PIXELS,
     METRIC_NAMES,
-    MODEL_NAMES,
-    OPTIMIZERS,
-    POS_EMBEDDINGS,
-    PRIORS,
-    SCHEDULES,
     TASKS,
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
-from vit_inpaint.data.masking import (
-    build_masking,
-    check_masking,
-    check_masking_name,
-    hides_whole_patches,
-)
+from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
+from vit_inpaint.models.settings import model_settings
 
 
 class ConfigError(ValueError):
     """A configuration value that cannot work; the message names the field."""
 
 
-def _positive(cfg: DictConfig, path: str) -> None:
-    value = cfg_select(cfg, path)
-    if value is None or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{path} must be positive (and finite), got {value}")
-
-
 def _positive_integer(cfg: DictConfig, path: str) -> None:
     """For keys no schema types (the trainer's: Lightning takes them as they are)."""
-    value = cfg_select(cfg, path)
+    value = OmegaConf.select(cfg, path)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{path} must be a positive integer, got {value!r}")
-
-
-def cfg_select(cfg: DictConfig, path: str):
-    node = cfg
-    for key in path.split("."):
-        if node is None or key not in node:
-            return None
-        node = node[key]
-    return node
 
 
 def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     """Raises ConfigError on the first value that cannot work.
 
+    A group's own fields are checked by its settings, built here as the run builds them
+    (models/settings.py, the masking strategies of data/masking.py and free_masks.py, the data
+    config of data/settings.py); here, train.yaml's own keys and what spans groups.
+
     multirun: the run is one job of a Hydra multirun (`-m`).
     """
-
-    for path in (
-        "data.image_size",
-        "data.num_train",
-        "data.num_val",
-        "data.num_test",
-        "data.batch_size",
-        "optimizer.lr",
-        "model.patch_size",
-        "model.dim",
-        "model.depth",
-        "model.heads",
-    ):
-        _positive(cfg, path)
+    _built(cfg, "data", OmegaConf.to_object)
+    _built(cfg, "optimizer", OmegaConf.to_object)
     _positive_integer(cfg, "trainer.max_epochs")
+    check_top_level(cfg)
+    model = _built(cfg, "model", _from_keys(model_settings))
+    # The builder the data module uses; its messages never named their group, so they are led by it.
+    masking = _built(cfg, "masking", _from_keys(build_masking), prefix="masking: ")
+    try:
+        check_masking(masking, cfg.data.image_size, cfg.data.image_size)
+    except ValueError as error:
+        raise ConfigError(f"masking: {error}") from None
+    if model.name == "mae":
+        check_mae(cfg, masking)
+    # Before init_from's file: a missing pretrained.sweep is what leaves it without one.
+    if multirun:
+        check_sweep(cfg)  # pretrained.sweep with the rest of what a sweep's job cannot do
+    else:
+        check_pretrained(cfg)
+    check_files(cfg)
+    task = check_task(cfg)
+    check_optimized_metric(cfg, task)
+    if cfg.get("ckpt_path") is not None:
+        check_resume(cfg, Path(cfg.ckpt_path))
 
-    # Types are checked as Hydra composes (vit_inpaint/config/schema.py); ranges here.
+
+def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
+    """The settings object of a config group, built as the run builds it (which checks each
+    field), or the ConfigError naming the field at fault."""
+    try:
+        return build(cfg[group])
+    except ValueError as error:
+        raise ConfigError(f"{prefix}{error}") from None
+    except (TypeError, KeyError) as error:  # a key no setting has, added with `+`
+        raise ConfigError(f"{group}: {error}") from None
+
+
+def _from_keys(build):
+    """A builder that takes the group's keys as keyword arguments (`name` picks the class)."""
+    return lambda node: build(**OmegaConf.to_container(node, resolve=True))
+
+
+def check_top_level(cfg: DictConfig) -> None:
+    """conf/train.yaml's own keys (their types are checked as Hydra composes)."""
     seed = cfg.get("seed")
     if not 0 <= seed < 2**32:
         raise ConfigError(f"seed must be between 0 and 2**32 - 1, got {seed}")
@@ -95,98 +98,22 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
             f"rate_thresholds.acceptable (both finite), got perfect={rates.perfect}, "
             f"acceptable={rates.acceptable}"
         )
-
-    data, model = cfg.data, cfg.model
-    if data.batch_size > data.num_train:
-        raise ConfigError(
-            f"data.batch_size ({data.batch_size}) is larger than the training set "
-            f"(data.num_train={data.num_train})"
-        )
-    if data.image_size % model.patch_size != 0:
-        raise ConfigError(
-            f"data.image_size ({data.image_size}) must be divisible by model.patch_size "
-            f"({model.patch_size})"
-        )
-    if model.dim % model.heads != 0:
-        raise ConfigError(
-            f"model.dim ({model.dim}) must be divisible by model.heads ({model.heads})"
-        )
-    if model.get("prior", "none") not in PRIORS:
-        raise ConfigError(f"model.prior must be one of {PRIORS}, got {model.prior!r}")
-    downscale = OmegaConf.select(cfg, "data.images.downscale")
-    if downscale is not None:
-        # One factor or a list of them: the schema cannot say "int or list of ints".
-        if OmegaConf.is_list(downscale):
-            downscale = OmegaConf.to_container(downscale)
-        factors = downscale if isinstance(downscale, list) else [downscale]
-        if not factors or not all(type(f) is int and f >= 1 for f in factors):
-            raise ConfigError(
-                "data.images.downscale must be a positive integer or a list of them, "
-                f"got {downscale!r}"
-            )
-    if model.pos_embedding not in POS_EMBEDDINGS:
-        raise ConfigError(
-            f"model.pos_embedding must be one of {POS_EMBEDDINGS}, got {model.pos_embedding!r}"
-        )
-    if model.pos_embedding == "sincos" and model.dim % 4 != 0:
-        raise ConfigError(
-            f"model.dim ({model.dim}) must be divisible by 4 for model.pos_embedding=sincos"
-        )
-    if model.get("name", "vit") not in MODEL_NAMES:
-        raise ConfigError(f"model.name must be one of {MODEL_NAMES}, got {model.name!r}")
-    if model.attention not in ATTENTIONS:
-        raise ConfigError(f"model.attention must be one of {ATTENTIONS}, got {model.attention!r}")
-    if cfg.optimizer.name not in OPTIMIZERS:
-        raise ConfigError(f"optimizer.name must be one of {OPTIMIZERS}, got {cfg.optimizer.name!r}")
-
     if cfg.get("loss_pixels", "hidden") not in LOSS_PIXELS:
         raise ConfigError(f"loss_pixels must be one of {LOSS_PIXELS}, got {cfg.loss_pixels!r}")
-
-    schedule = cfg.optimizer.get("schedule", "constant")
-    if schedule not in SCHEDULES:
-        raise ConfigError(f"optimizer.schedule must be one of {SCHEDULES}, got {schedule!r}")
-
-    try:
-        masking = build_masking(**cfg.masking)
-        check_masking_name(masking)
-        check_masking(masking, data.image_size, data.image_size)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"masking: {error}") from None
-    if model.get("name") == "mae":
-        check_mae(cfg, masking)
-
     threads = cfg.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads must be a positive integer or null, got {threads!r}")
-
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path is not None and not Path(ckpt_path).is_file():
-        raise ConfigError(f"ckpt_path: no checkpoint file at {ckpt_path}")
-
-    check_pretrained(cfg)
-    init_from = cfg.get("init_from")
-    if init_from is not None and not Path(init_from).is_file():
-        raise ConfigError(f"init_from: no checkpoint file at {init_from}")
     finetune = cfg.get("finetune", "full")
     if finetune not in FINETUNE:
         raise ConfigError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
-    task = check_task(cfg)
 
-    # The value train() returns for a hyperparameter sweeper: a validation metric (tuning on the
-    # test split would leak it), one that every run logs or a baseline's mse_* beside it.
-    optimized = cfg.get("optimized_metric")
-    if optimized is not None:
-        prefix, _, name = str(optimized).partition("/")
-        if task == "classify":
-            known, baseline = CLASSIFY_METRIC_NAMES, ("acc_", "nll_")
-        else:
-            known, baseline = (*METRIC_NAMES, "mse_over_bayes"), ("mse_",)
-        if prefix != "val" or not (name in known or name.startswith(baseline)):
-            raise ConfigError(
-                f"optimized_metric must be a validation metric val/<name> with <name> one of "
-                f"{known}, got {optimized!r}"
-            )
 
+def check_files(cfg: DictConfig) -> None:
+    """The checkpoint files a run reads must exist (what they hold: training.py)."""
+    for key in ("ckpt_path", "init_from"):
+        path = cfg.get(key)
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"{key}: no checkpoint file at {path}")
     test_ckpt = cfg.get("test_ckpt")
     if cfg.get("test") and test_ckpt is not None:
         checkpoints = (cfg.get("callbacks") or {}).get("model_checkpoint")
@@ -202,41 +129,45 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
                 f"got {test_ckpt!r}"
             )
 
-    if multirun:
-        check_sweep(cfg)
-    if ckpt_path is not None:
-        check_resume(cfg, Path(ckpt_path))
+
+def check_optimized_metric(cfg: DictConfig, task: str) -> None:
+    """The value train() returns for a hyperparameter sweeper: a validation metric (tuning on the
+    test split would leak it), one that every run logs or a baseline's mse_* beside it."""
+    optimized = cfg.get("optimized_metric")
+    if optimized is None:
+        return
+    prefix, _, name = str(optimized).partition("/")
+    if task == "classify":
+        known, baseline = CLASSIFY_METRIC_NAMES, ("acc_", "nll_")
+    else:
+        known, baseline = (*METRIC_NAMES, "mse_over_bayes"), ("mse_",)
+    if prefix != "val" or not (name in known or name.startswith(baseline)):
+        raise ConfigError(
+            f"optimized_metric must be a validation metric val/<name> with <name> one of "
+            f"{known}, got {optimized!r}"
+        )
 
 
 def check_mae(cfg: DictConfig, masking) -> None:
-    """model=mae pretrains an encoder by inpainting masks of whole patches (models/mae.py)."""
-    model = cfg.model
+    """model=mae pretrains an encoder by inpainting masks of whole patches (models/mae.py); its
+    own settings are checked by models/settings.py MAESettings."""
     if OmegaConf.select(cfg, "task.name", default="inpaint") != "inpaint":
         raise ConfigError(
             "model=mae is a pretraining model for task=inpaint: classify with model=vit and "
             "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
         )
-    if not hides_whole_patches(masking, model.patch_size):
-        p = model.patch_size
+    p = cfg.model.patch_size
+    if not hides_whole_patches(masking, p):
         raise ConfigError(
             f"model=mae needs a mask that hides whole {p}x{p} patches (its encoder drops hidden "
             f"patches, and with them a partly hidden patch's visible pixels): masking=patches "
             f"(a ratio of patches, masking.size={p}) or patch{p}x{p}; masking={masking.name} "
             "hides pixels inside patches"
         )
-    if model.prior != "none":
-        raise ConfigError(f"model=mae takes no prior: set model.prior=none, got {model.prior!r}")
-    if model.decoder_dim % model.decoder_heads != 0:
-        raise ConfigError(
-            f"model.decoder_dim ({model.decoder_dim}) must be divisible by model.decoder_heads "
-            f"({model.decoder_heads})"
-        )
-    for key in ("decoder_dim", "decoder_depth", "decoder_heads"):
-        _positive_integer(cfg, f"model.{key}")
 
 
 def check_task(cfg: DictConfig) -> str:
-    """task= and the data settings that only make sense for one task; returns the task."""
+    """task= and the settings that only make sense for one task; returns the task."""
     task = OmegaConf.select(cfg, "task.name", default="inpaint")
     if task not in TASKS:
         raise ConfigError(f"task.name must be one of {TASKS}, got {task!r}")
@@ -247,28 +178,10 @@ def check_task(cfg: DictConfig) -> str:
             f"task=classify needs labelled images (data=digits or data=gaussian_field); "
             f"data.images._target_={source} has no labels"
         )
-    if str(source).endswith(".Digits"):
-        if data.image_size != DIGITS_IMAGE_SIZE:
-            raise ConfigError(
-                f"data=digits images are {DIGITS_IMAGE_SIZE}x{DIGITS_IMAGE_SIZE}: "
-                f"data.image_size must be {DIGITS_IMAGE_SIZE}, got {data.image_size}"
-            )
-        for split, available in DIGITS_SPLIT_SIZES.items():
-            if data[f"num_{split}"] > available:
-                raise ConfigError(
-                    f"data.num_{split} ({data[f'num_{split}']}) is more than the {available} "
-                    f"{split} images of data=digits"
-                )
-    per_class = data.get("labels_per_class")
-    if per_class is not None:
-        if task != "classify":
-            raise ConfigError(
-                "data.labels_per_class needs task=classify (labels train nothing in inpainting)"
-            )
-        if per_class < 1:
-            raise ConfigError(f"data.labels_per_class must be positive, got {per_class}")
-        if data.fresh_images:
-            raise ConfigError("data.labels_per_class needs data.fresh_images=false")
+    if data.get("labels_per_class") is not None and task != "classify":
+        raise ConfigError(
+            "data.labels_per_class needs task=classify (labels train nothing in inpainting)"
+        )
     shift = OmegaConf.select(cfg, "task.augment_shift", default=0)
     if not 0 <= shift < data.image_size:
         raise ConfigError(
@@ -297,7 +210,8 @@ def check_pretrained(cfg: DictConfig) -> None:
 
 
 def check_sweep(cfg: DictConfig) -> None:
-    """What cannot run as a job of a multirun (called when a sweep starts, and in each job)."""
+    """What cannot run as a job of a multirun (called when a sweep starts, and in each job,
+    where it replaces check_pretrained: once per job)."""
     check_pretrained(cfg)
     trainer = cfg.get("trainer") or {}
     if str(trainer.get("strategy", "auto")) == "ddp" and trainer.get("devices", 1) not in (1, "1"):

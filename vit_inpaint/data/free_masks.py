@@ -11,6 +11,8 @@ Like the report's masks (masking.py) they are drawn for a whole batch at once fr
 generator, so an epoch's masks depend only on the seed and the epoch. Each image keeps at least one
 hidden and one visible pixel, so the loss over hidden pixels is always defined.
 `coverage(masks)` is the share of hidden pixels per image (logged as */coverage).
+As there, each strategy is the schema of its conf/masking/*.yaml and checks its fields when built;
+`Holes`, `Dropout` and `Strokes` are the kinds without a name, as masking=mixed holds them.
 """
 
 from __future__ import annotations
@@ -86,17 +88,34 @@ def coverage(masks: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class HolesMasking:
+class Holes:
     """Rectangular holes, sides drawn in [min_size, max_size] (each side on its own), anywhere
     inside the image; `count` holes (a [min, max] range) when given, else enough holes to hide a
-    coverage drawn uniformly from [coverage_min, coverage_max]."""
+    coverage drawn uniformly from [coverage_min, coverage_max]. (masking=mixed's `holes`; the
+    masking=holes of its own is HolesMasking, with its name.)"""
 
     min_size: int = 2
     max_size: int = 8
     count: tuple[int, int] | None = None
     coverage_min: float = 0.02
     coverage_max: float = 0.5
-    name: str = "holes"
+
+    def __post_init__(self) -> None:
+        if self.min_size < 1 or self.min_size > self.max_size:
+            raise ValueError(
+                f"masking.min_size and max_size must satisfy 1 <= min_size <= max_size, got "
+                f"{self.min_size}, {self.max_size}"
+            )
+        if self.count is not None:
+            object.__setattr__(self, "count", tuple(self.count))  # a config gives a list
+            if len(self.count) != 2 or not 1 <= self.count[0] <= self.count[1]:
+                raise ValueError(
+                    f"masking.count must be [min, max] with 1 <= min <= max, got {list(self.count)}"
+                )
+        else:
+            _check_range(
+                "coverage_min/coverage_max", self.coverage_min, self.coverage_max, 0.0, 0.95
+            )
 
     def _paint(self, masks: torch.Tensor, which: torch.Tensor, at_once: int, generator) -> None:
         """Hides `at_once` more holes in each image `which` of `masks`, in place: only the
@@ -135,30 +154,18 @@ class HolesMasking:
         return _keep_one_of_each(masks, generator)
 
     def hidden_count(self, height: int, width: int) -> int:
-        if self.min_size < 1 or self.min_size > self.max_size:
-            raise ValueError(
-                f"masking.min_size and max_size must satisfy 1 <= min_size <= max_size, got "
-                f"{self.min_size}, {self.max_size}"
-            )
-        if self.count is not None:
-            if len(self.count) != 2 or not 1 <= self.count[0] <= self.count[1]:
-                raise ValueError(
-                    f"masking.count must be [min, max] with 1 <= min <= max, got {self.count}"
-                )
-        else:
-            _check_range(
-                "coverage_min/coverage_max", self.coverage_min, self.coverage_max, 0.0, 0.95
-            )
         return 1  # at least one pixel hidden and one visible: see _keep_one_of_each
 
 
 @dataclass(frozen=True)
-class DropoutMasking:
+class Dropout:
     """Each pixel hidden independently with probability p, p drawn per image from [p_min, p_max]."""
 
     p_min: float = 0.05
     p_max: float = 0.5
-    name: str = "dropout"
+
+    def __post_init__(self) -> None:
+        _check_range("p_min/p_max", self.p_min, self.p_max, 0.0, 0.95)
 
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
         import torch
@@ -168,12 +175,11 @@ class DropoutMasking:
         return _keep_one_of_each(masks, generator)
 
     def hidden_count(self, height: int, width: int) -> int:
-        _check_range("p_min/p_max", self.p_min, self.p_max, 0.0, 0.95)
         return 1
 
 
 @dataclass(frozen=True)
-class StrokesMasking:
+class Strokes:
     """Thin straight scratches: segments between two random points of the image (a little past
     its border, so strokes cross it), pixels within half the width of the segment hidden; widths
     drawn from [min_width, max_width], strokes added until a coverage drawn per image."""
@@ -182,7 +188,14 @@ class StrokesMasking:
     max_width: float = 3.0
     coverage_min: float = 0.02
     coverage_max: float = 0.3
-    name: str = "strokes"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_width <= self.max_width:
+            raise ValueError(
+                f"masking.min_width and max_width must satisfy 0 < min <= max, got "
+                f"{self.min_width}, {self.max_width}"
+            )
+        _check_range("coverage_min/coverage_max", self.coverage_min, self.coverage_max, 0.0, 0.95)
 
     def _one_stroke(self, batch: int, height: int, width: int, generator) -> torch.Tensor:
         import torch
@@ -217,24 +230,40 @@ class StrokesMasking:
         return _keep_one_of_each(masks, generator)
 
     def hidden_count(self, height: int, width: int) -> int:
-        if not 0 < self.min_width <= self.max_width:
-            raise ValueError(
-                f"masking.min_width and max_width must satisfy 0 < min <= max, got "
-                f"{self.min_width}, {self.max_width}"
-            )
-        _check_range("coverage_min/coverage_max", self.coverage_min, self.coverage_max, 0.0, 0.95)
         return 1
+
+
+# masking=holes|dropout|strokes: the kinds above under their name (conf/masking/<name>.yaml).
+@dataclass(frozen=True)
+class HolesMasking(Holes):
+    name: str = "holes"
+
+
+@dataclass(frozen=True)
+class DropoutMasking(Dropout):
+    name: str = "dropout"
+
+
+@dataclass(frozen=True)
+class StrokesMasking(Strokes):
+    name: str = "strokes"
 
 
 @dataclass(frozen=True)
 class MixedMasking:
     """Each image draws one kind of mask, in proportion to `weights` (holes, dropout, strokes)."""
 
-    holes: HolesMasking = HolesMasking()
-    dropout: DropoutMasking = DropoutMasking()
-    strokes: StrokesMasking = StrokesMasking()
+    holes: Holes = Holes()
+    dropout: Dropout = Dropout()
+    strokes: Strokes = Strokes()
     weights: tuple[float, float, float] = (0.5, 0.25, 0.25)
     name: str = "mixed"
+
+    def __post_init__(self) -> None:
+        weights = tuple(float(w) for w in self.weights)  # a config gives a list
+        object.__setattr__(self, "weights", weights)
+        if len(weights) != 3 or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"masking.weights must be 3 non-negative numbers, got {list(weights)}")
 
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
         import torch
@@ -254,30 +283,23 @@ class MixedMasking:
         return masks
 
     def hidden_count(self, height: int, width: int) -> int:
-        if len(self.weights) != 3 or min(self.weights) < 0 or sum(self.weights) <= 0:
-            raise ValueError(f"masking.weights must be 3 non-negative numbers, got {self.weights}")
-        for kind in (self.holes, self.dropout, self.strokes):
-            kind.hidden_count(height, width)
         return 1
 
 
 def build_free_masking(name: str, **params):
     """holes | dropout | strokes | mixed from their config (conf/masking/<name>.yaml)."""
     if name == "holes":
-        count = params.pop("count", None)
-        return HolesMasking(count=tuple(count) if count is not None else None, **params)
+        return HolesMasking(**params)
     if name == "dropout":
         return DropoutMasking(**params)
     if name == "strokes":
         return StrokesMasking(**params)
     if name == "mixed":
-        parts = {
-            "holes": build_free_masking("holes", **dict(params.pop("holes", {}))),
-            "dropout": DropoutMasking(**dict(params.pop("dropout", {}))),
-            "strokes": StrokesMasking(**dict(params.pop("strokes", {}))),
-        }
-        weights = tuple(float(w) for w in params.pop("weights", (0.5, 0.25, 0.25)))
-        return MixedMasking(**parts, weights=weights, **params)
+        parts = {"holes": Holes, "dropout": Dropout, "strokes": Strokes}
+        for part, kind in parts.items():
+            if part in params:
+                params[part] = kind(**dict(params[part]))
+        return MixedMasking(**params)
     raise ValueError(f"unknown masking {name!r}")
 
 

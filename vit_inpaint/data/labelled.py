@@ -16,6 +16,7 @@ import lightning as L
 import torch
 
 from vit_inpaint.data.datamodule import _FRESH_IMAGES, _IMAGES, SPLITS, TensorBatches, generator
+from vit_inpaint.data.settings import check_labels_per_class
 
 
 class LabelledDataModule(L.LightningDataModule):
@@ -43,8 +44,7 @@ class LabelledDataModule(L.LightningDataModule):
                 f"task=classify needs labelled images; data.images {type(images).__name__} has "
                 "none (use data=digits or data=gaussian_field)"
             )
-        if fresh_images and labels_per_class is not None:
-            raise ValueError("data.labels_per_class needs data.fresh_images=false")
+        check_labels_per_class(labels_per_class, fresh_images)
         self.source = images
         self.image_size = image_size
         self.sizes = {"train": num_train, "val": num_val, "test": num_test}

@@ -11,8 +11,10 @@ per-sample Python.
     patches   PatchMasking(ratio, size)           round(ratio * cells) whole size x size grid
                                                   cells: MAE's random masking (model=mae)
 
-`hidden_count` says how many pixels a strategy hides, so a configuration that hides everything or
-nothing is refused before any data is made.
+Each strategy is also the schema of its conf/masking/*.yaml (vit_inpaint/config/schema.py): its
+fields are the config's keys, and it checks them when built (`__post_init__`). What depends on
+the image size, `hidden_count`, says how many pixels a strategy hides, so a configuration that
+hides everything or nothing is refused before any data is made (config/validate.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class BlockMasking:
     size: int = 2
     aligned: bool = True
     name: str = "block"
+
+    def __post_init__(self) -> None:
+        _check_square_name(self)
 
     def __call__(self, batch: int, height: int, width: int, generator=None) -> torch.Tensor:
         import torch
@@ -128,6 +133,10 @@ class PatchMasking:
     size: int = 2
     name: str = "patches"
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.ratio < 1.0:
+            raise ValueError(f"masking.ratio must be between 0 and 1 (exclusive), got {self.ratio}")
+
     def cells(self, height: int, width: int) -> int:
         return (height // self.size) * (width // self.size)
 
@@ -136,8 +145,6 @@ class PatchMasking:
         return GridHoles(count=count, size=self.size)(batch, height, width, generator)
 
     def hidden_count(self, height: int, width: int) -> int:
-        if not 0.0 < self.ratio < 1.0:
-            raise ValueError(f"masking.ratio must be between 0 and 1 (exclusive), got {self.ratio}")
         if self.size < 1 or height % self.size or width % self.size:
             raise ValueError(
                 f"masking.size={self.size} must divide the {height}x{width} image into whole cells"
@@ -169,13 +176,11 @@ def check_masking(masking, height: int, width: int) -> None:
 _SQUARE_NAME = re.compile(r"(?P<kind>patch|block)(?P<rows>\d+)x(?P<cols>\d+)")
 
 
-def check_masking_name(masking) -> None:
+def _check_square_name(masking: BlockMasking) -> None:
     """Refuses a BlockMasking whose settings contradict its name: `masking=patch2x2
     masking.size=3` would train on 3x3 squares and label every metric and report row `patch2x2`.
-    A name that describes no square (block, grid_holes, random_pixels, ...) says nothing to check.
+    A name that describes no square (block, ...) says nothing to check.
     """
-    if not isinstance(masking, BlockMasking):
-        return
     if masking.name == "pixel":
         if masking.size != 1:
             raise ValueError(

@@ -14,6 +14,13 @@ from functools import cache
 
 import torch
 
+from vit_inpaint.data.settings import (
+    DIGITS_SPLIT_SIZES,
+    GaussianFieldSettings,
+    PhotosSettings,
+    check_digits,
+)
+
 
 @dataclass(frozen=True)
 class UniformNoise:
@@ -37,7 +44,7 @@ class UniformNoise:
 
 
 @dataclass
-class GaussianField:
+class GaussianField(GaussianFieldSettings):
     """Smooth random images whose smoothness varies: x = mean + z, z ~ N(0, sigma^2 K_l).
 
     K_l[p, q] = exp(-|p - q|^2 / (2 l^2)) over the pixel coordinates of the grid, with the
@@ -45,21 +52,9 @@ class GaussianField:
     from its neighbours, but how much to trust them depends on l, which the predictor must infer
     from the visible pixels: the Bayes-optimal predictor is a mixture, not a linear filter.
     `jitter` (relative to sigma^2) is added to the diagonal so K_l is well conditioned; it is part
-    of the model, used both to sample and by the Bayes predictor.
+    of the model, used both to sample and by the Bayes predictor. Its settings, and their checks:
+    data/settings.py GaussianFieldSettings.
     """
-
-    mean: float = 0.5
-    sigma: float = 0.2
-    lengthscales: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
-    jitter: float = 1e-6
-    clip: bool = False
-
-    def __post_init__(self):
-        self.lengthscales = tuple(float(x) for x in self.lengthscales)
-        if not self.lengthscales or min(self.lengthscales) <= 0:
-            raise ValueError(f"data.images.lengthscales must be positive, got {self.lengthscales}")
-        if self.sigma <= 0:
-            raise ValueError(f"data.images.sigma must be positive, got {self.sigma}")
 
     def covariances(self, size: int) -> torch.Tensor:
         """(L, n, n) float64 covariance of each lengthscale, n = size * size pixels."""
@@ -155,38 +150,24 @@ PHOTO_SPLITS = {
 
 
 @dataclass
-class Photos:
+class Photos(PhotosSettings):
     """Grayscale crops in [0, 1] taken at random positions of real photographs.
 
     `downscale` first shrinks each photograph by block-averaging, so a 4x4 crop spans a larger
     piece of the scene (with downscale=1 most 4x4 crops of a 512x512 photo are nearly flat).
     A list of factors (e.g. [1, 2, 4]) mixes the scales: each crop draws its factor uniformly, so
-    a model does not learn the statistics of one scale only.
+    a model does not learn the statistics of one scale only. Its settings, and their checks:
+    data/settings.py PhotosSettings (the photographs' names, which need scikit-image, here).
     """
 
     train: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["train"]))
     val: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["val"]))
     test: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["test"]))
-    downscale: int | list[int] = 1
 
     def __post_init__(self):
-        self.train, self.val, self.test = list(self.train), list(self.val), list(self.test)
-        shared = (set(self.train) & set(self.val)) | (set(self.train) & set(self.test))
-        shared |= set(self.val) & set(self.test)
-        if shared:
-            raise ValueError(f"data.images: photographs used by two splits: {sorted(shared)}")
-        factors = self.factors
-        if not factors or min(factors) < 1:
-            raise ValueError(f"data.images.downscale must be >= 1, got {self.downscale}")
+        super().__post_init__()
         for name in self.train + self.val + self.test:
             _check_photo_name(name)
-
-    @property
-    def factors(self) -> list[int]:
-        """The downscale factors, as a list."""
-        if isinstance(self.downscale, int):
-            return [self.downscale]
-        return [int(f) for f in self.downscale]
 
     def sample(self, n: int, size: int, split: str, generator: torch.Generator) -> torch.Tensor:
         factors = self.factors
@@ -273,15 +254,8 @@ class Digits:
     def sample_labelled(
         self, n: int, size: int, split: str, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        from vit_inpaint.config.choices import DIGITS_IMAGE_SIZE
-
-        if size != DIGITS_IMAGE_SIZE:
-            raise ValueError(f"data=digits images are 8x8: data.image_size must be 8, got {size}")
+        check_digits(size, **{f"num_{split}": n})
         images, labels = _digits_split(split)
-        if n > len(images):
-            raise ValueError(
-                f"data=digits has {len(images)} {split} images, data.num_{split}={n} asks for more"
-            )
         chosen = torch.randperm(len(images), generator=generator)[:n]
         return images[chosen], labels[chosen]
 
@@ -293,8 +267,6 @@ class Digits:
 def _digits_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
-
-    from vit_inpaint.config.choices import DIGITS_SPLIT_SIZES
 
     digits = load_digits()
     images = torch.from_numpy(digits.images / 16.0).float()  # (1797, 8, 8), 0..16 -> [0, 1]

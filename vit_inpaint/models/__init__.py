@@ -4,7 +4,7 @@ each built from its config's settings here."""
 
 from __future__ import annotations
 
-from vit_inpaint.config.choices import MODEL_NAMES
+from vit_inpaint.models.settings import MODEL_NAMES
 
 
 def build_inpainter(name: str = "vit", **settings):

@@ -22,9 +22,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vit_inpaint.config.choices import PRIORS
 from vit_inpaint.models.layers import Block, PositionalEncoding, patchify
 from vit_inpaint.models.prior import pushpull_fill
+from vit_inpaint.models.settings import ModelSettings
 
 # The state_dict names (inside a model) that belong to the encoder; everything else is a head.
 ENCODER_PREFIXES = ("embed.", "pos.", "blocks.", "norm.")
@@ -42,38 +42,27 @@ class Encoder(nn.Module):
     seed gives the same initial weights as before the split.
     """
 
-    def __init__(
-        self,
-        image_size: int = 4,
-        patch_size: int = 2,
-        dim: int = 64,
-        depth: int = 2,
-        heads: int = 4,
-        mlp_ratio: float = 2.0,
-        pos_embedding: str = "learned",
-        attention: str = "manual",
-        attend_to_hidden: bool = True,
-        prior: str = "none",
-    ):
+    # What the constructor's arguments are, and how each is checked (models/settings.py).
+    settings_type = ModelSettings
+
+    def __init__(self, *args, **settings):
         super().__init__()
-        if prior not in PRIORS:
-            raise ValueError(f"model.prior must be one of {PRIORS}, got {prior!r}")
-        if image_size % patch_size != 0:
-            raise ValueError(
-                f"data.image_size ({image_size}) must be divisible by model.patch_size "
-                f"({patch_size})"
-            )
+        # Refuses a bad value, naming its field; a subclass reads its own settings here too.
+        s = self.settings = self.settings_type(*args, **settings)
+        image_size, patch_size, dim, prior = s.image_size, s.patch_size, s.dim, s.prior
         self.image_size = image_size
         self.patch_size = patch_size
         self.dim = dim
-        self.attend_to_hidden = attend_to_hidden
+        self.attend_to_hidden = s.attend_to_hidden
         self.prior = prior
         channels = 2 if prior == "none" else 3  # value, hidden flag (, prior fill)
         grid = image_size // patch_size
         num_tokens = grid * grid
         self.embed = nn.Linear(channels * patch_size * patch_size, dim)  # e = W x + b (7.2)
-        self.pos = PositionalEncoding(pos_embedding, num_tokens, (grid, grid), dim)
-        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, attention) for _ in range(depth))
+        self.pos = PositionalEncoding(s.pos_embedding, num_tokens, (grid, grid), dim)
+        self.blocks = nn.ModuleList(
+            Block(dim, s.heads, s.mlp_ratio, s.attention) for _ in range(s.depth)
+        )
         self.norm = nn.LayerNorm(dim)
 
     def pixel_features(

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vit_inpaint.config.choices import ATTENTIONS, POS_EMBEDDINGS
+from vit_inpaint.models.settings import ATTENTIONS, POS_EMBEDDINGS
 
 # --- Patches (report section 7.1) ------------------------------------------------------------
 

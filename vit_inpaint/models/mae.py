@@ -31,31 +31,25 @@ from torch import nn
 
 from vit_inpaint.models.encoder import Encoder
 from vit_inpaint.models.layers import Block, PositionalEncoding, init_weights, patchify, unpatchify
+from vit_inpaint.models.settings import MAESettings
 
 
 class MaskedAutoencoderViT(Encoder):
     """The Encoder's arguments, plus the decoder's width, depth and heads (conf/model/mae.yaml).
     `attend_to_hidden` has no effect here: hidden patches never reach the encoder at all."""
 
-    def __init__(
-        self,
-        *args,
-        decoder_dim: int = 64,
-        decoder_depth: int = 1,
-        decoder_heads: int = 4,
-        **settings,
-    ):
+    settings_type = MAESettings  # the encoder's settings and the decoder's, checked there
+
+    def __init__(self, *args, **settings):
         super().__init__(*args, **settings)
-        if settings.get("prior", "none") != "none":
-            raise ValueError("model=mae takes no prior (model.prior=none)")
-        p, grid = self.patch_size, self.image_size // self.patch_size
-        attention = settings.get("attention", "manual")
+        s = self.settings
+        decoder_dim, p, grid = s.decoder_dim, self.patch_size, self.image_size // self.patch_size
         self.decoder_embed = nn.Linear(self.dim, decoder_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_dim))
         self.decoder_pos = PositionalEncoding(self.pos.kind, grid * grid, (grid, grid), decoder_dim)
         self.decoder_blocks = nn.ModuleList(
-            Block(decoder_dim, decoder_heads, settings.get("mlp_ratio", 2.0), attention)
-            for _ in range(decoder_depth)
+            Block(decoder_dim, s.decoder_heads, s.mlp_ratio, s.attention)
+            for _ in range(s.decoder_depth)
         )
         self.decoder_norm = nn.LayerNorm(decoder_dim)
         self.decoder_head = nn.Linear(decoder_dim, p * p)

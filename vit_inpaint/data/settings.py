@@ -1,0 +1,182 @@
+"""The data settings (conf/data/*.yaml) and their checks, torch-free, each written once here.
+
+The dataclasses are the schemas Hydra checks the config group `data` against (types, as it
+composes: vit_inpaint/config/schema.py registers them), and each checks its own fields when built
+(`__post_init__`): vit_inpaint/config/validate.py builds the data config before any run starts,
+so a bad value is one `error:` line. The image sources of data/sources.py are built on the
+settings below (`GaussianField(GaussianFieldSettings)`), and the sources and data modules call the
+same check functions when a library user builds them directly. Each raises ValueError naming the
+config field.
+
+What the data modules receive is the rest of this config, as keyword arguments
+(`hydra.utils.instantiate`, data/datamodule.py `build_datamodule`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+# data=digits: scikit-learn's 1797 8x8 digits, split once, stratified (data/sources.py Digits).
+DIGITS_IMAGE_SIZE = 8
+DIGITS_SPLIT_SIZES = {"train": 1077, "val": 360, "test": 360}
+
+
+def downscale_factors(downscale) -> list[int]:
+    """data.images.downscale of data=photos: one factor, or a list of factors mixed in one
+    training set (OmegaConf has no int-or-list type, so no schema says it)."""
+    listed = hasattr(downscale, "__iter__") and not isinstance(downscale, str)
+    factors = list(downscale) if listed else [downscale]
+    if not factors or not all(type(f) is int and f >= 1 for f in factors):
+        raise ValueError(
+            f"data.images.downscale must be a positive integer or a list of them, got {downscale!r}"
+        )
+    return factors
+
+
+def check_digits(image_size: int, **counts: int) -> None:
+    """data=digits: its images are 8x8, and each split has a fixed number of them
+    (counts: num_train=..., num_val=..., num_test=..., any of them)."""
+    if image_size != DIGITS_IMAGE_SIZE:
+        raise ValueError(
+            f"data=digits images are {DIGITS_IMAGE_SIZE}x{DIGITS_IMAGE_SIZE}: "
+            f"data.image_size must be {DIGITS_IMAGE_SIZE}, got {image_size}"
+        )
+    for split, available in DIGITS_SPLIT_SIZES.items():
+        n = counts.get(f"num_{split}")
+        if n is not None and n > available:
+            raise ValueError(
+                f"data.num_{split} ({n}) is more than the {available} {split} images of data=digits"
+            )
+
+
+def check_labels_per_class(labels_per_class: int | None, fresh_images: bool) -> None:
+    """data.labels_per_class keeps that many labelled training images of each class: of one
+    training set, so not with a new one every epoch."""
+    if labels_per_class is None:
+        return
+    if labels_per_class < 1:
+        raise ValueError(f"data.labels_per_class must be positive, got {labels_per_class}")
+    if fresh_images:
+        raise ValueError("data.labels_per_class needs data.fresh_images=false")
+
+
+# --- the image sources' settings (data.images) ----------------------------------------------
+
+
+@dataclass
+class GaussianFieldSettings:
+    """data=gaussian_field's images: x = mean + z, z ~ N(0, sigma^2 K_l), l drawn per image from
+    `lengthscales`; `jitter` (relative to sigma^2) on K_l's diagonal; `clip` to [0, 1]."""
+
+    mean: float = 0.5
+    sigma: float = 0.2
+    lengthscales: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    jitter: float = 1e-6
+    clip: bool = False
+
+    def __post_init__(self) -> None:
+        self.lengthscales = tuple(float(x) for x in self.lengthscales)
+        if not self.lengthscales or min(self.lengthscales) <= 0:
+            raise ValueError(f"data.images.lengthscales must be positive, got {self.lengthscales}")
+        if self.sigma <= 0:
+            raise ValueError(f"data.images.sigma must be positive, got {self.sigma}")
+
+
+@dataclass
+class PhotosSettings:
+    """data=photos' images: the photographs of each split (names in skimage.data), shrunk by
+    `downscale`: one factor, or a list of factors mixed in one training set ([1, 2, 4])."""
+
+    train: list[str] = field(default_factory=list)
+    val: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    downscale: Any = 1  # int or list of ints: OmegaConf has no type for either
+
+    def __post_init__(self) -> None:
+        self.train, self.val, self.test = list(self.train), list(self.val), list(self.test)
+        shared = (set(self.train) & set(self.val)) | (set(self.train) & set(self.test))
+        shared |= set(self.val) & set(self.test)
+        if shared:
+            raise ValueError(f"data.images: photographs used by two splits: {sorted(shared)}")
+        downscale_factors(self.downscale)
+
+    @property
+    def factors(self) -> list[int]:
+        """The downscale factors, as a list."""
+        return downscale_factors(self.downscale)
+
+
+# --- the config group `data` ------------------------------------------------------------------
+
+
+@dataclass
+class ImageSourceConfig:
+    """data.images of data=uniform_noise and digits (their sources take no setting here)."""
+
+    _target_: str = MISSING
+
+
+# data.images of the sources with settings: the class Hydra instantiates (first: dataclasses
+# take the fields of the last base first), then the settings.
+@dataclass
+class GaussianFieldImagesConfig(GaussianFieldSettings, ImageSourceConfig):
+    pass
+
+
+@dataclass
+class PhotosImagesConfig(PhotosSettings, ImageSourceConfig):
+    pass
+
+
+@dataclass
+class DataConfig:
+    """data=uniform_noise; the other sources extend it (their yaml files extend uniform_noise).
+    Every field is MISSING: the values come from the yaml files."""
+
+    _target_: str = MISSING  # the data module, vit_inpaint.data.datamodule.InpaintingDataModule
+    images: ImageSourceConfig = field(default_factory=ImageSourceConfig)
+    image_size: int = MISSING
+    num_train: int = MISSING
+    num_val: int = MISSING
+    num_test: int = MISSING
+    batch_size: int = MISSING
+    eval_batch_size: int = MISSING
+    seed: int = MISSING
+    fresh_masks: bool = MISSING
+    fresh_images: bool = MISSING
+
+    def __post_init__(self) -> None:
+        for key in ("image_size", "num_train", "num_val", "num_test", "batch_size"):
+            value = getattr(self, key)
+            if value is None or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"data.{key} must be positive (and finite), got {value}")
+        if self.batch_size > self.num_train:
+            raise ValueError(
+                f"data.batch_size ({self.batch_size}) is larger than the training set "
+                f"(data.num_train={self.num_train})"
+            )
+
+
+@dataclass
+class DigitsDataConfig(DataConfig):
+    labels_per_class: int | None = MISSING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        counts = {"num_train": self.num_train, "num_val": self.num_val, "num_test": self.num_test}
+        check_digits(self.image_size, **counts)
+        check_labels_per_class(self.labels_per_class, self.fresh_images)
+
+
+@dataclass
+class GaussianFieldDataConfig(DataConfig):
+    images: GaussianFieldImagesConfig = field(default_factory=GaussianFieldImagesConfig)
+
+
+@dataclass
+class PhotosDataConfig(DataConfig):
+    images: PhotosImagesConfig = field(default_factory=PhotosImagesConfig)

@@ -1,0 +1,106 @@
+"""What a model is built from: conf/model/vit.yaml and mae.yaml, as the networks receive it.
+
+Each dataclass is at once the schema Hydra checks the config group `model` against (types, as it
+composes: vit_inpaint/config/schema.py registers them) and the settings the networks check and
+read (`Encoder(**settings)` builds one): a field and its checks are written here only, and stay
+torch-free so that checking a config never loads torch. Checks that need another config group
+(the masking of model=mae, the task) are in vit_inpaint/config/validate.py.
+
+The defaults are the library's (`InpaintingViT()` in a notebook); a run's values come from the
+yaml files, which set every field.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+MODEL_NAMES = ("vit", "mae")  # model.name: conf/model/vit.yaml, mae.yaml
+POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
+ATTENTIONS = ("manual", "sdpa")  # model.attention
+PRIORS = ("none", "pushpull")  # model.prior
+
+
+def _positive_integer(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
+
+
+def _one_of(name: str, value, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"model.{name} must be one of {choices}, got {value!r}")
+
+
+@dataclass
+class ModelSettings:
+    """model=vit: the encoder (models/encoder.py) and a pixel head (models/vit.py); the
+    classifier takes the same settings (models/classifier.py)."""
+
+    image_size: int = 4  # ${data.image_size} in the configs
+    patch_size: int = 2
+    dim: int = 64
+    depth: int = 2
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    pos_embedding: str = "learned"  # POS_EMBEDDINGS
+    attention: str = "manual"  # ATTENTIONS
+    attend_to_hidden: bool = True
+    prior: str = "none"  # PRIORS
+    # vit | mae (MAESettings). Last, so that ModelSettings(8, 2, dim=32) reads as InpaintingViT's
+    # arguments always did (image_size, patch_size).
+    name: str = "vit"
+
+    def __post_init__(self) -> None:
+        # As ValueError naming the field: the config check reports it as one `error:` line.
+        _one_of("name", self.name, MODEL_NAMES)
+        for key in ("patch_size", "dim", "depth", "heads"):
+            value = getattr(self, key)
+            if value is None or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"model.{key} must be positive (and finite), got {value}")
+        if self.image_size % self.patch_size != 0:
+            raise ValueError(
+                f"data.image_size ({self.image_size}) must be divisible by model.patch_size "
+                f"({self.patch_size})"
+            )
+        if self.dim % self.heads != 0:
+            raise ValueError(
+                f"model.dim ({self.dim}) must be divisible by model.heads ({self.heads})"
+            )
+        _one_of("prior", self.prior, PRIORS)
+        _one_of("pos_embedding", self.pos_embedding, POS_EMBEDDINGS)
+        if self.pos_embedding == "sincos" and self.dim % 4 != 0:
+            raise ValueError(
+                f"model.dim ({self.dim}) must be divisible by 4 for model.pos_embedding=sincos"
+            )
+        _one_of("attention", self.attention, ATTENTIONS)
+
+
+@dataclass
+class MAESettings(ModelSettings):
+    """model=mae: the encoder sees the visible patches only, a small decoder predicts the hidden
+    ones (models/mae.py)."""
+
+    name: str = "mae"
+    decoder_dim: int = 64
+    decoder_depth: int = 1
+    decoder_heads: int = 4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.prior != "none":
+            raise ValueError(f"model=mae takes no prior: set model.prior=none, got {self.prior!r}")
+        for key in ("decoder_dim", "decoder_depth", "decoder_heads"):
+            _positive_integer(key, getattr(self, key))
+        if self.decoder_dim % self.decoder_heads != 0:
+            raise ValueError(
+                f"model.decoder_dim ({self.decoder_dim}) must be divisible by "
+                f"model.decoder_heads ({self.decoder_heads})"
+            )
+
+
+def model_settings(name: str = "vit", **settings) -> ModelSettings:
+    """The checked settings of conf/model/<name>.yaml (checkpoints written before model.name
+    existed have no name: they are all model=vit)."""
+    _one_of("name", name, MODEL_NAMES)  # before another network's settings are refused
+    kind = MAESettings if name == "mae" else ModelSettings
+    return kind(name=name, **settings)
