@@ -14,19 +14,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.config.choices import (
     ATTENTIONS,
-    CLASSIFY_METRIC_NAMES,
     DIGITS_IMAGE_SIZE,
     DIGITS_SPLIT_SIZES,
     FINETUNE,
     LABELLED_SOURCES,
     LOSS_PIXELS,
-    METRIC_NAMES,
     MODEL_NAMES,
     OPTIMIZERS,
     POS_EMBEDDINGS,
     PRIORS,
     SCHEDULES,
-    TASKS,
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import (
@@ -35,6 +32,7 @@ from vit_inpaint.data.masking import (
     check_masking_name,
     hides_whole_patches,
 )
+from vit_inpaint.tasks.registry import Task, get_task, task_of
 
 
 class ConfigError(ValueError):
@@ -170,17 +168,14 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     finetune = cfg.get("finetune", "full")
     if finetune not in FINETUNE:
         raise ConfigError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
-    task = check_task(cfg)
+    task = get_task(check_task(cfg))
 
     # The value train() returns for a hyperparameter sweeper: a validation metric (tuning on the
     # test split would leak it), one that every run logs or a baseline's mse_* beside it.
     optimized = cfg.get("optimized_metric")
     if optimized is not None:
         prefix, _, name = str(optimized).partition("/")
-        if task == "classify":
-            known, baseline = CLASSIFY_METRIC_NAMES, ("acc_", "nll_")
-        else:
-            known, baseline = (*METRIC_NAMES, "mse_over_bayes"), ("mse_",)
+        known, baseline = task.metrics, task.baseline_prefixes
         if prefix != "val" or not (name in known or name.startswith(baseline)):
             raise ConfigError(
                 f"optimized_metric must be a validation metric val/<name> with <name> one of "
@@ -211,7 +206,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
 def check_mae(cfg: DictConfig, masking) -> None:
     """model=mae pretrains an encoder by inpainting masks of whole patches (models/mae.py)."""
     model = cfg.model
-    if OmegaConf.select(cfg, "task.name", default="inpaint") != "inpaint":
+    if not configured_task(cfg).pretrains_mae:
         raise ConfigError(
             "model=mae is a pretraining model for task=inpaint: classify with model=vit and "
             "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
@@ -235,11 +230,17 @@ def check_mae(cfg: DictConfig, masking) -> None:
         _positive_integer(cfg, f"model.{key}")
 
 
+def configured_task(cfg: DictConfig) -> Task:
+    """The task (tasks/registry.py) `cfg` trains; a ConfigError naming the choices otherwise."""
+    try:
+        return task_of(cfg)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def check_task(cfg: DictConfig) -> str:
     """task= and the data settings that only make sense for one task; returns the task."""
-    task = OmegaConf.select(cfg, "task.name", default="inpaint")
-    if task not in TASKS:
-        raise ConfigError(f"task.name must be one of {TASKS}, got {task!r}")
+    task = configured_task(cfg).name
     data = cfg.data
     source = OmegaConf.select(cfg, "data.images._target_")
     if task == "classify" and source not in LABELLED_SOURCES:
