@@ -32,7 +32,7 @@ from vit_inpaint.data.masking import (
     check_masking_name,
     hides_whole_patches,
 )
-from vit_inpaint.tasks.registry import Task, get_task, task_of
+from vit_inpaint.tasks.registry import TASKS, Task, get_task, task_of
 
 
 class ConfigError(ValueError):
@@ -240,12 +240,12 @@ def configured_task(cfg: DictConfig) -> Task:
 
 def check_task(cfg: DictConfig) -> str:
     """task= and the data settings that only make sense for one task; returns the task."""
-    task = configured_task(cfg).name
+    chosen = configured_task(cfg)
     data = cfg.data
     source = OmegaConf.select(cfg, "data.images._target_")
-    if task == "classify" and source not in LABELLED_SOURCES:
+    if chosen.labelled and source not in LABELLED_SOURCES:
         raise ConfigError(
-            f"task=classify needs labelled images (data=digits or data=gaussian_field); "
+            f"task={chosen.name} needs labelled images (data=digits or data=gaussian_field); "
             f"data.images._target_={source} has no labels"
         )
     if str(source).endswith(".Digits"):
@@ -262,9 +262,11 @@ def check_task(cfg: DictConfig) -> str:
                 )
     per_class = data.get("labels_per_class")
     if per_class is not None:
-        if task != "classify":
+        if not chosen.labelled:
+            labelled = ", ".join(f"task={t.name}" for t in TASKS.values() if t.labelled)
             raise ConfigError(
-                "data.labels_per_class needs task=classify (labels train nothing in inpainting)"
+                f"data.labels_per_class needs {labelled} (labels train nothing in "
+                f"task={chosen.name})"
             )
         if per_class < 1:
             raise ConfigError(f"data.labels_per_class must be positive, got {per_class}")
@@ -275,9 +277,9 @@ def check_task(cfg: DictConfig) -> str:
         raise ConfigError(
             f"task.augment_shift must be between 0 and data.image_size - 1, got {shift}"
         )
-    if task == "classify" and cfg.get("loss_pixels", "hidden") != "hidden":
-        raise ConfigError("loss_pixels is an inpainting setting: task=classify takes none")
-    return task
+    if not chosen.takes_loss_pixels and cfg.get("loss_pixels", "hidden") != "hidden":
+        raise ConfigError(f"loss_pixels is an inpainting setting: task={chosen.name} takes none")
+    return chosen.name
 
 
 def check_pretrained(cfg: DictConfig) -> None:

@@ -36,6 +36,8 @@ class Task:
     # modules saved (None: the task old checkpoints are by default, the first one).
     old_checkpoint_key: str | None = None
     pretrains_mae: bool = False  # whether model=mae (a pretraining network) can train this task
+    labelled: bool = False  # trains on labelled images (LABELLED_SOURCES, data.labels_per_class)
+    takes_loss_pixels: bool = False  # reads the top-level loss_pixels setting
 
     def module_class(self):
         return resolve(self.module)
@@ -64,6 +66,7 @@ TASKS: dict[str, Task] = {
             metrics=(*METRIC_NAMES, "mse_over_bayes"),
             baseline_prefixes=("mse_",),
             pretrains_mae=True,
+            takes_loss_pixels=True,
         ),
         Task(
             name="classify",
@@ -75,6 +78,7 @@ TASKS: dict[str, Task] = {
             baseline_prefixes=("acc_", "nll_"),
             network_args=("num_classes",),
             old_checkpoint_key="num_classes",
+            labelled=True,
         ),
     )
 }
