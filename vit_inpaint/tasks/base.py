@@ -16,7 +16,12 @@ import lightning as L
 import torch
 
 from vit_inpaint.storage.images import one_line
-from vit_inpaint.tasks.checkpoints import CheckpointError, checkpoint_task, read_checkpoint
+from vit_inpaint.tasks.checkpoints import (
+    CheckpointError,
+    checkpoint_task,
+    read_checkpoint,
+    where_saved,
+)
 from vit_inpaint.tasks.optim import configure_optimizers
 
 
@@ -105,7 +110,7 @@ class TaskModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # A checkpoint says which task wrote it (tasks/registry.py reads it back).
-        checkpoint["hyper_parameters"]["task"] = self.TASK
+        checkpoint.setdefault("hyper_parameters", {})["task"] = self.TASK
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict=True, **overrides):
@@ -113,7 +118,7 @@ class TaskModule(L.LightningModule):
         safe loader); map_location and `overrides` (which replace saved hyperparameters) as in
         Lightning. A CheckpointError names the file instead of a traceback from deep inside
         torch."""
-        checkpoint = read_checkpoint(checkpoint_path, map_location=map_location)
+        checkpoint = read_checkpoint(checkpoint_path, map_location=map_location or where_saved)
         written_by = checkpoint_task(checkpoint)
         if written_by.name != cls.TASK:
             module = written_by.module.rpartition(":")[2]

@@ -34,7 +34,8 @@ class CheckpointError(FileError):
 
 def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """The checkpoint's contents (a dict), read safely and checked to be one of ours. The only
-    place that reads a checkpoint file. map_location: torch.load's (None: the saved devices)."""
+    place that reads a checkpoint file. map_location: torch.load's (where_saved: the devices it
+    was saved from)."""
     path = Path(path)
     check_readable(path)
     not_ours = f"{path}: not a checkpoint of vit-inpaint"
@@ -59,6 +60,15 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     except ValueError as err:  # a task this version does not know
         raise CheckpointError(f"{path}: {err}") from None
     return checkpoint
+
+
+def where_saved(storage, location: str):
+    """torch.load's map_location for "each tensor on the device it was saved from", except that a
+    device this machine lacks (a GPU run read on a laptop) gives the CPU, as Lightning's loader."""
+    gone = (location.startswith("cuda") and not torch.cuda.is_available()) or (
+        location.startswith("mps") and not torch.backends.mps.is_available()
+    )
+    return storage.cpu() if gone else None
 
 
 def checkpoint_task(checkpoint: dict) -> Task:
