@@ -18,6 +18,7 @@ from vit_inpaint.tasks.checkpoints import (
     checkpoint_task,
     mismatch,
     read_checkpoint,
+    where_saved,
 )
 from vit_inpaint.tasks.classification import ClassificationModule
 from vit_inpaint.tasks.registry import TASKS, resolve
@@ -76,6 +77,12 @@ def test_the_network_of_a_checkpoint_and_the_one_mismatch_check():
     # init_from: only the encoder must fit, from either task.
     assert mismatch(classifier, SETTINGS) is None
     assert mismatch(classifier, wider).startswith("an encoder of other settings (model.dim=16")
+
+
+def test_a_gpu_runs_checkpoint_loads_on_a_machine_without_one():
+    storage = torch.zeros(1).untyped_storage()
+    assert where_saved(storage, "cpu") is None  # torch.load's default: where it was saved
+    assert (where_saved(storage, "cuda:0") is None) == torch.cuda.is_available()
 
 
 def test_only_read_checkpoint_calls_torch_load():
