@@ -80,7 +80,7 @@ class ClassificationModule(TaskModule):
         self.class_names = list(class_names or [str(c) for c in range(num_classes)])
         self.val_metrics = ClassificationMetrics(num_classes)
         self.test_metrics = ClassificationMetrics(num_classes)
-        # self.baselines: val/acc_<name>, test/nll_<name>, ...
+        # self.baselines (TaskModule's): val/acc_<name>, test/nll_<name>, ...
 
     @classmethod
     def from_config(cls, cfg, datamodule) -> ClassificationModule:

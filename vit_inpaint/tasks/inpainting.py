@@ -63,8 +63,8 @@ class InpaintingModule(TaskModule):
         self.test_metrics = nn.ModuleList(
             InpaintingMetrics(train_mean, **thresholds) for _ in TEST_SETS
         )
-        # self.baselines: their MSE on the same images and masks; the Bayes limit's gives
-        # mse_over_bayes.
+        # self.baselines (TaskModule's): their MSE on the same images and masks; the Bayes
+        # limit's gives mse_over_bayes.
 
     @classmethod
     def from_config(cls, cfg, datamodule) -> InpaintingModule:

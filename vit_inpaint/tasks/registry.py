@@ -33,7 +33,7 @@ class Task:
     baseline_prefixes: tuple[str, ...]  # the baselines' metrics beside them: val/<prefix><name>
     network_args: tuple[str, ...] = ()  # hyper_parameters the network takes besides "model"
     # Checkpoints written before they stored their task: the hyperparameter only this task's
-    # modules saved (None: the task old checkpoints are by default, the first one).
+    # modules saved (an old file with none of these keys is DEFAULT's).
     old_checkpoint_key: str | None = None
     pretrains_mae: bool = False  # whether model=mae (a pretraining network) can train this task
     labelled: bool = False  # trains on labelled images (LABELLED_SOURCES, data.labels_per_class)
