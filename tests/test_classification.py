@@ -14,8 +14,9 @@ from vit_inpaint.data.sources import Digits, GaussianField
 from vit_inpaint.models.classifier import ViTClassifier
 from vit_inpaint.models.encoder import is_encoder_key
 from vit_inpaint.models.vit import InpaintingViT
+from vit_inpaint.tasks.checkpoints import mismatch
 from vit_inpaint.tasks.classification import ClassificationModule
-from vit_inpaint.tasks.finetune import encoder_mismatch, freeze_for, load_fitting
+from vit_inpaint.tasks.finetune import freeze_for, load_fitting
 
 # --- the encoder split out of InpaintingViT, nothing else changed --------------------------------
 
@@ -187,14 +188,14 @@ def test_encoder_of_an_inpainting_checkpoint_starts_a_classifier():
     checkpoint = _checkpoint(InpaintingViT(**settings), {}, **settings)
     classifier = ViTClassifier(**settings, num_classes=10)
     head_before = classifier.head.weight.clone()
-    assert encoder_mismatch(checkpoint, settings) is None
+    assert mismatch(checkpoint, settings) is None
     loaded, fresh = load_fitting(classifier, checkpoint, "test")
     assert fresh == ["head.bias", "head.weight"] and "embed.weight" in loaded
     assert torch.equal(classifier.blocks[1].mlp[0].weight,
                        checkpoint["state_dict"]["model.blocks.1.mlp.0.weight"])  # fmt: skip
     assert torch.equal(classifier.head.weight, head_before)
     wider = {**settings, "dim": 64}
-    assert "model.dim=32 there, 64 here" in encoder_mismatch(checkpoint, wider)
+    assert "model.dim=32 there, 64 here" in mismatch(checkpoint, wider)
 
 
 def test_finetune_modes_freeze_the_right_weights():
@@ -211,7 +212,7 @@ def test_finetune_modes_freeze_the_right_weights():
 
 def test_a_checkpoint_of_the_other_task_is_refused_by_name(tmp_path):
     from vit_inpaint import InpaintingModule
-    from vit_inpaint.storage.checkpoints import CheckpointError
+    from vit_inpaint.tasks.checkpoints import CheckpointError
 
     settings = dict(image_size=8, dim=32, depth=1, heads=4)
     module = ClassificationModule(model=settings, num_classes=3)

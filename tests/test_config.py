@@ -9,10 +9,10 @@ from omegaconf import OmegaConf
 
 from tests.conftest import CONF, TINY, compose_config, run_train
 from vit_inpaint.config.validate import ConfigError, check_config
-from vit_inpaint.data.datamodule import build_datamodule
 from vit_inpaint.tasks.classification import ClassificationModule
 from vit_inpaint.tasks.inpainting import InpaintingModule
 from vit_inpaint.tasks.optim import build_optimizer
+from vit_inpaint.tasks.registry import task_of
 from vit_inpaint.training import train
 
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydra")
@@ -51,7 +51,7 @@ def test_every_option_composes_and_instantiates(group, option, tmp_path):
     classify = cfg.task.name == "classify"  # task=classify, or an experiment that sets it
     OmegaConf.resolve(cfg)
     check_config(cfg)
-    datamodule = build_datamodule(cfg)
+    datamodule = task_of(cfg).build_datamodule(cfg)
     datamodule.setup()
     images, second = next(iter(datamodule.train_dataloader()))  # masks, or labels
     settings = OmegaConf.to_container(cfg.model), OmegaConf.to_container(cfg.optimizer)

@@ -440,6 +440,27 @@ def test_help_answers_without_importing_torch():
 
 
 @pytest.mark.slow
+def test_a_fill_with_holes_imports_no_lightning(tmp_path):
+    """The tool's promise holds for a real fill, --holes included (its holes come from the
+    masking code, not from a Lightning data module)."""
+    iio.imwrite(tmp_path / "in.png", photo_u8()[:24, :32])
+    argv = ["--image", "in.png", "--holes", "10", "--out", "out.png"]
+    code = (
+        "import sys\n"
+        "from vit_inpaint import inpaint\n"
+        f"assert inpaint.main({argv!r}) == 0\n"
+        "print('lightning:', sorted(m for m in sys.modules if m.startswith('lightning')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.png").is_file() and "mse on the hidden pixels" in result.stdout
+    assert "lightning: []" in result.stdout
+
+
+@pytest.mark.slow
 def test_command_line_error_exits_with_status_2_and_no_traceback(tmp_path):
     result = subprocess.run(
         [

@@ -14,7 +14,7 @@ from vit_inpaint.data.masking import PatchMasking, hides_whole_patches
 from vit_inpaint.models import build_inpainter
 from vit_inpaint.models.encoder import is_encoder_key
 from vit_inpaint.models.mae import MaskedAutoencoderViT
-from vit_inpaint.tasks.finetune import encoder_mismatch
+from vit_inpaint.tasks.checkpoints import mismatch
 
 SETTINGS = dict(image_size=8, patch_size=2, dim=32, depth=2, heads=4)
 
@@ -83,7 +83,7 @@ def test_the_mae_encoder_has_the_vit_encoders_tensors():
         "state_dict": {f"model.{k}": v for k, v in mae.state_dict().items()},
         "hyper_parameters": {"model": {"name": "mae", **SETTINGS}},
     }
-    assert encoder_mismatch(checkpoint, {"name": "vit", **SETTINGS}) is None
+    assert mismatch(checkpoint, {"name": "vit", **SETTINGS}) is None
 
 
 def test_which_masks_hide_whole_patches():

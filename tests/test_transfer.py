@@ -13,8 +13,9 @@ from omegaconf import OmegaConf
 from tests.conftest import TINY, compose_config, run_sweep
 from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.models.classifier import ViTClassifier
+from vit_inpaint.models.encoder import ENCODER_SETTINGS
 from vit_inpaint.models.vit import InpaintingViT
-from vit_inpaint.tasks.finetune import ENCODER_SETTINGS, load_fitting
+from vit_inpaint.tasks.finetune import load_fitting
 
 # --- the configs ---------------------------------------------------------------------------------
 

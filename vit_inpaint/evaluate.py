@@ -79,7 +79,7 @@ def evaluate(fill_model, photos, scales, kinds=KINDS, bins=BINS, seed=0, methods
     """Every (scale, kind, bin) case filled by the model and each classical method."""
     import torch
 
-    from vit_inpaint.data.datamodule import stream_seed
+    from vit_inpaint.data.seeds import stream_seed
     from vit_inpaint.data.sources import load_photo
     from vit_inpaint.evaluation.classical import METHODS
 

@@ -66,8 +66,8 @@ from vit_inpaint.storage.images import (
 def grid_holes(height: int, width: int, count: int, seed: int = 0) -> np.ndarray:
     """`--holes N --seed S`: a (H, W) bool mask of N distinct random 2x2 holes on the 2x2 grid,
     drawn by the masking code (GridHoles); the same seed gives the same holes."""
-    from vit_inpaint.data.datamodule import generator
     from vit_inpaint.data.masking import GridHoles
+    from vit_inpaint.data.seeds import generator
 
     return GridHoles(count=count, size=2)(1, height, width, generator(seed))[0].numpy()
 

@@ -22,6 +22,7 @@ from vit_inpaint.storage.run_folder import (
     RunFolderError,
     prepare_output_dir,
 )
+from vit_inpaint.tasks.registry import task_of
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,6 @@ def _fit_and_test(
 
     _quiet_library_noise()
 
-    from vit_inpaint.data.datamodule import build_datamodule
     from vit_inpaint.storage.atomic import write_atomic
     from vit_inpaint.viz.hparams import log_hparams
 
@@ -96,19 +96,18 @@ def _fit_and_test(
     if cfg.get("threads"):
         torch.set_num_threads(cfg.threads)
 
-    datamodule = build_datamodule(cfg)
+    datamodule = task_of(cfg).build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     if start is not None:
         from vit_inpaint.tasks.finetune import load_fitting
 
-        load_fitting(module.model, start, cfg.init_from, task_of(cfg))
+        load_fitting(module.model, start, cfg.init_from, task_of(cfg).name)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += extra_callbacks or []
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    what = cfg.masking.name if task_of(cfg) == "inpaint" else "a classifier"
-    log.info("training %s on %s", what, output_dir)
+    log.info("training %s on %s", module.describe(), output_dir)
     Launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _scalars(trainer.callback_metrics, prefix="val/")
@@ -128,46 +127,12 @@ def _fit_and_test(
     return metrics.get(optimized) if optimized else None
 
 
-def task_of(cfg: DictConfig) -> str:
-    return OmegaConf.select(cfg, "task.name", default="inpaint")
-
-
 def build_module(cfg: DictConfig, datamodule):
     """The LightningModule of `task=`, with its baselines' scores on the same images."""
-    model = OmegaConf.to_container(cfg.model, resolve=True)
-    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
-    if task_of(cfg) == "classify":
-        from vit_inpaint.evaluation.classifiers import evaluate_classifiers
-        from vit_inpaint.tasks.classification import ClassificationModule
-
-        datamodule.setup()
-        module = ClassificationModule(
-            model=model,
-            optimizer=optimizer,
-            num_classes=datamodule.num_classes,
-            class_names=datamodule.class_names,
-            finetune=cfg.finetune,
-            augment_shift=cfg.task.augment_shift,
-        )
-        module.baselines = evaluate_classifiers(datamodule)
-        return module
-
-    from vit_inpaint.evaluation.baselines import evaluate_baselines
-    from vit_inpaint.tasks.inpainting import InpaintingModule
-
-    module = InpaintingModule(
-        model=model,
-        optimizer=optimizer,
-        train_mean=datamodule.train_mean,
-        loss_pixels=cfg.loss_pixels,
-        rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
-        masking=cfg.masking.name,
-    )
-    if cfg.get("finetune", "full") != "full":
-        from vit_inpaint.tasks.finetune import freeze_for
-
-        freeze_for(module.model, cfg.finetune)
-    module.baselines = evaluate_baselines(datamodule)
+    task = task_of(cfg)
+    datamodule.setup()
+    module = task.module_class().from_config(cfg, datamodule)
+    module.baselines = task.score_baselines(datamodule)
     return module
 
 
@@ -186,7 +151,7 @@ def is_ddp_child() -> bool:
 def check_checkpoints(cfg: DictConfig) -> dict | None:
     """ckpt_path and a test_ckpt file must be checkpoints of this project whose weights fit the
     configured model; returns ckpt_path's checkpoint (None without one)."""
-    from vit_inpaint.storage.checkpoints import model_mismatch
+    from vit_inpaint.tasks.checkpoints import mismatch
 
     fields = ["ckpt_path"]
     if cfg.get("test") and cfg.get("test_ckpt") not in (None, "best", "last"):
@@ -197,10 +162,10 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
         path, checkpoint = _checkpoint_of(cfg, field)
         if checkpoint is None:
             continue
-        mismatch = model_mismatch(checkpoint, model_settings, task=task_of(cfg))
-        if mismatch is not None:
+        why = mismatch(checkpoint, model_settings, task=task_of(cfg).name)
+        if why is not None:
             raise ConfigError(
-                f"{field}: {path} holds {mismatch}: give the settings it was trained with, or "
+                f"{field}: {path} holds {why}: give the settings it was trained with, or "
                 "another checkpoint"
             )
         if field == "ckpt_path":
@@ -211,15 +176,15 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
 def check_init_from(cfg: DictConfig) -> dict | None:
     """init_from must be a checkpoint of this project whose encoder fits the configured model;
     returns that checkpoint (None without init_from)."""
-    from vit_inpaint.tasks.finetune import encoder_mismatch
+    from vit_inpaint.tasks.checkpoints import mismatch
 
     path, checkpoint = _checkpoint_of(cfg, "init_from")
     if checkpoint is None:
         return None
-    mismatch = encoder_mismatch(checkpoint, OmegaConf.to_container(cfg.model, resolve=True))
-    if mismatch is not None:
+    why = mismatch(checkpoint, OmegaConf.to_container(cfg.model, resolve=True))
+    if why is not None:
         raise ConfigError(
-            f"init_from: {path} holds {mismatch}: give the model settings it was trained with"
+            f"init_from: {path} holds {why}: give the model settings it was trained with"
         )
     return checkpoint
 
@@ -227,7 +192,8 @@ def check_init_from(cfg: DictConfig) -> dict | None:
 def _checkpoint_of(cfg: DictConfig, field: str) -> tuple[str | None, dict | None]:
     """(path, contents) of the checkpoint a config field names, read with the safe reader; a
     file that is not one of ours is refused naming the field. (None, None) when unset."""
-    from vit_inpaint.storage.checkpoints import FileError, read_checkpoint
+    from vit_inpaint.storage.images import FileError
+    from vit_inpaint.tasks.checkpoints import read_checkpoint
 
     path = cfg.get(field)
     if path is None:
@@ -240,7 +206,7 @@ def _checkpoint_of(cfg: DictConfig, field: str) -> tuple[str | None, dict | None
 
 def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
     """A resume must have epochs left: else it would train nothing and mark the run finished."""
-    from vit_inpaint.storage.checkpoints import epochs_done
+    from vit_inpaint.tasks.checkpoints import epochs_done
 
     if checkpoint is None:
         return

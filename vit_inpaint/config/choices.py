@@ -28,7 +28,6 @@ METRIC_NAMES = (
     "mse_mean_fill",
     "coverage",
 )
-TASKS = ("inpaint", "classify")  # task.name
 FINETUNE = ("full", "linear_probe", "last_block")  # finetune
 # What ClassificationModule computes for each split (val/<name>, test/<name>).
 CLASSIFY_METRIC_NAMES = ("acc", "nll")

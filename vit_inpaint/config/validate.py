@@ -13,16 +13,14 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.config.choices import (
-    CLASSIFY_METRIC_NAMES,
     FINETUNE,
     LABELLED_SOURCES,
     LOSS_PIXELS,
-    METRIC_NAMES,
-    TASKS,
 )
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
 from vit_inpaint.models.settings import model_settings
+from vit_inpaint.tasks.registry import TASKS, Task, task_of
 
 
 class ConfigError(ValueError):
@@ -130,17 +128,14 @@ def check_files(cfg: DictConfig) -> None:
             )
 
 
-def check_optimized_metric(cfg: DictConfig, task: str) -> None:
+def check_optimized_metric(cfg: DictConfig, task: Task) -> None:
     """The value train() returns for a hyperparameter sweeper: a validation metric (tuning on the
     test split would leak it), one that every run logs or a baseline's mse_* beside it."""
     optimized = cfg.get("optimized_metric")
     if optimized is None:
         return
     prefix, _, name = str(optimized).partition("/")
-    if task == "classify":
-        known, baseline = CLASSIFY_METRIC_NAMES, ("acc_", "nll_")
-    else:
-        known, baseline = (*METRIC_NAMES, "mse_over_bayes"), ("mse_",)
+    known, baseline = task.metrics, task.baseline_prefixes
     if prefix != "val" or not (name in known or name.startswith(baseline)):
         raise ConfigError(
             f"optimized_metric must be a validation metric val/<name> with <name> one of "
@@ -151,7 +146,7 @@ def check_optimized_metric(cfg: DictConfig, task: str) -> None:
 def check_mae(cfg: DictConfig, masking) -> None:
     """model=mae pretrains an encoder by inpainting masks of whole patches (models/mae.py); its
     own settings are checked by models/settings.py MAESettings."""
-    if OmegaConf.select(cfg, "task.name", default="inpaint") != "inpaint":
+    if not configured_task(cfg).pretrains_mae:
         raise ConfigError(
             "model=mae is a pretraining model for task=inpaint: classify with model=vit and "
             "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
@@ -166,30 +161,38 @@ def check_mae(cfg: DictConfig, masking) -> None:
         )
 
 
-def check_task(cfg: DictConfig) -> str:
+def configured_task(cfg: DictConfig) -> Task:
+    """The task (tasks/registry.py) `cfg` trains; a ConfigError naming the choices otherwise."""
+    try:
+        return task_of(cfg)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def check_task(cfg: DictConfig) -> Task:
     """task= and the settings that only make sense for one task; returns the task."""
-    task = OmegaConf.select(cfg, "task.name", default="inpaint")
-    if task not in TASKS:
-        raise ConfigError(f"task.name must be one of {TASKS}, got {task!r}")
+    chosen = configured_task(cfg)
     data = cfg.data
     source = OmegaConf.select(cfg, "data.images._target_")
-    if task == "classify" and source not in LABELLED_SOURCES:
+    if chosen.labelled and source not in LABELLED_SOURCES:
         raise ConfigError(
-            f"task=classify needs labelled images (data=digits or data=gaussian_field); "
+            f"task={chosen.name} needs labelled images (data=digits or data=gaussian_field); "
             f"data.images._target_={source} has no labels"
         )
-    if data.get("labels_per_class") is not None and task != "classify":
+    if data.get("labels_per_class") is not None and not chosen.labelled:
+        labelled = ", ".join(f"task={t.name}" for t in TASKS.values() if t.labelled)
         raise ConfigError(
-            "data.labels_per_class needs task=classify (labels train nothing in inpainting)"
+            f"data.labels_per_class needs {labelled} (labels train nothing in "
+            f"task={chosen.name})"
         )
     shift = OmegaConf.select(cfg, "task.augment_shift", default=0)
     if not 0 <= shift < data.image_size:
         raise ConfigError(
             f"task.augment_shift must be between 0 and data.image_size - 1, got {shift}"
         )
-    if task == "classify" and cfg.get("loss_pixels", "hidden") != "hidden":
-        raise ConfigError("loss_pixels is an inpainting setting: task=classify takes none")
-    return task
+    if not chosen.takes_loss_pixels and cfg.get("loss_pixels", "hidden") != "hidden":
+        raise ConfigError(f"loss_pixels is an inpainting setting: task={chosen.name} takes none")
+    return chosen
 
 
 def check_pretrained(cfg: DictConfig) -> None:

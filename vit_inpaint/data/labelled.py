@@ -1,7 +1,8 @@
 """Labelled images for `task=classify`, made in memory and served as whole-tensor batches.
 
-The classification twin of `InpaintingDataModule` (datamodule.py), from the same config group
-`data`: the image source must say each image's class, with
+The classification twin of `InpaintingDataModule` (datamodule.py; what both share:
+data/splits.py), from the same config group `data`: the image source must say each image's class,
+with
     sample_labelled(n, size, split, generator) -> images (n, size, size), labels (n,) int64
     class_names() -> list[str]
 (`Digits`, and `GaussianField`, whose class is the index of an image's lengthscale). A batch is
@@ -12,14 +13,14 @@ Gaussian-field run makes the same images for either task.
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 
-from vit_inpaint.data.datamodule import _FRESH_IMAGES, _IMAGES, SPLITS, TensorBatches, generator
+from vit_inpaint.data.seeds import FRESH_IMAGES, IMAGES
 from vit_inpaint.data.settings import check_labels_per_class
+from vit_inpaint.data.splits import SPLITS, SplitsDataModule, TensorBatches
 
 
-class LabelledDataModule(L.LightningDataModule):
+class LabelledDataModule(SplitsDataModule):
     """The train, val and test splits of a labelled image source."""
 
     def __init__(
@@ -38,23 +39,25 @@ class LabelledDataModule(L.LightningDataModule):
     ):
         """fresh_masks: accepted from the shared data configs; classification hides nothing.
         labels_per_class: keep only this many training images of each class (None: all)."""
-        super().__init__()
         if not hasattr(images, "sample_labelled"):
             raise ValueError(
                 f"task=classify needs labelled images; data.images {type(images).__name__} has "
                 "none (use data=digits or data=gaussian_field)"
             )
         check_labels_per_class(labels_per_class, fresh_images)
-        self.source = images
-        self.image_size = image_size
-        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.seed = seed
-        self.fresh_images = fresh_images
+        super().__init__(
+            images,
+            image_size,
+            num_train,
+            num_val,
+            num_test,
+            batch_size,
+            eval_batch_size,
+            seed,
+            fresh_images,
+        )
         self.labels_per_class = labels_per_class
         self.class_names = list(images.class_names())
-        self.images: dict[str, torch.Tensor] = {}
         self.labels: dict[str, torch.Tensor] = {}
         self._fresh: tuple[int, torch.Tensor, torch.Tensor] | None = None
 
@@ -65,10 +68,12 @@ class LabelledDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.images:
             return
-        for index, split in enumerate(SPLITS):
-            gen = generator(self.seed, index, _IMAGES)
+        for split in SPLITS:
             images, labels = self.source.sample_labelled(
-                self.sizes[split], self.image_size, split=split, generator=gen
+                self.sizes[split],
+                self.image_size,
+                split=split,
+                generator=self._generator(split, IMAGES),
             )
             self.images[split], self.labels[split] = images, labels
         if self.labels_per_class is not None:
@@ -76,16 +81,13 @@ class LabelledDataModule(L.LightningDataModule):
                 self.images["train"], self.labels["train"], self.labels_per_class
             )
 
-    def _epoch(self) -> int:
-        return self.trainer.current_epoch if self.trainer is not None else 0
-
     def _fresh_pair(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Epoch `epoch`'s training images and labels, made once (TensorBatches asks for the
         images, then the labels, of the same epoch)."""
         if epoch == 0:
             return self.images["train"], self.labels["train"]
         if self._fresh is None or self._fresh[0] != epoch:
-            gen = generator(self.seed, 0, _FRESH_IMAGES, epoch)
+            gen = self._generator("train", FRESH_IMAGES, epoch)
             pair = self.source.sample_labelled(
                 self.sizes["train"], self.image_size, split="train", generator=gen
             )
@@ -94,17 +96,10 @@ class LabelledDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> TensorBatches:
         # TensorBatches slices its second tensor like the first: the labels travel as "masks".
-        return TensorBatches(
-            self.images["train"],
+        return self._train_batches(
             self.labels["train"],
-            self.batch_size,
-            seed=self.seed,
-            shuffle=True,
             fresh_images=(lambda e: self._fresh_pair(e)[0]) if self.fresh_images else None,
-            fresh_masks=(lambda e: self._fresh_pair(e)[1]) if self.fresh_images else None,
-            epoch=self._epoch,
-            shard=self.trainer.global_rank if self.trainer is not None else 0,
-            num_shards=self.trainer.world_size if self.trainer is not None else 1,
+            fresh_second=(lambda e: self._fresh_pair(e)[1]) if self.fresh_images else None,
         )
 
     def val_dataloader(self) -> TensorBatches:
@@ -128,3 +123,13 @@ def keep_per_class(
             )
         keep[where[:per_class]] = True
     return images[keep], labels[keep]
+
+
+def build_labelled_data(cfg) -> LabelledDataModule:
+    """The labelled data module of `cfg.data` (the same data configs as inpainting), for
+    tasks/registry.py."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    return instantiate({**data, "_target_": f"{__name__}.LabelledDataModule"})

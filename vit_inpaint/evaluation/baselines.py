@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from vit_inpaint.data.masking import test_prefix
-from vit_inpaint.evaluation.metrics import masked_mse
 
 
 def mask_patterns(masks: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -148,6 +147,10 @@ def evaluate_baselines(datamodule) -> dict[str, float]:
 
     Keys as logged: val/mse_<baseline>, test/mse_<baseline>, test/<mask>/mse_<baseline>.
     """
+    # Here, not at the top: metrics.py loads torchmetrics (and lightning_utilities), which the
+    # inpaint tool's biharmonic fill (classical.py, through biharmonic_image) must not.
+    from vit_inpaint.evaluation.metrics import masked_mse
+
     predictors = baseline_predictors(datamodule.source, datamodule.images["train"])
     sets = {"val/": (datamodule.images["val"], datamodule.masks["val"])}
     for name, masks in datamodule.test_masks.items():

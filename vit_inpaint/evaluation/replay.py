@@ -1,6 +1,6 @@
 """A configuration's model replayed on its own test images, for the report's pictures: the data
-rebuilt from the job's recorded config (data/datamodule.py's build_datamodule) and the model read
-through the project's one checkpoint loader (storage/checkpoints.py)."""
+rebuilt from the job's recorded config (data/datamodule.py's build_inpainting_data) and the model
+read through the project's one checkpoint module (tasks/checkpoints.py)."""
 
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ def rebuild_test_data(job: Job, count: int):
     """The job's first `count` test images and masks, made from its config as training made them."""
     from omegaconf import OmegaConf
 
-    from vit_inpaint.data.datamodule import build_datamodule
+    from vit_inpaint.data.datamodule import build_inpainting_data
 
     config = OmegaConf.load(job.path / ".hydra" / "config.yaml")
     # paths.output_dir is `${hydra:runtime.output_dir}`, which resolves only inside a Hydra run;
     # the data never needs it, but anything that resolves the config must not trip on it.
     if "paths" in config:
         config.paths.output_dir = str(job.path)
-    datamodule = build_datamodule(config)
+    datamodule = build_inpainting_data(config)  # the report replays inpainting runs only
     datamodule.setup()
     return datamodule.images["test"][:count], datamodule.masks["test"][:count]
 
@@ -45,10 +45,10 @@ def predict(configuration: Configuration, count: int) -> Prediction | None:
         return None
     import torch
 
-    from vit_inpaint.storage.checkpoints import load_checkpoint
+    from vit_inpaint.tasks.inpainting import InpaintingModule
 
     images, masks = rebuild_test_data(job, count)
-    module = load_checkpoint(job.checkpoint)
+    module = InpaintingModule.load_from_checkpoint(job.checkpoint, map_location="cpu").eval()
     reconstructions = module.inpaint(images, masks)
     with torch.no_grad():
         _, attention = module.model(images[:1], masks[:1], return_attention=True)
@@ -60,5 +60,3 @@ def predict(configuration: Configuration, count: int) -> Prediction | None:
         reconstructions=reconstructions.numpy(),
         attention=attention[-1][0].float().numpy(),
     )
-
-

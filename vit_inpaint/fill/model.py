@@ -1,5 +1,6 @@
 """A trained inpainting network, ready to fill whole images: read from a checkpoint without
-Lightning (the tools start in a second or two), or the inpainter that ships with the package.
+Lightning (tasks/checkpoints.py; the tools start in a second or two), or the inpainter that ships
+with the package.
 
     inpainter = load_inpainter("last.ckpt")     # or load_inpainter(None): the shipped one
     filled = inpainter.fill(image, mask)        # (H, W) in [0, 1], mask True = hidden
@@ -48,42 +49,34 @@ class Inpainter:
 
 
 def load_network(path: str | os.PathLike):
-    """The InpaintingViT of one of this project's checkpoints, in eval mode on the CPU.
+    """The InpaintingViT of one of this project's checkpoints, in eval mode on the CPU."""
+    from vit_inpaint.tasks.checkpoints import read_checkpoint
 
-    Read through the project's one checkpoint reader (torch's safe loader, checked); weights
-    that are not finite are refused: they would fill every hole with garbage.
-    """
+    return usable_network(read_checkpoint(path), path)
+
+
+def usable_network(checkpoint: dict, source: str | os.PathLike):
+    """The inpainting network of a checkpoint read by tasks/checkpoints.py, refused with a
+    CheckpointError if its weights are not finite: they would fill every hole with garbage."""
     import torch
 
-    from vit_inpaint.models import build_inpainter
-    from vit_inpaint.storage.checkpoints import CheckpointError, read_checkpoint
+    from vit_inpaint.tasks.checkpoints import CheckpointError, build_network, model_state
 
-    checkpoint = read_checkpoint(path)
-    prefix = "model."
-    state = {
-        key[len(prefix) :]: value
-        for key, value in checkpoint["state_dict"].items()
-        if key.startswith(prefix)
-    }
-    try:
-        network = build_inpainter(**checkpoint["hyper_parameters"]["model"])
-        network.load_state_dict(state)
-    except (TypeError, ValueError, RuntimeError) as err:
-        summary = " ".join(str(err).split())[:240]
-        raise CheckpointError(f"{path}: its weights do not fit its settings ({summary})") from err
+    network = build_network(checkpoint, source, task="inpaint")
+    state = model_state(checkpoint)
     bad = [name for name, tensor in state.items() if not torch.isfinite(tensor).all()]
     if bad:
         raise CheckpointError(
-            f"{path}: non-finite weights: NaN or infinite values in {', '.join(bad[:3])}"
+            f"{source}: non-finite weights: NaN or infinite values in {', '.join(bad[:3])}"
             + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
             + " (a training run that diverged?); use an earlier or the best checkpoint"
         )
-    return network.eval()
+    return network
 
 
 def load_inpainter(path: str | os.PathLike | None = None) -> Inpainter:
     """The network of `path`, or with None the inpainter that ships with the package."""
-    from vit_inpaint.storage.checkpoints import CheckpointError
+    from vit_inpaint.tasks.checkpoints import CheckpointError
 
     if path is None:
         if not SHIPPED.is_file():
@@ -104,10 +97,10 @@ def ship(path: str | os.PathLike, destination: str | os.PathLike = SHIPPED) -> P
     import torch
 
     from vit_inpaint.storage.atomic import write_atomic
-    from vit_inpaint.storage.checkpoints import read_checkpoint
+    from vit_inpaint.tasks.checkpoints import read_checkpoint
 
-    load_network(path)  # refuses a file that is not a usable inpainter
     checkpoint = read_checkpoint(path)
+    usable_network(checkpoint, path)  # refuses a file that is not a usable inpainter
     keep = ("state_dict", "hyper_parameters", "epoch", "global_step", "pytorch-lightning_version")
     slim = {key: checkpoint[key] for key in keep if key in checkpoint}
     buffer = io.BytesIO()

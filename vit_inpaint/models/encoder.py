@@ -28,6 +28,18 @@ from vit_inpaint.models.settings import ModelSettings
 
 # The state_dict names (inside a model) that belong to the encoder; everything else is a head.
 ENCODER_PREFIXES = ("embed.", "pos.", "blocks.", "norm.")
+# The settings that shape the encoder's weights (the others, attention and attend_to_hidden,
+# change how it computes, not what it holds): what init_from= must match.
+ENCODER_SETTINGS = (
+    "image_size",
+    "patch_size",
+    "dim",
+    "depth",
+    "heads",
+    "mlp_ratio",
+    "pos_embedding",
+    "prior",
+)
 
 
 def is_encoder_key(name: str) -> bool:

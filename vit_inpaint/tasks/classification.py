@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import logging
 
-import lightning as L
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from vit_inpaint.config.choices import FINETUNE
 from vit_inpaint.models import build_classifier
-from vit_inpaint.storage.checkpoints import SafeLoading
+from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.finetune import freeze_for
-from vit_inpaint.tasks.inpainting import NonFiniteLossError
-from vit_inpaint.tasks.optim import configure_optimizers
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ class ClassificationMetrics(torch.nn.Module):
         self.updated = False
 
 
-class ClassificationModule(SafeLoading, L.LightningModule):
+class ClassificationModule(TaskModule):
     TASK = "classify"
 
     def __init__(
@@ -72,40 +70,40 @@ class ClassificationModule(SafeLoading, L.LightningModule):
         class_names: for the confusion matrix (default "0", "1", ...); finetune: which weights
         train, full | linear_probe (the head only) | last_block (the last block, norm, head);
         augment_shift: move each training image by up to this many pixels (task.augment_shift)."""
-        super().__init__()
+        super().__init__(optimizer)
         self.save_hyperparameters(logger=False)
         if finetune not in FINETUNE:
             raise ValueError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
         self.model = build_classifier(num_classes, **(model or {}))
         freeze_for(self.model, finetune)
-        self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 5e-4})
         self.augment_shift = augment_shift
         self.class_names = list(class_names or [str(c) for c in range(num_classes)])
         self.val_metrics = ClassificationMetrics(num_classes)
         self.test_metrics = ClassificationMetrics(num_classes)
-        # Baselines' val/acc_<name>, test/nll_<name>, ... (set by training.train, not saved).
-        self.baselines: dict[str, float] = {}
+        # self.baselines (TaskModule's): val/acc_<name>, test/nll_<name>, ...
+
+    @classmethod
+    def from_config(cls, cfg, datamodule) -> ClassificationModule:
+        return cls(
+            model=OmegaConf.to_container(cfg.model, resolve=True),
+            optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+            num_classes=datamodule.num_classes,
+            class_names=datamodule.class_names,
+            finetune=cfg.finetune,
+            augment_shift=cfg.task.augment_shift,
+        )
+
+    def describe(self) -> str:
+        return "a classifier"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
 
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+    def training_loss(self, batch) -> torch.Tensor:
         images, labels = batch
         if self.augment_shift:
             images = random_shift(images, self.augment_shift)
-        loss = F.cross_entropy(self(images), labels)
-        every = self.trainer.log_every_n_steps if self._trainer is not None else 0
-        logs_now = bool(every) and (self.global_step + 1) % every == 0
-        # As in InpaintingModule: reading the loss waits for the device, so on a GPU only the
-        # logging steps (which wait anyway) check it; on the CPU every step, before its update.
-        if (loss.device.type == "cpu" or logs_now) and not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"train/loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}: "
-                "training stopped. A lower optimizer.lr usually cures it."
-            )
-        if logs_now:
-            self.log("train/loss", loss, prog_bar=True)
-        return loss
+        return F.cross_entropy(self(images), labels)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, labels = batch
@@ -142,10 +140,6 @@ class ClassificationModule(SafeLoading, L.LightningModule):
                 f"{prefix}confusion_matrix", image, self.global_step, dataformats="HWC"
             )
 
-    def configure_optimizers(self):
-        return configure_optimizers(self, self.optimizer_config)
-
-    @torch.no_grad()
     def classify(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities (B, C) of (B, H, W) float images in [0, 1]."""
         if images.dim() != 3:
@@ -155,11 +149,9 @@ class ClassificationModule(SafeLoading, L.LightningModule):
             raise ValueError(
                 f"this model classifies {size}x{size} images, got {tuple(images.shape[-2:])}"
             )
-        was_training = self.training
-        self.eval()
-        logits = self.model(images.to(device=self.device, dtype=torch.float32))
-        self.train(was_training)
-        return logits.float().softmax(dim=-1)
+        with self.inference():
+            logits = self.model(images.to(device=self.device, dtype=torch.float32))
+            return logits.float().softmax(dim=-1)
 
 
 def random_shift(images: torch.Tensor, most: int) -> torch.Tensor:

@@ -5,8 +5,9 @@ Both models are the shared encoder plus a head (`models/encoder.py`), with the e
 parameters at the same names in both (`model.embed.weight`, `model.blocks.0...`). So any
 checkpoint of either task can start a run of either task: every tensor whose name and shape fit
 is copied, everything else (another task's head, a head for another number of classes) keeps its
-fresh initialisation. The encoder itself must fit: `encoder_mismatch` refuses, before training, a
-checkpoint whose encoder the configured model cannot take, naming the settings that differ.
+fresh initialisation. The encoder itself must fit: `mismatch` (tasks/checkpoints.py) refuses,
+before training, a checkpoint whose encoder the configured model cannot take, naming the settings
+that differ.
 """
 
 from __future__ import annotations
@@ -16,21 +17,9 @@ import logging
 from torch import nn
 
 from vit_inpaint.models.encoder import is_encoder_key
+from vit_inpaint.tasks.checkpoints import checkpoint_task, model_state
 
 log = logging.getLogger(__name__)
-
-# The settings that shape the encoder's weights (the others, attention and attend_to_hidden,
-# change how it computes, not what it holds).
-ENCODER_SETTINGS = (
-    "image_size",
-    "patch_size",
-    "dim",
-    "depth",
-    "heads",
-    "mlp_ratio",
-    "pos_embedding",
-    "prior",
-)
 
 
 def freeze_for(model: nn.Module, finetune: str) -> None:
@@ -50,35 +39,6 @@ def freeze_for(model: nn.Module, finetune: str) -> None:
         parameter.requires_grad_(not frozen(name))
 
 
-def encoder_mismatch(checkpoint: dict, model_settings: dict) -> str | None:
-    """Why the checkpoint's encoder cannot go into the model `model_settings` builds, naming the
-    differing settings (or the first tensor that does not fit); None when it fits."""
-    from vit_inpaint.models.encoder import Encoder
-
-    wanted = {k: v for k, v in model_settings.items() if k in ENCODER_SETTINGS}
-    expected = {k: v.shape for k, v in Encoder(**wanted).state_dict().items()}
-    found = {
-        k[len("model.") :]: v.shape
-        for k, v in checkpoint["state_dict"].items()
-        if k.startswith("model.") and is_encoder_key(k[len("model.") :])
-    }
-    wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]
-    if not wrong:
-        return None
-    saved = checkpoint["hyper_parameters"]["model"]
-    differ = [
-        f"model.{key}={saved[key]!r} there, {wanted[key]!r} here"
-        for key in ENCODER_SETTINGS
-        if key in saved and key in wanted and saved[key] != wanted[key]
-    ]
-    if differ:
-        return f"an encoder of other settings ({', '.join(differ)})"
-    key = wrong[0]
-    there = tuple(found[key]) if key in found else "absent"
-    here = tuple(expected[key]) if key in expected else "absent"
-    return f"an encoder that does not fit the configured model ({key}: {there} there, {here} here)"
-
-
 def load_fitting(
     model: nn.Module, checkpoint: dict, source: str, task: str | None = None
 ) -> tuple[list[str], list[str]]:
@@ -88,13 +48,9 @@ def load_fitting(
     task: the run's task; a checkpoint of another task gives its encoder only. Its head may have
     the very shape of this one (a 4x4 inpainter's head, 4 pixels a patch, and a 4-lengthscale
     classifier's, 4 classes) but means something else: it keeps its fresh initialisation."""
-    from vit_inpaint.storage.checkpoints import checkpoint_task
-
-    other_task = task is not None and checkpoint_task(checkpoint) != task
+    other_task = task is not None and checkpoint_task(checkpoint).name != task
     saved = {
-        k[len("model.") :]: v
-        for k, v in checkpoint["state_dict"].items()
-        if k.startswith("model.") and not (other_task and not is_encoder_key(k[len("model.") :]))
+        k: v for k, v in model_state(checkpoint).items() if is_encoder_key(k) or not other_task
     }
     own = model.state_dict()
     fits = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}

@@ -1,4 +1,5 @@
-"""The LightningModule: one batch from data to loss, plus validation/test metrics and inference.
+"""The LightningModule of `task=inpaint`: one batch from data to loss, validation/test metrics and
+inference (what every task shares: tasks/base.py).
 
     batch = (images (B, H, W), masks (B, H, W) bool, True = hidden)
     pred  = InpaintingViT(images, masks)       # hidden values never reach the model
@@ -11,27 +12,27 @@ Everything the module needs is stored in its hyperparameters as plain values, so
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import lightning as L
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
 from vit_inpaint.config.choices import LOSS_PIXELS
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
 from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse
 from vit_inpaint.models import build_inpainter
-from vit_inpaint.storage.checkpoints import SafeLoading
-from vit_inpaint.tasks.optim import configure_optimizers
+from vit_inpaint.tasks.base import NonFiniteLossError, TaskModule
+from vit_inpaint.tasks.finetune import freeze_for
+
+# NonFiniteLossError: raised by TaskModule, imported from here by train.py and older code.
+__all__ = ["InpaintingModule", "NonFiniteLossError"]
 
 log = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite."""
+class InpaintingModule(TaskModule):
+    TASK = "inpaint"
 
-
-class InpaintingModule(SafeLoading, L.LightningModule):
     def __init__(
         self,
         model: dict | None = None,
@@ -47,11 +48,10 @@ class InpaintingModule(SafeLoading, L.LightningModule):
         training pixel (nmse's yardstick); loss_pixels: "hidden" (the task) or "all"; masking: the
         training mask's name, for the record. loss_on_visible: the old name of loss_pixels="all",
         kept so that checkpoints written before the rename still load."""
-        super().__init__()
+        super().__init__(optimizer)
         # logger=False: the run logs its hyperparameters once, at the end, with its final metrics.
         self.save_hyperparameters(logger=False)
         self.model = build_inpainter(**(model or {}))
-        self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 5e-4})
         if loss_on_visible is not None:
             loss_pixels = "all" if loss_on_visible else "hidden"
         if loss_pixels not in LOSS_PIXELS:
@@ -63,9 +63,25 @@ class InpaintingModule(SafeLoading, L.LightningModule):
         self.test_metrics = nn.ModuleList(
             InpaintingMetrics(train_mean, **thresholds) for _ in TEST_SETS
         )
-        # Baselines' MSE on the same images and masks (set by training.train, not saved):
-        # logged beside the model's metrics, and the Bayes limit gives mse_over_bayes.
-        self.baselines: dict[str, float] = {}
+        # self.baselines (TaskModule's): their MSE on the same images and masks; the Bayes
+        # limit's gives mse_over_bayes.
+
+    @classmethod
+    def from_config(cls, cfg, datamodule) -> InpaintingModule:
+        module = cls(
+            model=OmegaConf.to_container(cfg.model, resolve=True),
+            optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+            train_mean=datamodule.train_mean,
+            loss_pixels=cfg.loss_pixels,
+            rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
+            masking=cfg.masking.name,
+        )
+        if cfg.get("finetune", "full") != "full":
+            freeze_for(module.model, cfg.finetune)
+        return module
+
+    def describe(self) -> str:
+        return self.hparams.masking
 
     def on_fit_start(self) -> None:
         # Parallel jobs on one machine each want every core: the count shows when they fight.
@@ -85,42 +101,9 @@ class InpaintingModule(SafeLoading, L.LightningModule):
             return (pred - images).square().mean()
         return masked_mse(pred, images, masks)
 
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+    def training_loss(self, batch) -> torch.Tensor:
         images, masks = batch
-        loss = self.loss(self(images, masks), images, masks)
-        # Lightning writes logged values only on the steps where (global_step + 1) is a multiple
-        # of log_every_n_steps (0: never); calling self.log on the other steps would cost about
-        # as much as the model's forward pass at this size.
-        every = self.trainer.log_every_n_steps if self._trainer is not None else 0
-        logs_now = bool(every) and (self.global_step + 1) % every == 0
-        # Reading the loss's value waits for the device: free on the CPU, where every step is
-        # checked, a stall per step on a GPU, where only the logging steps (which wait anyway)
-        # and the epoch's last batch (before its checkpoint is saved) are.
-        on_cpu = loss.device.type == "cpu"
-        check_now = on_cpu or self._trainer is None or logs_now or self.trainer.is_last_batch
-        if check_now and not torch.isfinite(loss):
-            self._stop_on_non_finite(loss, batch_idx)
-        if logs_now:
-            self.log("train/loss", loss, prog_bar=True)
-            # The rate this step uses. (LearningRateMonitor logs the same, but as a callback it
-            # is called on every step, whether or not it logs then.)
-            self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
-        return loss
-
-    def _stop_on_non_finite(self, loss: torch.Tensor, batch_idx: int) -> None:
-        # Raised before backward (on the CPU, before the first bad update; on a GPU within
-        # log_every_n_steps of it): the checkpoints, saved at the end of each epoch, stay good.
-        callbacks = self._trainer.checkpoint_callbacks if self._trainer is not None else []
-        # The newest checkpoint any ModelCheckpoint wrote (conf/callbacks: last.ckpt, each epoch).
-        saved = [p for cb in callbacks for p in (cb.last_model_path, cb.best_model_path)]
-        saved = [p for p in saved if p and Path(p).is_file()]
-        checkpoint = max(saved, key=lambda p: Path(p).stat().st_mtime, default="")
-        raise NonFiniteLossError(
-            f"train/loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx} "
-            f"(step {self.global_step}): training stopped. "
-            + (f"Last good checkpoint: {checkpoint}. " if checkpoint else "No checkpoint yet. ")
-            + "A lower optimizer.lr, or data without NaN or infinite pixels, usually cures it."
-        )
+        return self.loss(self(images, masks), images, masks)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, masks = batch
@@ -153,10 +136,6 @@ class InpaintingModule(SafeLoading, L.LightningModule):
         # the same values: sync_dist averages equal numbers (and is free without DDP).
         self.log_dict(values, sync_dist=True)
 
-    def configure_optimizers(self):
-        return configure_optimizers(self, self.optimizer_config)
-
-    @torch.no_grad()
     def inpaint(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Fills the hidden pixels of (B, H, W) images in [0, 1]; visible pixels come back as given.
 
@@ -172,10 +151,8 @@ class InpaintingModule(SafeLoading, L.LightningModule):
             raise ValueError(
                 f"this model inpaints {size}x{size} images, got {tuple(images.shape[-2:])}"
             )
-        was_training = self.training
-        self.eval()
         masks = masks.to(device=self.device, dtype=torch.bool)
         images = images.to(device=self.device, dtype=torch.float32)
-        pred = self.model(images, masks).clamp(0.0, 1.0)
-        self.train(was_training)
-        return torch.where(masks, pred, images)
+        with self.inference():
+            pred = self.model(images, masks).clamp(0.0, 1.0)
+            return torch.where(masks, pred, images)

@@ -1,0 +1,159 @@
+"""The one way from a checkpoint file to weights: the inpaint and evaluate tools, the Python API
+(`InpaintingModule.load_from_checkpoint`), `init_from=`, resuming and the report all come here.
+
+    checkpoint = read_checkpoint(path)        # the file's dict, read safely and checked
+    checkpoint_task(checkpoint)               # the task (tasks/registry.py) that wrote it
+    model_state(checkpoint)                   # the network's weights, without "model."
+    network = build_network(checkpoint, path) # the bare network, its weights loaded
+    mismatch(checkpoint, model_settings, ...) # why it cannot be the configured model, or None
+
+The file is read with torch's safe loader (`weights_only=True`: tensors and plain values, never
+arbitrary code), checked to hold what training writes (a `state_dict` and `hyper_parameters` with
+the model's settings under "model"), and every failure becomes a CheckpointError that names the
+file and says what to use instead. Nothing here imports Lightning: the tools that only fill
+images start in a second or two.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from vit_inpaint.models.encoder import ENCODER_SETTINGS, Encoder, is_encoder_key
+from vit_inpaint.storage.images import FileError, check_readable, one_line
+from vit_inpaint.tasks.registry import Task, task_of_checkpoint
+
+PREFIX = "model."  # a LightningModule's state_dict holds its network under self.model
+
+
+class CheckpointError(FileError):
+    """A file that is not a usable checkpoint of this project."""
+
+
+def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """The checkpoint's contents (a dict), read safely and checked to be one of ours. The only
+    place that reads a checkpoint file. map_location: torch.load's (where_saved: the devices it
+    was saved from)."""
+    path = Path(path)
+    check_readable(path)
+    not_ours = f"{path}: not a checkpoint of vit-inpaint"
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # a non-torch file fails in many different ways
+        raise CheckpointError(f"{not_ours} (not a file torch.load can read)") from err
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if (
+        not isinstance(checkpoint, dict)
+        or not isinstance(checkpoint.get("state_dict"), dict)
+        or not isinstance(hparams, dict)
+        or not isinstance(hparams.get("model"), dict)
+    ):
+        raise CheckpointError(
+            f"{not_ours} (a torch file without the 'state_dict' and 'hyper_parameters' with a "
+            "'model' entry that training writes; use checkpoints/last.ckpt or the best one of a "
+            "run's folder)"
+        )
+    try:
+        checkpoint_task(checkpoint)
+    except ValueError as err:  # a task this version does not know
+        raise CheckpointError(f"{path}: {err}") from None
+    return checkpoint
+
+
+def where_saved(storage, location: str):
+    """torch.load's map_location for "each tensor on the device it was saved from", except that a
+    device this machine lacks (a GPU run read on a laptop) gives the CPU, as Lightning's loader."""
+    gone = (location.startswith("cuda") and not torch.cuda.is_available()) or (
+        location.startswith("mps") and not torch.backends.mps.is_available()
+    )
+    return storage.cpu() if gone else None
+
+
+def checkpoint_task(checkpoint: dict) -> Task:
+    """The task (`task=`) that wrote a checkpoint (its rules: tasks/registry.py)."""
+    return task_of_checkpoint(checkpoint["hyper_parameters"])
+
+
+def model_state(checkpoint: dict) -> dict:
+    """The network's weights (`embed.weight`, ...): the module's state_dict without "model."."""
+    return {
+        key[len(PREFIX) :]: value
+        for key, value in checkpoint["state_dict"].items()
+        if key.startswith(PREFIX)
+    }
+
+
+def build_network(
+    checkpoint: dict, source: str | os.PathLike = "checkpoint", task: str = "inpaint"
+):
+    """The bare network (no LightningModule) of a checkpoint of `task`, its weights loaded, on
+    the CPU in eval mode; source names the file in errors."""
+    written_by = checkpoint_task(checkpoint)
+    if written_by.name != task:
+        raise CheckpointError(f"{source}: a checkpoint of task={written_by.name}, not task={task}")
+    hparams = checkpoint["hyper_parameters"]
+    try:
+        network = written_by.build_network(hparams["model"], hparams)
+        network.load_state_dict(model_state(checkpoint))
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(
+            f"{source}: its weights do not fit its settings ({one_line(err)})"
+        ) from err
+    return network.eval()
+
+
+def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) -> str | None:
+    """Why the checkpoint cannot give the model `model_settings` describe, naming the settings
+    that differ (or the first tensor that does not fit); None when it fits.
+
+    task: the configured task, whose whole model the checkpoint must be (resuming, testing): any
+    differing setting is refused, even one that changes no shape. None: only its encoder must fit
+    (init_from=, which starts a run of either task from either task's checkpoint), and only
+    settings that change the encoder's shapes matter."""
+    saved = checkpoint["hyper_parameters"]["model"]
+    found = {k: v.shape for k, v in model_state(checkpoint).items()}
+    if task is not None:
+        written_by = checkpoint_task(checkpoint).name
+        if written_by != task:
+            return (
+                f"a model of task={written_by}, not task={task} (init_from=CKPT starts a run from "
+                "another task's encoder)"
+            )
+        what, fits = "a model", "weights that do not fit the configured model"
+        settings = sorted(set(saved) & set(model_settings))
+        network = checkpoint_task(checkpoint).build_network(
+            model_settings, checkpoint["hyper_parameters"]
+        )
+        expected = {k: v.shape for k, v in network.state_dict().items()}
+    else:
+        what, fits = "an encoder", "an encoder that does not fit the configured model"
+        settings = [k for k in ENCODER_SETTINGS if k in saved and k in model_settings]
+        wanted = {k: v for k, v in model_settings.items() if k in ENCODER_SETTINGS}
+        expected = {k: v.shape for k, v in Encoder(**wanted).state_dict().items()}
+        found = {k: v for k, v in found.items() if is_encoder_key(k)}
+    wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]
+    differ = [
+        f"model.{key}={saved[key]!r} there, {model_settings[key]!r} here"
+        for key in settings
+        if saved[key] != model_settings[key]
+    ]
+    if not wrong and (task is None or not differ):
+        return None
+    if differ:
+        return f"{what} of other settings ({', '.join(differ)})"
+    key = wrong[0]
+    there = tuple(found[key]) if key in found else "absent"
+    here = tuple(expected[key]) if key in expected else "absent"
+    # The whole model's tensors are named as in the module's state_dict (model.blocks.0...).
+    name = f"{PREFIX}{key}" if task is not None else key
+    return f"{fits} ({name}: {there} there, {here} here)"
+
+
+def epochs_done(checkpoint: dict) -> int:
+    """How many epochs of training a checkpoint holds (Lightning saves ours at an epoch's end)."""
+    try:
+        return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError, ValueError):
+        return int(checkpoint.get("epoch", -1)) + 1
