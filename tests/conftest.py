@@ -135,6 +135,7 @@ def pytest_runtest_protocol(item, nextitem):
 # --- make test: pytest-xdist, one worker per core ---------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the marks
 def pytest_collection_modifyitems(config, items):
     """Tests that share a module- or session-scoped fixture of ours (a model trained once, a
     finished sweep) run on one worker (`--dist loadgroup`), so the fixture is built once; every
