@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from vit_inpaint import bench
+from vit_inpaint.cli import bench
 
 # The report's model, shrunk: the loops' behaviour, not their speed, is under test.
 MODEL = {"patch_size": 2, "dim": 32, "depth": 1, "heads": 4, "mlp_ratio": 2.0, "attention": "sdpa"}

@@ -1,4 +1,4 @@
-"""How fast is a training epoch? `python -m vit_inpaint.bench` (or `make bench`).
+"""How fast is a training epoch? `python -m vit_inpaint.cli.bench` (or `make bench`).
 
 Three ways to train the same model size on the same data, for the same epochs, in one process:
 
@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_data(num_train: int, image_size: int, seed: int = 0):
@@ -282,7 +282,7 @@ def scaling(args) -> list[dict]:
     settings += [(4, 2, n) for n in (1000, 20000)]
     rows = []
     for size, patch, n in settings:
-        command = [sys.executable, "-m", "vit_inpaint.bench", "--scaling-one"]
+        command = [sys.executable, "-m", "vit_inpaint.cli.bench", "--scaling-one"]
         command += [str(size), str(patch), str(n), str(args.epochs)]
         result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
         row = {"image_size": size, "patch_size": patch, "num_train": n}
@@ -316,7 +316,7 @@ def machine(device: str = "cpu") -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vit_inpaint.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vit_inpaint.cli.bench", description=__doc__)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--num-train", type=int, default=5000)
     parser.add_argument("--image-size", type=int, default=4)
@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     print(f"machine: {machine(args.device)}")
-    print(f"command: python -m vit_inpaint.bench {' '.join(argv or sys.argv[1:])}".rstrip())
+    print(f"command: python -m vit_inpaint.cli.bench {' '.join(argv or sys.argv[1:])}".rstrip())
     results = {"machine": machine(args.device), "compare": compare(args)}
     for batch_size, r in results["compare"].items():
         print(

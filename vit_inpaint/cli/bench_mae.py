@@ -1,4 +1,4 @@
-"""Is MAE's encoder-on-visible-patches faster, and as good? `python -m vit_inpaint.bench_mae`
+"""Is MAE's encoder-on-visible-patches faster, and as good? `python -m vit_inpaint.cli.bench_mae`
 (part of `make bench`).
 
 model=mae against model=vit on the same data and the same masks: Gaussian-field images (whose
@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 
-from vit_inpaint.bench import machine
+from vit_inpaint.cli.bench import machine
 
 
 def _model_settings(name: str, image_size: int, args) -> dict:
@@ -26,7 +26,7 @@ def _model_settings(name: str, image_size: int, args) -> dict:
 
     from omegaconf import OmegaConf
 
-    conf = Path(__file__).resolve().parents[1] / "conf" / "model"
+    conf = Path(__file__).resolve().parents[2] / "conf" / "model"
     settings = OmegaConf.to_container(OmegaConf.load(conf / "vit.yaml"))
     if name == "mae":
         settings.update(OmegaConf.to_container(OmegaConf.load(conf / "mae.yaml")))
@@ -95,7 +95,9 @@ def compare_at(image_size: int, args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vit_inpaint.bench_mae", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m vit_inpaint.cli.bench_mae", description=__doc__
+    )
     parser.add_argument("--image-sizes", type=int, nargs="+", default=[8, 16])
     parser.add_argument("--ratio", type=float, default=0.75, help="hidden share of the patches")
     parser.add_argument("--patch-size", type=int, default=2)
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--image-sizes must be multiples of --patch-size {args.patch_size}: {bad}")
 
     print(f"machine: {machine()}")
-    print(f"command: python -m vit_inpaint.bench_mae {' '.join(argv or sys.argv[1:])}".rstrip())
+    print(f"command: python -m vit_inpaint.cli.bench_mae {' '.join(argv or sys.argv[1:])}".rstrip())
     for size in args.image_sizes:
         r = compare_at(size, args)
         print(

@@ -1,7 +1,7 @@
 """Fill in the hidden pixels of a photograph, of any size, with a trained ViT.
 
-    python -m vit_inpaint.inpaint --image photo.png --mask mask.png --out filled.png
-    python -m vit_inpaint.inpaint --ckpt outputs/runs/<time>/checkpoints/last.ckpt \\
+    python -m vit_inpaint.cli.inpaint --image photo.png --mask mask.png --out filled.png
+    python -m vit_inpaint.cli.inpaint --ckpt outputs/runs/<time>/checkpoints/last.ckpt \\
         --image photo.png --holes 200 --seed 0 --out filled.png --side-by-side compare.png
 
 Without `--ckpt` the tool uses the inpainter that ships with the package (trained by
@@ -85,7 +85,7 @@ def seed(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m vit_inpaint.inpaint",
+        prog="python -m vit_inpaint.cli.inpaint",
         description="Fill in the hidden pixels of an image with a trained vit-inpaint model, "
         "window by window (the model's image size); colour images channel by channel.",
         epilog="Mask convention: white (non-zero) pixels are hidden and filled, black pixels are "

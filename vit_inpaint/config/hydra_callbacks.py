@@ -1,5 +1,5 @@
 """Hydra callbacks: a multirun is checked before its first job starts, and ends with its sweep
-report (vit_inpaint/report.py).
+report (vit_inpaint/evaluation/report.py).
 
 Hydra instantiates callbacks when it starts, so this module imports nothing heavy at the top.
 """
@@ -66,7 +66,7 @@ class SweepReport(Callback):
         from vit_inpaint.evaluation.runs import ReportError
 
         try:
-            from vit_inpaint.report import write_report
+            from vit_inpaint.evaluation.report import write_report
 
             table = write_report(sweep_dir)
         except ReportError as error:  # e.g. a read-only sweep folder: one line says why

@@ -1,12 +1,12 @@
 """How well does a model inpaint photographs it never saw, against the classical tools?
 
-    python -m vit_inpaint.evaluate --ckpt CKPT [--out-dir DIR] [--scales 4 1] [--photos ...]
+    python -m vit_inpaint.cli.evaluate --ckpt CKPT [--out-dir DIR] [--scales 4 1] [--photos ...]
 
 On the test photographs only (data/sources.py PHOTO_SPLITS["test"]), at each scale (4: shrunk 4x,
 1: full resolution), for each mask kind (holes of 2, 4 and 8 pixels, dropout, strokes) and each
 coverage bin (0-10%, ..., 50-60%): one mask per photograph, drawn from a fixed seed with a coverage
 inside the bin, filled by the model and by each classical method (evaluation/classical.py).
-Writes into --out-dir:
+The command (cli/evaluate.py) writes into --out-dir:
     evaluation.csv   one row per scale x kind x bin x method: hidden-pixel MSE and PSNR (pooled over
                      the photographs), seconds per megapixel
     evaluation.md    the same as Markdown tables, and the summary the targets are stated in
@@ -16,7 +16,6 @@ and prints evaluation.md.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import math
@@ -24,7 +23,6 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -240,79 +238,3 @@ def figure_png(results: list[Result]) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     return buffer.getvalue()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m vit_inpaint.evaluate", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--ckpt", type=Path, help="checkpoint (default: the shipped inpainter)")
-    parser.add_argument(
-        "--out-dir",
-        type=Path,
-        default=Path("evaluation"),
-        help="folder for evaluation.{csv,md,png} (default: ./evaluation)",
-    )
-    parser.add_argument(
-        "--scales", type=int, nargs="+", default=[4, 1], help="downscale factors (default: 4 1)"
-    )
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
-    parser.add_argument(
-        "--bins",
-        type=int,
-        default=len(BINS),
-        help="how many 10%% coverage bins, from 0-10%% (default: 6)",
-    )
-    parser.add_argument("--photos", nargs="+", help="test photographs (default: the test split)")
-    parser.add_argument(
-        "--methods",
-        nargs="+",
-        default=list(CLASSICAL),
-        choices=CLASSICAL,
-        help="classical methods to compare with",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    from vit_inpaint.data.sources import PHOTO_SPLITS
-
-    photos = args.photos or PHOTO_SPLITS["test"]
-    leaked = sorted(set(photos) & set(PHOTO_SPLITS["train"]))
-    if leaked:
-        parser.error(f"argument --photos: {leaked} are training photographs; evaluate on others")
-    if not 1 <= args.bins <= len(BINS):
-        parser.error(f"argument --bins: must be between 1 and {len(BINS)}, got {args.bins}")
-    if any(s < 1 for s in args.scales):
-        parser.error(f"argument --scales: factors must be >= 1, got {args.scales}")
-    if args.seed < 0:
-        parser.error(f"argument --seed: must be >= 0, got {args.seed}")
-    if args.out_dir.exists() and not args.out_dir.is_dir():
-        parser.error(f"argument --out-dir: {args.out_dir} is a file, not a folder")
-    from vit_inpaint.fill.model import load_inpainter
-    from vit_inpaint.storage.images import FileError
-
-    try:
-        inpainter = load_inpainter(args.ckpt)
-    except FileError as err:
-        parser.error(f"argument --ckpt: {err}")
-    results = evaluate(
-        inpainter.fill, photos, args.scales, args.kinds, BINS[: args.bins], args.seed, args.methods
-    )
-    from vit_inpaint.storage.atomic import write_all_atomic
-
-    header = f"# Inpainting evaluation: {inpainter.source}\n\n"
-    header += f"Test photographs: {', '.join(photos)}; seed {args.seed}."
-    text = markdown(results, header)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    write_all_atomic(
-        {
-            args.out_dir / "evaluation.md": text,
-            args.out_dir / "evaluation.csv": csv_text(results),
-            args.out_dir / "evaluation.png": figure_png(results),
-        }
-    )
-    print(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

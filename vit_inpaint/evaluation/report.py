@@ -1,4 +1,4 @@
-"""The sweep report: `python -m vit_inpaint.report <multirun folder>` (or a single run's folder).
+"""The sweep report: `python -m vit_inpaint.cli.report <multirun folder>` (or a run's folder).
 
 Reads, for every job folder of a Hydra multirun (a subfolder holding `.hydra/`):
     .hydra/overrides.yaml, .hydra/config.yaml   what the job ran (its training mask, its data)
@@ -29,7 +29,6 @@ imported inside the functions that need them, so `--help` and a bad path answer 
 
 from __future__ import annotations
 
-import argparse
 import io
 import statistics
 import tempfile
@@ -293,25 +292,3 @@ def write_report(sweep_dir: Path) -> str:
         reason = error.strerror or str(error)
         raise ReportError(f"{sweep_dir}: cannot write the report ({reason})") from error
     return markdown
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m vit_inpaint.report",
-        description="Write report.md and figures into a sweep's folder and print the report.",
-    )
-    parser.add_argument(
-        "sweep_dir",
-        type=Path,
-        help="a multirun folder (outputs/multiruns/<time>) or a run's (outputs/runs/<time>)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        markdown = write_report(args.sweep_dir)
-    except ReportError as error:
-        parser.error(str(error))  # exit code 2, with the usage line
-    print(markdown, end="")
-
-
-if __name__ == "__main__":
-    main()
