@@ -17,7 +17,8 @@ resolvers.register()  # before Hydra composes: where a launch writes its record 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     from vit_inpaint.config.validate import ConfigError
-    from vit_inpaint.training import Launch, discard_launch, in_multirun, train
+    from vit_inpaint.storage.run_folder import Launch, discard_launch, in_multirun
+    from vit_inpaint.training import train
 
     try:
         return train(cfg)

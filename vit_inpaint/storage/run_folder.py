@@ -1,21 +1,133 @@
-"""A run's folder: what marks a run as finished, the lock a live run holds on its folder, and the
-check before a run writes into a folder."""
+"""A run folder's life cycle, in the order a launch meets it: claim, lock, check, record, release
+(or discard, for a launch refused before training began).
+
+- claim (`claim_record`, through the resolvers of config/resolvers.py, while Hydra composes):
+  Hydra writes its record of a launch (config.yaml, hydra.yaml, overrides.yaml) and opens its
+  log file before the task function runs, so a launch that is then refused would already have
+  rewritten the record and log of a run that was in the folder before. The launch that creates
+  `<folder>/.hydra` (os.mkdir, atomic) owns the folder's record and logs to
+  `<folder>/train.log`; any later launch into that folder (a resume, or one that will be
+  refused) gets a subfolder of its own, `.hydra/resumed-<time>/` or
+  `.hydra/attempt-<time>-<pid>/`, which holds its record and its log.
+- lock and check (`RunFolder.open`, when train() starts): one live run per folder, and no run
+  into a folder holding a finished run's results or (unless it resumes it) another run's files.
+- record (`RunFolder.finish`): metrics.json, written last and atomically, marks the run finished.
+- release (`RunFolder.close`), or `discard_launch`: a launch refused before its training began
+  removes exactly what it made, so an earlier run's files are never touched.
+
+`python train.py ckpt_path=outputs/runs/<run>/checkpoints/last.ckpt` continues <run> in its own
+folder (`run_of_checkpoint`, `resumes`): Lightning then restores the checkpoint callback's record
+of the best epoch (only when the checkpoint folder is unchanged), TensorBoard's curves go on in
+the same event folder, and `test_ckpt=best` picks the best epoch of the whole run.
+
+Only the standard library is imported at the top: the resolvers run while Hydra composes.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 METRICS_FILE = "metrics.json"  # written last, atomically: its presence means the run finished
 LOCK_FILE = ".lock"  # "<pid> <host>" of the live run that writes into the folder
+RECORD = ".hydra"
+# When this process started launching: a run folder changed after this was made by this launch.
+LAUNCHED = time.time()
 
 log = logging.getLogger(__name__)
 
 
 class RunFolderError(ValueError):
     """A folder a run may not write into; the message says why and what to do."""
+
+
+# --- Where a launch writes --------------------------------------------------------------------
+
+
+def run_of_checkpoint(ckpt_path: str | None) -> Path | None:
+    """<run> for a checkpoint in <run>/checkpoints/, else None (a checkpoint from elsewhere)."""
+    if ckpt_path is None:
+        return None
+    path = Path(ckpt_path)
+    return path.parent.parent if path.parent.name == "checkpoints" else None
+
+
+def resumes(ckpt_path: str | None, output_dir: str | os.PathLike) -> bool:
+    """Whether ckpt_path is a checkpoint of the run in output_dir (a resume in place)."""
+    run = run_of_checkpoint(ckpt_path)
+    return run is not None and os.path.abspath(run) == os.path.abspath(output_dir)
+
+
+# --- Claim --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one launch found in, and made in, its output folder."""
+
+    output_dir: Path
+    prior: tuple[str, ...]  # the folder's entries before this launch wrote anything
+    record: str  # this launch's record folder, relative to output_dir
+    created_dir: bool  # this launch made output_dir (it was empty, and new)
+
+    @property
+    def owns_record(self) -> bool:
+        """This launch made `.hydra/` itself (the folder's first launch)."""
+        return self.record == RECORD
+
+    def log_file(self, job_name: str) -> Path:
+        """The launch's log: in the run folder for a fresh folder, else in its record folder."""
+        if self.owns_record and not self.prior:
+            return self.output_dir / f"{job_name}.log"
+        return self.output_dir / self.record / f"{job_name}.log"
+
+
+_claims: dict[str, Claim] = {}
+
+
+def claim_record(output_dir: str, ckpt_path: str | None, stamp: str) -> Claim:
+    """This launch's claim on output_dir, made on first use and cached for the process (Hydra
+    evaluates the resolvers more than once; each job of a multirun has its own folder)."""
+    key = os.path.abspath(output_dir)
+    if key in _claims:
+        return _claims[key]
+    folder = Path(key)
+    folder.mkdir(parents=True, exist_ok=True)  # Hydra makes it too, just before
+    prior = tuple(sorted(os.listdir(folder)))
+    created = not prior and folder.stat().st_ctime >= LAUNCHED - 0.05
+    try:
+        os.mkdir(folder / RECORD)
+        record = RECORD
+    except FileExistsError:
+        resume = resumes(ckpt_path, folder)
+        kind = f"resumed-{stamp}" if resume else f"attempt-{stamp}-{os.getpid()}"
+        record, n = f"{RECORD}/{kind}", 1
+        while True:
+            try:
+                os.makedirs(folder / record)
+                break
+            except FileExistsError:
+                n += 1
+                record = f"{RECORD}/{kind}-{n}"
+    _claims[key] = Claim(folder, prior, record, created)
+    return _claims[key]
+
+
+def launch_claim(output_dir: str | os.PathLike) -> Claim | None:
+    """The claim this process made on output_dir, if Hydra recorded a launch there."""
+    return _claims.get(os.path.abspath(output_dir))
+
+
+def forget_claim(output_dir: str | os.PathLike) -> None:
+    _claims.pop(os.path.abspath(output_dir), None)
+
+
+# --- Lock and check -----------------------------------------------------------------------------
 
 
 def prepare_output_dir(
@@ -107,3 +219,114 @@ class FolderLock:
         if self.held:
             self.path.unlink(missing_ok=True)
             self.held = False
+
+
+class RunFolder:
+    """One launch's hold on its run folder, from `open` (lock and check) to `close` (release).
+
+    DDP's extra processes (`lock=False`) write into their rank 0's folder, which rank 0 holds.
+    """
+
+    def __init__(self, output_dir: Path, ckpt_path: str | None = None, lock: bool = True):
+        self.output_dir = Path(output_dir)
+        self.ckpt_path = ckpt_path
+        self._lock = FolderLock(self.output_dir) if lock else None
+
+    def open(self) -> RunFolder:
+        """Locks the folder and checks that this launch may train into it (RunFolderError)."""
+        if self._lock is None:
+            return self
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            claim = launch_claim(self.output_dir)
+            if claim is not None and not claim.owns_record and not claim.prior:
+                prior = (RECORD,)  # another launch made the record meanwhile: not ours
+            else:
+                prior = claim.prior if claim is not None else None
+            resume = resumes(self.ckpt_path, self.output_dir)
+            prepare_output_dir(self.output_dir, prior, resume=resume)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def finish(self, metrics: dict[str, float]) -> None:
+        """Records the run's final metrics: the mark of a finished run, written last."""
+        from vit_inpaint.storage.atomic import write_atomic
+
+        record = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+        write_atomic(self.output_dir / METRICS_FILE, record)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- Release what a refused launch made --------------------------------------------------------
+
+
+class Launch:
+    """Where the current train() call stands: once training has begun, a failure keeps the
+    run's files (its checkpoints resume it); before that, train.py discards what it wrote."""
+
+    began = False
+
+
+def in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def discard_launch(keep_own_folder: bool = False) -> None:
+    """Removes what this launch wrote before its training began, and nothing else: its record
+    (.hydra/ if it made it, else its own .hydra/resumed-<time>/ or attempt-<time>-<pid>/), its
+    log, and the run folder if this launch made it and it is empty again. Files of an earlier or
+    concurrent run are never touched.
+
+    keep_own_folder: keep the record and log of a launch that had the folder to itself (a job
+    of a multirun: the sweep report lists it as failed); still remove a record subfolder."""
+    import shutil
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    claim = launch_claim(output_dir) if hydra_cfg.output_subdir is not None else None
+    if claim is None:
+        return  # no record of this launch (DDP's extra process, hydra.output_subdir=null)
+    if keep_own_folder and claim.owns_record:
+        return
+    log_file = claim.log_file(hydra_cfg.job.name)
+    for handler in list(logging.getLogger().handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == log_file:
+            handler.close()
+            logging.getLogger().removeHandler(handler)
+    record = output_dir / claim.record
+    if claim.owns_record:  # only the files Hydra wrote for this launch: another may be inside
+        for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+            (record / name).unlink(missing_ok=True)
+        log_file.unlink(missing_ok=True)  # made by this launch: the folder had no record
+        _rmdir_if_empty(record)
+    else:
+        shutil.rmtree(record, ignore_errors=True)
+    if claim.created_dir:
+        _rmdir_if_empty(output_dir)
+    forget_claim(output_dir)
+
+
+def _rmdir_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (or gone): leave it
+        pass
