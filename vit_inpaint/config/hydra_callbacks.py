@@ -7,26 +7,29 @@ Hydra instantiates callbacks when it starts, so this module imports nothing heav
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
 
 class CheckSweep(Callback):
-    """Refuses, before any job or folder is made, a sweep whose every job would be refused, and a
-    sweep into the folder of an earlier sweep: Hydra would rewrite its multirun.yaml, and the
-    report of its runs, before the first job (Hydra saves multirun.yaml after this callback)."""
+    """Refuses, before any job or folder is made, a sweep whose every job would be refused, a
+    sweep whose jobs would share a folder, and a sweep into the folder of an earlier sweep: Hydra
+    would rewrite its multirun.yaml, and the report of its runs, before the first job (Hydra
+    saves multirun.yaml after this callback)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         from vit_inpaint.config.validate import ConfigError, check_sweep
 
         try:
             check_sweep(config)  # swept values are checked again in each job
+            check_job_folders(config)
             earlier = Path(config.hydra.sweep.dir) / "multirun.yaml"
             if earlier.exists():
                 raise ConfigError(
@@ -78,3 +81,73 @@ class SweepReport(Callback):
         if echo:
             print(table)
         log.info("sweep report: %s", sweep_dir / "report.md")
+
+
+# The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
+_JOB_FIELDS = ("hydra.job.override_dirname", "hydra.job.num", "hydra.job.id")
+_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+
+
+def check_job_folders(config: DictConfig) -> None:
+    """ConfigError naming the overrides of two jobs that would write into one folder, from the
+    folder names Hydra's basic sweeper will give its jobs. Names made from other keys, and other
+    sweepers' jobs, are not checked here: each job's own claim keeps them apart anyway."""
+    from vit_inpaint.config.validate import ConfigError
+
+    naming = config.hydra.job.config.override_dirname
+    subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False)["subdir"])
+    jobs = _basic_sweep_jobs(config)
+    if jobs is None or any(key not in _JOB_FIELDS for key in _INTERPOLATION.findall(subdir)):
+        return
+    folders: dict[str, list[list[str]]] = {}
+    for num, (job, dirname) in enumerate(jobs):
+        fields = {_JOB_FIELDS[0]: dirname, _JOB_FIELDS[1]: str(num), _JOB_FIELDS[2]: str(num)}
+        folder = _INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir)
+        folders.setdefault(folder, []).append(job)
+    for folder, sharing in folders.items():
+        if len(sharing) == 1:
+            continue
+        apart = [[o for o in job if any(o not in other for other in sharing)] for job in sharing]
+        left_out = {o.split("=")[0] for job in apart for o in job} & set(naming.exclude_keys)
+        why = (
+            f"folder names leave out {', '.join(sorted(left_out))} "
+            "(hydra.job.config.override_dirname.exclude_keys)"
+            if left_out
+            else f"hydra.sweep.subdir={subdir} names them alike"
+        )
+        raise ConfigError(
+            f"jobs {' and '.join(' '.join(job) for job in apart[:3])} of this sweep would share "
+            f"one folder, {Path(config.hydra.sweep.dir) / folder}: {why}; sweep them apart, or "
+            "give each job its own folder: "
+            "hydra.sweep.subdir='${hydra.job.num}_${hydra.job.override_dirname}'"
+        )
+
+
+def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
+    """Each job of a basic sweep: its overrides and its hydra.job.override_dirname, as Hydra's
+    BasicSweeper and config loader will make them (None for another sweeper)."""
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if config.hydra.sweeper.get("_target_") != f"{BasicSweeper.__module__}.BasicSweeper":
+        return None
+    loader = (
+        GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None
+    )
+    parser = OverridesParser.create(config_loader=loader)
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    (batch,) = BasicSweeper.split_arguments(parser.parse_overrides([*params, *task]), None)
+    naming = config.hydra.job.config.override_dirname
+    exclude = list(naming.exclude_keys)
+    return [
+        (
+            job,
+            get_overrides_dirname(
+                parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep
+            ),
+        )
+        for job in batch
+    ]

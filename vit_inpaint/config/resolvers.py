@@ -20,17 +20,18 @@ def run_dir(ckpt_path: str | None, default: str) -> str:
     return str(run) if run is not None else default
 
 
-def output_subdir(output_dir: str, ckpt_path: str | None, stamp: str) -> str:
+def output_subdir(output_dir: str, ckpt_path: str | None, stamp: str, job="run") -> str:
     """hydra.output_subdir: `.hydra` for a folder's first launch, else the launch's own
-    `.hydra/resumed-<stamp>` (resuming the folder's run) or `.hydra/attempt-<stamp>-<pid>`."""
-    return claim_record(output_dir, ckpt_path, stamp).record
+    `.hydra/resumed-<stamp>` (resuming the folder's run) or `.hydra/attempt-<stamp>-<pid>`.
+    job: hydra.job.num in a multirun (a claim belongs to one job), else "run"."""
+    return claim_record(output_dir, ckpt_path, stamp, str(job)).record
 
 
-def log_file(output_dir: str, subdir: str | None, job_name: str) -> str:
+def log_file(output_dir: str, subdir: str | None, job_name: str, job="run") -> str:
     """hydra.job_logging.handlers.file.filename. With no record (hydra.output_subdir=null, as
     Lightning sets for DDP's extra processes) the log is <output_dir>/<job name>.log, so rank 1
     logs to train_ddp_process_1.log beside rank 0's train.log."""
-    claim = launch_claim(output_dir) if subdir is not None else None
+    claim = launch_claim(output_dir, str(job)) if subdir is not None else None
     if claim is None:
         return str(Path(output_dir) / f"{job_name}.log")
     return str(claim.log_file(job_name))

@@ -87,16 +87,28 @@ class Claim:
         return self.output_dir / self.record / f"{job_name}.log"
 
 
-_claims: dict[str, Claim] = {}
+# Claims by (job, folder): one process runs every job of a sweep under the basic launcher, and
+# jobs whose folders coincide must not share a claim (the second would rewrite the first's record).
+_claims: dict[tuple[str, str], Claim] = {}
 
 
-def claim_record(output_dir: str, ckpt_path: str | None, stamp: str) -> Claim:
-    """This launch's claim on output_dir, made on first use and cached for the process (Hydra
-    evaluates the resolvers more than once; each job of a multirun has its own folder)."""
-    key = os.path.abspath(output_dir)
+def current_job() -> str:
+    """The Hydra job this process runs now: its number in a multirun, "run" otherwise."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    if not HydraConfig.initialized():
+        return "run"
+    return str(OmegaConf.select(HydraConfig.get(), "job.num", default="run"))
+
+
+def claim_record(output_dir: str, ckpt_path: str | None, stamp: str, job: str = "run") -> Claim:
+    """Job `job`'s claim on output_dir, made on first use and kept for that job (Hydra
+    evaluates the resolvers more than once)."""
+    key = (str(job), os.path.abspath(output_dir))
     if key in _claims:
         return _claims[key]
-    folder = Path(key)
+    folder = Path(key[1])
     folder.mkdir(parents=True, exist_ok=True)  # Hydra makes it too, just before
     prior = tuple(sorted(os.listdir(folder)))
     created = not prior and folder.stat().st_ctime >= LAUNCHED - 0.05
@@ -118,13 +130,14 @@ def claim_record(output_dir: str, ckpt_path: str | None, stamp: str) -> Claim:
     return _claims[key]
 
 
-def launch_claim(output_dir: str | os.PathLike) -> Claim | None:
-    """The claim this process made on output_dir, if Hydra recorded a launch there."""
-    return _claims.get(os.path.abspath(output_dir))
+def launch_claim(output_dir: str | os.PathLike, job: str | None = None) -> Claim | None:
+    """The claim job `job` (default: the current one) made on output_dir, if Hydra recorded a
+    launch there."""
+    return _claims.get((str(job or current_job()), os.path.abspath(output_dir)))
 
 
 def forget_claim(output_dir: str | os.PathLike) -> None:
-    _claims.pop(os.path.abspath(output_dir), None)
+    _claims.pop((current_job(), os.path.abspath(output_dir)), None)
 
 
 # --- Lock and check -----------------------------------------------------------------------------
