@@ -25,6 +25,7 @@ Only the standard library is imported at the top: the resolvers run while Hydra 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -34,12 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 METRICS_FILE = "metrics.json"  # written last, atomically: its presence means the run finished
-LOCK_FILE = ".lock"  # "<pid> <host>" of the live run that writes into the folder
+LOCK_FILE = ".lock"  # locked (flock) by the live run that writes into the folder
 RECORD = ".hydra"
 # When this process started launching: a run folder changed after this was made by this launch.
 LAUNCHED = time.time()
-
-log = logging.getLogger(__name__)
 
 
 class RunFolderError(ValueError):
@@ -170,68 +169,73 @@ def prepare_output_dir(
     output_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
 class FolderLock:
-    """`<folder>/.lock`, created with O_CREAT | O_EXCL: one live run per folder.
+    """flock(2) on `<folder>/.lock`: one live run per folder.
 
-    A lock left by a process that is gone (killed; same host) is stale and taken over; a lock of
-    a live process, or of another host (whose processes cannot be checked), refuses the folder.
+    The operating system holds the lock for this process and drops it when the process ends,
+    killed or not, so a `.lock` file left behind by a killed run locks nothing: there is no pid
+    to read and no stale lock to take over. The file is created if missing, and removed on
+    release only by the launch that created it; a launch that finds the folder in use, or is
+    refused for another reason, leaves the file as it was.
     """
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / LOCK_FILE
-        self.held = False
+        self._fd: int | None = None
+        self._created = False
 
     def acquire(self) -> FolderLock:
-        me = f"{os.getpid()} {socket.gethostname()}\n"
-        for _ in range(3):
+        while True:
+            try:
+                fd, created = self._open()
+            except OSError as error:
+                reason = error.strerror or str(error)
+                raise RunFolderError(
+                    f"{self.path}: cannot lock the run folder ({reason})"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise RunFolderError(
+                    f"{self.path.parent} is in use by another run (it holds the lock "
+                    f"{self.path}); wait for it to end or choose another output folder "
+                    "(hydra.run.dir=...)"
+                ) from None
+            # The run that held the lock may have removed the file after we opened it: then
+            # this lock guards a file no one else will see; lock the one at the path instead.
+            if self._is_at_path(fd):
+                self._fd, self._created = fd, created
+                return self
+            os.close(fd)
+
+    def _open(self) -> tuple[int, bool]:
+        """A descriptor of the lock file, and whether this call created it."""
+        while True:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                self._take_over_if_stale()
-                continue
-            with os.fdopen(fd, "w") as file:
-                file.write(me)
-            self.held = True
-            return self
-        raise RunFolderError(f"{self.path.parent}: could not take its lock {self.path}")
+                try:
+                    return os.open(self.path, os.O_RDONLY), False
+                except FileNotFoundError:
+                    continue  # removed meanwhile: create it
+            # Who holds the folder, for a person looking; nothing reads it back.
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            return fd, True
 
-    def _take_over_if_stale(self) -> None:
+    def _is_at_path(self, fd: int) -> bool:
         try:
-            pid_text, _, host = self.path.read_text().strip().partition(" ")
-            pid = int(pid_text)
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
         except FileNotFoundError:
-            return  # released meanwhile: try again
-        except (OSError, ValueError):
-            pid, host = None, ""
-        here = socket.gethostname()
-        if pid is not None and (host not in ("", here) or _pid_alive(pid)):
-            where = f"process {pid}" + (f" on {host}" if host not in ("", here) else "")
-            raise RunFolderError(
-                f"{self.path.parent} is in use by a live run ({where}, lock {self.path}); "
-                "wait for it to end or choose another output folder (hydra.run.dir=...)"
-                + (f"; if that run is gone, delete {self.path}" if host not in ("", here) else "")
-            )
-        log.warning(
-            "%s: taking over a stale lock (%s)",
-            self.path.parent,
-            f"process {pid} is gone" if pid is not None else "unreadable",
-        )
-        self.path.unlink(missing_ok=True)
+            return False
 
     def release(self) -> None:
-        if self.held:
+        if self._fd is None:
+            return
+        if self._created:  # still locked: no other run can be holding this file
             self.path.unlink(missing_ok=True)
-            self.held = False
+        os.close(self._fd)  # drops the lock
+        self._fd = None
 
 
 class RunFolder:
