@@ -9,6 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
+from vit_inpaint.config.hydra_callbacks import write_unreported_sweep
 from vit_inpaint.config.type_errors import one_line_type_errors
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
@@ -41,4 +42,9 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     with one_line_type_errors():  # a value of the wrong type: one `error:` line, exit status 2
-        main()
+        try:
+            main()
+        finally:
+            # Hydra skips on_multirun_end once a job has failed; the launcher has returned, so
+            # every job has ended and the sweep's report can be written now.
+            write_unreported_sweep()

@@ -1,4 +1,5 @@
-"""Sweeps never mix jobs (issue 17: C1, C2).
+"""Sweeps never mix jobs, and the sweep report never runs ahead of its jobs (issue 17: C1, C2,
+W1).
 
 Each slow test types `python train.py ...` as a user would.
 """
@@ -9,7 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import TINY, run_sweep
+from tests.conftest import TINY, job_dir, run_sweep
+from tests.test_report import rows_by_configuration
 from vit_inpaint.storage.run_folder import RECORD, claim_record, launch_claim
 
 # issue 17's `T`: the smallest run that still trains, tests and writes every file.
@@ -57,3 +59,19 @@ def test_a_sweep_whose_jobs_would_share_a_folder_is_refused_before_its_first_job
     result = run_sweep(folder, *sweep, budget=T)
     one_error_line(result, "share one folder", *colliding)
     assert not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.mark.slow
+def test_a_joblib_sweep_reports_once_every_job_has_ended(tmp_path):
+    # W1: each joblib worker ran the report callback at its own job's end, so the failed job's
+    # worker wrote report.md while the good job was still training: "2 failed".
+    sweep = tmp_path / "joblib"
+    launcher = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    result = run_sweep(sweep, *launcher, "optimizer.lr=0.001,-1", budget=T)
+    assert result.returncode == 1, result.stderr[-3000:]  # a job failed: Hydra says so
+    assert (job_dir(sweep, "optimizer.lr=0.001") / "metrics.json").is_file()
+    report = (sweep / "report.md").read_text()
+    assert "1 failed" in report, report
+    rows = rows_by_configuration(report)
+    assert rows["optimizer.lr=0.001"]["status"] == "ok", report
+    assert rows["optimizer.lr=-1"]["status"] == "failed", report

@@ -11,7 +11,6 @@ import re
 import sys
 from pathlib import Path
 
-from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -45,42 +44,51 @@ class CheckSweep(Callback):
 
 
 class SweepReport(Callback):
-    """Writes report.md and the figures into the sweep folder once the jobs are done.
+    """Writes report.md and the figures into the sweep folder once every job has ended.
 
-    Hydra calls on_multirun_end only when every job succeeded: once a job has failed, it runs
-    the remaining jobs and then raises. So after a failure the report is rewritten at the end of
-    every later job, and the last one written covers the whole sweep, failed runs included.
+    Never at a job's end: under joblib or submitit on_job_end runs in the job's own worker while
+    other jobs still train. Hydra calls on_multirun_end only when every job succeeded; after a
+    failure the sweeper raises instead, and train.py writes the report once it has returned
+    (`write_unreported_sweep`), whichever the launcher.
     """
 
-    def __init__(self) -> None:
-        self.failure_seen = False
-
-    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
-        if job_return.status == JobStatus.FAILED:
-            self.failure_seen = True
-        if self.failure_seen and config.hydra.mode.name == "MULTIRUN":
-            self._write(Path(config.hydra.sweep.dir), echo=False)
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        _unreported.append(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        self._write(Path(config.hydra.sweep.dir), echo=True)
+        _unreported.clear()
+        _write(Path(config.hydra.sweep.dir), echo=True)
 
-    @staticmethod
-    def _write(sweep_dir: Path, echo: bool) -> None:
-        from vit_inpaint.evaluation.runs import ReportError
 
-        try:
-            from vit_inpaint.evaluation.report import write_report
+# Sweeps of this process whose jobs ran but whose report is not written yet.
+_unreported: list[Path] = []
 
-            table = write_report(sweep_dir)
-        except ReportError as error:  # e.g. a read-only sweep folder: one line says why
-            log.warning("no sweep report: %s", error)
-            return
-        except Exception:  # a report that fails must not hide the runs that finished
-            log.warning("could not write the sweep report for %s", sweep_dir, exc_info=True)
-            return
-        if echo:
-            print(table)
-        log.info("sweep report: %s", sweep_dir / "report.md")
+
+def write_unreported_sweep() -> None:
+    """The report of a sweep that ended without on_multirun_end (a job failed): its launcher
+    has returned, so every job has ended."""
+    while _unreported:
+        sweep_dir = _unreported.pop()
+        if sweep_dir.is_dir():  # else the sweeper stopped before its first job
+            _write(sweep_dir, echo=False)
+
+
+def _write(sweep_dir: Path, echo: bool) -> None:
+    from vit_inpaint.evaluation.runs import ReportError
+
+    try:
+        from vit_inpaint.evaluation.report import write_report
+
+        table = write_report(sweep_dir)
+    except ReportError as error:  # e.g. a read-only sweep folder: one line says why
+        log.warning("no sweep report: %s", error)
+        return
+    except Exception:  # a report that fails must not hide the runs that finished
+        log.warning("could not write the sweep report for %s", sweep_dir, exc_info=True)
+        return
+    if echo:
+        print(table)
+    log.info("sweep report: %s", sweep_dir / "report.md")
 
 
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
