@@ -1,16 +1,20 @@
-"""Sweeps never mix jobs, and the sweep report never runs ahead of its jobs (issue 17: C1, C2,
-W1).
+"""Sweeps never mix jobs, the sweep report never runs ahead of its jobs, and a run folder that
+cannot be made is one `error:` line (issue 17: C1, C2, W1 and the folder probes).
 
 Each slow test types `python train.py ...` as a user would.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, job_dir, run_sweep
+from tests.conftest import ROOT, TINY, job_dir, run_sweep
 from tests.test_report import rows_by_configuration
 from vit_inpaint.storage.run_folder import RECORD, claim_record, launch_claim
 
@@ -75,3 +79,37 @@ def test_a_joblib_sweep_reports_once_every_job_has_ended(tmp_path):
     rows = rows_by_configuration(report)
     assert rows["optimizer.lr=0.001"]["status"] == "ok", report
     assert rows["optimizer.lr=-1"]["status"] == "failed", report
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which file permissions hold (root ignores them otherwise)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root, which ignores permissions, and setpriv is missing")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("probe", ["read-only", "a file", "long name", "long path"])
+def test_a_run_folder_that_cannot_be_made_is_one_error_line_and_leaves_nothing(probe, tmp_path):
+    prefix: list[str] = []
+    if probe == "read-only":
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        run, prefix = locked / "run", unprivileged()
+    elif probe == "a file":
+        run = tmp_path / "file"
+        run.write_text("not a folder")
+    elif probe == "long name":  # one component over the 255 bytes a file name may have
+        run = tmp_path / "parent" / ("x" * 300) / "run"
+    else:  # over the 4096 bytes a path may have, in components of legal length
+        run = tmp_path.joinpath(*["y" * 200] * 21)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    command = [*prefix, sys.executable, "train.py", *T, f"hydra.run.dir={run}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    one_error_line(result, str(run)[:200])
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+    if probe == "a file":
+        assert Path(run).read_text() == "not a folder"

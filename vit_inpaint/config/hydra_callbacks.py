@@ -1,5 +1,5 @@
-"""Hydra callbacks: a multirun is checked before its first job starts, and ends with its sweep
-report (vit_inpaint/evaluation/report.py).
+"""Hydra callbacks: a run's folder and a multirun are checked before the first job starts, and a
+multirun ends with its sweep report (vit_inpaint/evaluation/report.py).
 
 Hydra instantiates callbacks when it starts, so this module imports nothing heavy at the top.
 """
@@ -15,6 +15,21 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
+
+
+class CheckRun(Callback):
+    """Makes a run's folder before Hydra does, so that one that cannot be made (a read-only
+    file system, a file in its place, a name too long) is one `error:` line, exit status 2, with
+    nothing left behind; Hydra would stop with a traceback, leaving the parents it made."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        from vit_inpaint.storage.run_folder import RunFolderError, make_folder
+
+        try:
+            make_folder(Path(config.hydra.run.dir), "hydra.run.dir")
+        except RunFolderError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)  # SystemExit passes through Hydra's callback handling, as in CheckSweep
 
 
 class CheckSweep(Callback):

@@ -25,6 +25,7 @@ Only the standard library is imported at the top: the resolvers run while Hydra 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -60,6 +61,30 @@ def resumes(ckpt_path: str | None, output_dir: str | os.PathLike) -> bool:
     """Whether ckpt_path is a checkpoint of the run in output_dir (a resume in place)."""
     run = run_of_checkpoint(ckpt_path)
     return run is not None and os.path.abspath(run) == os.path.abspath(output_dir)
+
+
+def make_folder(folder: Path, option: str) -> None:
+    """Makes `folder` and its missing parents, or raises RunFolderError naming `option`
+    (`hydra.run.dir=...`) and why, having removed the parents it made: a run folder on a
+    read-only file system, in place of a file, or with a name too long leaves nothing behind."""
+    folder = Path(folder)
+    made: list[Path] = []
+    try:
+        missing: list[Path] = []
+        path = folder
+        while not path.exists():  # os.stat: a name too long fails here, before anything is made
+            missing.insert(0, path)
+            path = path.parent
+        if not missing and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is there")
+        for path in missing:
+            path.mkdir()
+            made.append(path)
+    except OSError as error:
+        for path in reversed(made):
+            path.rmdir()
+        reason = error.strerror or str(error)
+        raise RunFolderError(f"{option}={folder}: cannot make the run folder ({reason})") from None
 
 
 # --- Claim --------------------------------------------------------------------------------------
