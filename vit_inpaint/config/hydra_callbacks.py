@@ -72,7 +72,25 @@ class SweepReport(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         _unreported.clear()
-        _write(Path(config.hydra.sweep.dir), echo=True)
+        self._write(Path(config.hydra.sweep.dir), echo=True)
+
+    @staticmethod
+    def _write(sweep_dir: Path, echo: bool) -> None:
+        from vit_inpaint.evaluation.runs import ReportError
+
+        try:
+            from vit_inpaint.evaluation.report import write_report
+
+            table = write_report(sweep_dir)
+        except ReportError as error:  # e.g. a read-only sweep folder: one line says why
+            log.warning("no sweep report: %s", error)
+            return
+        except Exception:  # a report that fails must not hide the runs that finished
+            log.warning("could not write the sweep report for %s", sweep_dir, exc_info=True)
+            return
+        if echo:
+            print(table)
+        log.info("sweep report: %s", sweep_dir / "report.md")
 
 
 # Sweeps of this process whose jobs ran but whose report is not written yet.
@@ -85,25 +103,7 @@ def write_unreported_sweep() -> None:
     while _unreported:
         sweep_dir = _unreported.pop()
         if sweep_dir.is_dir():  # else the sweeper stopped before its first job
-            _write(sweep_dir, echo=False)
-
-
-def _write(sweep_dir: Path, echo: bool) -> None:
-    from vit_inpaint.evaluation.runs import ReportError
-
-    try:
-        from vit_inpaint.evaluation.report import write_report
-
-        table = write_report(sweep_dir)
-    except ReportError as error:  # e.g. a read-only sweep folder: one line says why
-        log.warning("no sweep report: %s", error)
-        return
-    except Exception:  # a report that fails must not hide the runs that finished
-        log.warning("could not write the sweep report for %s", sweep_dir, exc_info=True)
-        return
-    if echo:
-        print(table)
-    log.info("sweep report: %s", sweep_dir / "report.md")
+            SweepReport._write(sweep_dir, echo=False)
 
 
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
