@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY, job_dir, run_sweep
+from tests.conftest import ROOT, TINY, job_dir, run_sweep, run_train
 from tests.test_report import rows_by_configuration
 from vit_inpaint.storage.run_folder import RECORD, claim_record, launch_claim
 
@@ -79,6 +79,19 @@ def test_a_joblib_sweep_reports_once_every_job_has_ended(tmp_path):
     rows = rows_by_configuration(report)
     assert rows["optimizer.lr=0.001"]["status"] == "ok", report
     assert rows["optimizer.lr=-1"]["status"] == "failed", report
+
+
+@pytest.mark.slow
+def test_a_second_optuna_search_into_the_same_folder_is_refused_before_its_first_trial(tmp_path):
+    # Optuna sweeps write no multirun.yaml: the second search was refused only by its first
+    # trial, after the start-up, with a traceback, and that refusal aborted the search.
+    sweep = tmp_path / "optuna"
+    search = ("hparams_search=optuna", "hydra.sweeper.n_trials=1", *T, f"hydra.sweep.dir={sweep}")
+    first = run_train(*search)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
+    one_error_line(run_train(*search), f"hydra.sweep.dir={sweep}", "earlier sweep")
+    assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before
 
 
 def unprivileged() -> list[str]:

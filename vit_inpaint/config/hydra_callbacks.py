@@ -44,11 +44,11 @@ class CheckSweep(Callback):
         try:
             check_sweep(config)  # swept values are checked again in each job
             check_job_folders(config)
-            earlier = Path(config.hydra.sweep.dir) / "multirun.yaml"
-            if earlier.exists():
+            earlier = earlier_sweep(Path(config.hydra.sweep.dir))
+            if earlier is not None:
                 raise ConfigError(
                     f"hydra.sweep.dir={config.hydra.sweep.dir} holds an earlier sweep "
-                    f"({earlier.name}); choose a new folder so nothing of it is overwritten (a "
+                    f"({earlier}); choose a new folder so nothing of it is overwritten (a "
                     "run of it resumes with ckpt_path=<its job>/checkpoints/last.ckpt)"
                 )
         except ConfigError as error:
@@ -56,6 +56,16 @@ class CheckSweep(Callback):
             # through, so the sweep stops here, before its folder or any job exists.
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+
+
+def earlier_sweep(sweep_dir: Path) -> str | None:
+    """What marks `sweep_dir` as an earlier sweep's folder (None: it is not): its multirun.yaml,
+    which Optuna sweeps do not write, or a job folder, report or Optuna result of its own."""
+    for mark in ("multirun.yaml", "report.md", "optimization_results.yaml"):
+        if (sweep_dir / mark).exists():
+            return mark
+    job = next(sweep_dir.glob("*/.hydra"), None) if sweep_dir.is_dir() else None
+    return f"the job folder {job.parent.name}" if job is not None else None
 
 
 class SweepReport(Callback):
