@@ -30,7 +30,7 @@ sweep: $(STAMP) ## the report's ablation: single-pixel vs 2x2-patch masking, as 
 report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figures in its folder
 	@latest=$$(ls -d outputs/multiruns/*/ 2>/dev/null | sort | tail -n 1); \
 	if [ -z "$$latest" ]; then echo "no sweep under outputs/multiruns: run make sweep first" >&2; exit 2; fi; \
-	$(BIN)/python -m vit_inpaint.report "$$latest"
+	$(BIN)/python -m vit_inpaint.cli.report "$$latest"
 
 # Two-stage experiments (README, "Pretraining, then fine-tuning"): stage 1's sweep into
 # $(DIR)/pretrain, stage 2's into $(DIR)/finetune (its runs start from stage 1's checkpoints),
@@ -42,7 +42,7 @@ report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned
 	$(BIN)/python train.py experiment=report_path threads=1 hydra.sweep.dir=$(REPORT_PATH_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=report_path_finetune threads=1 \
 		pretrained.sweep=$(REPORT_PATH_DIR)/pretrain hydra.sweep.dir=$(REPORT_PATH_DIR)/finetune -m
-	$(BIN)/python -m vit_inpaint.report $(REPORT_PATH_DIR)
+	$(BIN)/python -m vit_inpaint.cli.report $(REPORT_PATH_DIR)
 
 digits-transfer: $(STAMP) ## digits classifier from scratch vs from vit and mae encoders (~20 min)
 	$(BIN)/python train.py experiment=digits_transfer threads=1 hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
@@ -54,17 +54,17 @@ digits-transfer: $(STAMP) ## digits classifier from scratch vs from vit and mae 
 	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
 		pretrained.run.classify=vit,mae transfer=linear_probe optimizer.lr=0.01 \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/probe -m
-	$(BIN)/python -m vit_inpaint.report $(DIGITS_TRANSFER_DIR)
+	$(BIN)/python -m vit_inpaint.cli.report $(DIGITS_TRANSFER_DIR)
 
 bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; model=mae vs vit
-	$(BIN)/python -m vit_inpaint.bench --scaling
-	$(BIN)/python -m vit_inpaint.bench --image-size 16 --batch-sizes 128 --num-train 4096
-	$(BIN)/python -m vit_inpaint.bench --image-size 32 --batch-sizes 128 --num-train 2048
-	$(BIN)/python -m vit_inpaint.bench_mae --depth 2 --epochs 15
-	$(BIN)/python -m vit_inpaint.bench_mae --depth 4 --epochs 15
+	$(BIN)/python -m vit_inpaint.cli.bench --scaling
+	$(BIN)/python -m vit_inpaint.cli.bench --image-size 16 --batch-sizes 128 --num-train 4096
+	$(BIN)/python -m vit_inpaint.cli.bench --image-size 32 --batch-sizes 128 --num-train 2048
+	$(BIN)/python -m vit_inpaint.cli.bench_mae --depth 2 --epochs 15
+	$(BIN)/python -m vit_inpaint.cli.bench_mae --depth 4 --epochs 15
 
 evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-Stokes on the test photos
-	$(BIN)/python -m vit_inpaint.evaluate --out-dir outputs/evaluation
+	$(BIN)/python -m vit_inpaint.cli.evaluate --out-dir outputs/evaluation
 
 # One pytest worker per core (pytest-xdist); tests that share a trained fixture stay on one worker
 # (--dist loadgroup and the xdist_group marks).

@@ -9,6 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
+from vit_inpaint.config.hydra_callbacks import write_unreported_sweep
 from vit_inpaint.config.type_errors import one_line_type_errors
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
@@ -17,7 +18,8 @@ resolvers.register()  # before Hydra composes: where a launch writes its record 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     from vit_inpaint.config.validate import ConfigError
-    from vit_inpaint.training import Launch, discard_launch, in_multirun, train
+    from vit_inpaint.storage.run_folder import Launch, discard_launch, in_multirun
+    from vit_inpaint.training import train
 
     try:
         return train(cfg)
@@ -30,7 +32,7 @@ def main(cfg: DictConfig) -> float | None:
         if isinstance(error, ConfigError):
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
-        from vit_inpaint.tasks.inpainting import NonFiniteLossError
+        from vit_inpaint.tasks.base import NonFiniteLossError
 
         if isinstance(error, NonFiniteLossError):
             print(f"error: {error}", file=sys.stderr)
@@ -40,4 +42,9 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     with one_line_type_errors():  # a value of the wrong type: one `error:` line, exit status 2
-        main()
+        try:
+            main()
+        finally:
+            # Hydra skips on_multirun_end once a job has failed; the launcher has returned, so
+            # every job has ended and the sweep's report can be written now.
+            write_unreported_sweep()

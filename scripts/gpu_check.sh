@@ -9,5 +9,5 @@ mkdir -p "$out"
 python=${PYTHON:-python3}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 $python -m pytest -q -m gpu tests 2>&1 | tee "$out/gpu_tests.log"
-PYTHONUNBUFFERED=1 $python -m vit_inpaint.bench --device cuda --rounds 3 --epochs 3 --floor \
+PYTHONUNBUFFERED=1 $python -m vit_inpaint.cli.bench --device cuda --rounds 3 --epochs 3 --floor \
     --json "$out/bench_cuda.json" 2>&1 | tee "$out/bench_cuda.log"

@@ -1,4 +1,4 @@
-"""How long `python -m vit_inpaint.inpaint` takes, the whole process included, and its peak memory.
+"""How long `python -m vit_inpaint.cli.inpaint` takes (the whole process) and its peak memory.
 
     python scripts/inpaint_speed.py [--ckpt CKPT]
 
@@ -24,7 +24,7 @@ import numpy as np
 def run(args: list[str]) -> tuple[float, float]:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "vit_inpaint.inpaint", *args], capture_output=True, text=True
+        [sys.executable, "-m", "vit_inpaint.cli.inpaint", *args], capture_output=True, text=True
     )
     seconds = time.perf_counter() - start
     if result.returncode != 0:

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from vit_inpaint import bench
+from vit_inpaint.benchmarks import epochs as loops
+from vit_inpaint.cli import bench
 
 # The report's model, shrunk: the loops' behaviour, not their speed, is under test.
 MODEL = {"patch_size": 2, "dim": 32, "depth": 1, "heads": 4, "mlp_ratio": 2.0, "attention": "sdpa"}
@@ -40,19 +41,19 @@ def fake_loops(monkeypatch):
     def project(
         num_train, image_size, model_cfg, batch_size, epochs, out, device="cpu", extra_overrides=()
     ):
-        name = "lightning" if extra_overrides == bench.BAREBONES else "project"
-        assert extra_overrides in ((), bench.BAREBONES)
+        name = "lightning" if extra_overrides == loops.BAREBONES else "project"
+        assert extra_overrides in ((), loops.BAREBONES)
         calls.append((name, num_train, batch_size, epochs))
         return measured(name, epochs)
 
-    for fake, real in ((naive, bench.run_naive), (bare, bench.run_bare)):
+    for fake, real in ((naive, loops.run_naive), (bare, loops.run_bare)):
         assert list(inspect.signature(fake).parameters) == list(inspect.signature(real).parameters)
     assert list(inspect.signature(project).parameters) == list(
-        inspect.signature(bench.run_project).parameters
+        inspect.signature(loops.run_project).parameters
     )
-    monkeypatch.setattr(bench, "run_naive", naive)
-    monkeypatch.setattr(bench, "run_bare", bare)
-    monkeypatch.setattr(bench, "run_project", project)
+    monkeypatch.setattr(loops, "run_naive", naive)
+    monkeypatch.setattr(loops, "run_bare", bare)
+    monkeypatch.setattr(loops, "run_project", project)
     return calls
 
 
@@ -61,9 +62,9 @@ def test_the_report_is_the_median_of_the_measured_epochs_without_warm_up(
 ):
     calls = fake_loops(monkeypatch)
     # platform.processor() may run `uname -p`: this test starts no subprocess.
-    monkeypatch.setattr(bench, "machine", lambda device="cpu": "a test machine")
+    monkeypatch.setattr(loops, "machine", lambda device="cpu": "a test machine")
     # Not under test, and a full collection per loop costs seconds in a test session's heap.
-    monkeypatch.setattr(bench.gc, "collect", lambda: 0)
+    monkeypatch.setattr(loops.gc, "collect", lambda: 0)
     out = tmp_path / "bench.json"
 
     bench.main(
@@ -97,7 +98,7 @@ def test_the_report_is_the_median_of_the_measured_epochs_without_warm_up(
 def test_every_timed_loop_trains_for_the_configured_epochs_and_times_each(tmp_path):
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
-    images, masks = bench.make_data(256, 4)
+    images, masks = loops.make_data(256, 4)
     assert images.shape == masks.shape == (256, 4, 4)
     assert (masks.flatten(1).sum(1) == 4).all()  # one 2x2 patch hidden per image
     loop = [None]
@@ -106,11 +107,11 @@ def test_every_timed_loop_trains_for_the_configured_epochs_and_times_each(tmp_pa
         lambda optimizer, args, kwargs: steps.update([loop[0]])
     )
     runs = {
-        "naive": lambda: bench.run_naive(images, masks, MODEL, 64, 2),
-        "bare": lambda: bench.run_bare(images, masks, MODEL, 64, 2),
-        "project": lambda: bench.run_project(256, 4, MODEL, 64, 2, tmp_path / "project"),
-        "lightning": lambda: bench.run_project(
-            256, 4, MODEL, 64, 2, tmp_path / "lightning", extra_overrides=bench.BAREBONES
+        "naive": lambda: loops.run_naive(images, masks, MODEL, 64, 2),
+        "bare": lambda: loops.run_bare(images, masks, MODEL, 64, 2),
+        "project": lambda: loops.run_project(256, 4, MODEL, 64, 2, tmp_path / "project"),
+        "lightning": lambda: loops.run_project(
+            256, 4, MODEL, 64, 2, tmp_path / "lightning", extra_overrides=loops.BAREBONES
         ),
     }
     try:

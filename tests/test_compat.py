@@ -43,7 +43,7 @@ def test_an_old_checkpoint_loads_through_the_python_api(old_checkpoint):
 def test_an_old_checkpoint_fills_an_image_with_the_tool(old_checkpoint, tmp_path):
     import imageio.v3 as iio
 
-    from vit_inpaint.inpaint import main
+    from vit_inpaint.cli.inpaint import main
 
     image = (np.random.default_rng(0).random((12, 16)) * 255).astype(np.uint8)
     iio.imwrite(tmp_path / "in.png", image)

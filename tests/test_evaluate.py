@@ -1,4 +1,4 @@
-"""`python -m vit_inpaint.evaluate`: an inpainter against the classical tools on unseen photos,
+"""`python -m vit_inpaint.cli.evaluate`: an inpainter against the classical tools on unseen photos,
 and the inpainter recipe's model as the inpaint tool loads it."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, TINY, compose_config
-from vit_inpaint.evaluate import evaluate, main, mask_of, summary
+from vit_inpaint.cli.evaluate import main
 from vit_inpaint.evaluation.classical import METHODS, neighbour_mean
+from vit_inpaint.evaluation.photos import evaluate, mask_of, summary
 
 pytestmark = pytest.mark.slow  # every test here uses a trained checkpoint or a subprocess
 
@@ -70,7 +71,7 @@ def test_masks_land_in_their_coverage_bin():
 
 
 def test_the_summary_is_the_geometric_mean_of_the_ratios():
-    from vit_inpaint.evaluate import Result
+    from vit_inpaint.evaluation.photos import Result
 
     def result(kind, method, mse):
         return Result(4, kind, 0.0, 0.1, method, mse, 1, 1.0, 1.0)
@@ -84,7 +85,7 @@ def test_the_summary_is_the_geometric_mean_of_the_ratios():
 
 def test_training_photographs_are_refused(checkpoint, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "vit_inpaint.evaluate", "--ckpt", str(checkpoint), "--photos",
+        [sys.executable, "-m", "vit_inpaint.cli.evaluate", "--ckpt", str(checkpoint), "--photos",
          "camera", "--out-dir", str(tmp_path / "e")],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip

@@ -153,7 +153,7 @@ def test_mae_pretraining_then_a_digits_classifier_from_its_encoder(tmp_path):
     ],
 )
 def test_bench_mae_refuses_bad_arguments_before_any_timing(args, message, capsys):
-    from vit_inpaint import bench_mae
+    from vit_inpaint.cli import bench_mae
 
     with pytest.raises(SystemExit) as stop:
         bench_mae.main(args)
@@ -162,15 +162,18 @@ def test_bench_mae_refuses_bad_arguments_before_any_timing(args, message, capsys
 
 @pytest.mark.slow
 def test_bench_mae_trains_both_models_on_the_same_masks_and_reports_them(monkeypatch):
-    from vit_inpaint import bench_mae
+    import argparse
+
+    from vit_inpaint.benchmarks.mae import compare_at
+    from vit_inpaint.cli import bench_mae
 
     args = ["--image-sizes", "8", "--num-train", "64", "--num-val", "32", "--epochs", "3",
             "--dim", "16", "--depth", "1"]  # fmt: skip
-    parsed = bench_mae.argparse.Namespace(
+    parsed = argparse.Namespace(
         ratio=0.75, patch_size=2, dim=16, depth=1, num_train=64, num_val=32, batch_size=128,
         epochs=3, lr=1e-3, seed=0, decoder_dim=None, decoder_depth=None, decoder_heads=None,
     )  # fmt: skip
-    result = bench_mae.compare_at(8, parsed)
+    result = compare_at(8, parsed)
     assert result["vit_params"] < result["mae_params"]  # the same encoder, plus a decoder
     assert result["vit_mse"] > 0 and result["mae_mse"] > 0 and result["bayes_mse"] > 0
     assert result["speedup"] == result["vit_epoch_s"] / result["mae_epoch_s"]

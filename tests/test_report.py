@@ -1,7 +1,7 @@
 """The sweep report on real multiruns: tables that match metrics.json, figures, failed runs, CLI.
 
-Every test here reads a real sweep or starts `python -m vit_inpaint.report`: all slow. The tables
-themselves, on hand-written run folders, are tested fast in test_report_tables.py."""
+Every test here reads a real sweep or starts `python -m vit_inpaint.cli.report`: all slow. The
+tables themselves, on hand-written run folders, are tested fast in test_report_tables.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ONE_EPOCH, ROOT, job_dir, run_sweep
-from vit_inpaint.report import write_report
+from vit_inpaint.evaluation.report import write_report
 
 FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
 REPORT_FILES = ("report.md", *FIGURES)
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 def run_report_cli(folder: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "vit_inpaint.report", str(folder)]
+    command = [sys.executable, "-m", "vit_inpaint.cli.report", str(folder)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
@@ -290,7 +290,7 @@ def test_cli_refuses_a_folder_without_jobs_and_writes_nothing(tmp_path):
 
 def test_importing_the_report_loads_no_heavy_library():
     code = (
-        "import sys, vit_inpaint.report; "
+        "import sys, vit_inpaint.cli.report, vit_inpaint.evaluation.report; "
         "print(sorted(m for m in ('torch', 'lightning', 'matplotlib', 'tensorboard') "
         "if m in sys.modules))"
     )
@@ -363,7 +363,7 @@ def test_cli_refuses_a_read_only_sweep_folder_with_one_error_line(tmp_path):
     before = sorted(p.name for p in sweep.iterdir())
     sweep.chmod(0o555)
     try:
-        command = [*unprivileged(), sys.executable, "-m", "vit_inpaint.report", str(sweep)]
+        command = [*unprivileged(), sys.executable, "-m", "vit_inpaint.cli.report", str(sweep)]
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     finally:
         sweep.chmod(0o755)
@@ -371,7 +371,7 @@ def test_cli_refuses_a_read_only_sweep_folder_with_one_error_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     error_line = result.stderr.strip().splitlines()[-1]
-    assert error_line.startswith("python -m vit_inpaint.report: error: "), error_line
+    assert error_line.startswith("python -m vit_inpaint.cli.report: error: "), error_line
     assert str(sweep) in error_line and "cannot write" in error_line
     assert result.stdout == ""
     assert sorted(p.name for p in sweep.iterdir()) == before

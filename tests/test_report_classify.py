@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.test_report_tables import make_job, read, rows
-from vit_inpaint.report import render_markdown
+from vit_inpaint.evaluation.report import render_markdown
 
 FIELDS = "vit_inpaint.data.sources.GaussianField"
 

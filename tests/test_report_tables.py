@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from vit_inpaint.evaluation.report import (
+    cross_eval_table,
+    format_values,
+    render_markdown,
+    results_table,
+)
 from vit_inpaint.evaluation.runs import (
     ReportError,
     cross_eval_rows,
@@ -16,7 +22,6 @@ from vit_inpaint.evaluation.runs import (
     group_jobs,
     read_job,
 )
-from vit_inpaint.report import cross_eval_table, format_values, render_markdown, results_table
 
 UNIFORM = "vit_inpaint.data.sources.UniformNoise"
 

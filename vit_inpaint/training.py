@@ -14,24 +14,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.config.resolvers import launch_claim, resumes
 from vit_inpaint.config.validate import ConfigError, check_config
-from vit_inpaint.storage.run_folder import (
-    METRICS_FILE,
-    FolderLock,
-    RunFolderError,
-    prepare_output_dir,
-)
+from vit_inpaint.storage.run_folder import Launch, RunFolder, RunFolderError, in_multirun
 from vit_inpaint.tasks.registry import task_of
 
 log = logging.getLogger(__name__)
-
-
-class Launch:
-    """Where the current train() call stands: once training has begun, a failure keeps the
-    run's files (its checkpoints resume it); before that, train.py discards what it wrote."""
-
-    began = False
 
 
 def output_dir_of(cfg: DictConfig) -> Path:
@@ -57,31 +44,19 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     resumed = check_checkpoints(cfg)
     start = check_init_from(cfg)  # read once: checked here, loaded after the model is built
     output_dir = output_dir_of(cfg)
-    lock = None
-    if not is_ddp_child():  # DDP's extra processes write into their rank 0's locked folder
-        try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            lock = FolderLock(output_dir).acquire()
-            claim = launch_claim(output_dir)
-            if claim is not None and not claim.owns_record and not claim.prior:
-                prior = (".hydra",)  # another launch made the record meanwhile: not ours
-            else:
-                prior = claim.prior if claim is not None else None
-            prepare_output_dir(output_dir, prior, resume=resumes(cfg.get("ckpt_path"), output_dir))
-            check_epochs_left(cfg, resumed)
-        except (RunFolderError, ConfigError) as error:
-            if lock is not None:
-                lock.release()
-            raise ConfigError(str(error)) from None
+    # DDP's extra processes write into their rank 0's folder, which rank 0 holds.
+    folder = RunFolder(output_dir, cfg.get("ckpt_path"), lock=not is_ddp_child())
     try:
-        return _fit_and_test(cfg, output_dir, extra_callbacks, start)
-    finally:
-        if lock is not None:
-            lock.release()
+        folder.open()
+    except RunFolderError as error:
+        raise ConfigError(str(error)) from None
+    with folder:
+        check_epochs_left(cfg, resumed)  # after the folder's checks: a finished run says so
+        return _fit_and_test(cfg, folder, extra_callbacks, start)
 
 
 def _fit_and_test(
-    cfg: DictConfig, output_dir: Path, extra_callbacks: list | None, start: dict | None
+    cfg: DictConfig, folder: RunFolder, extra_callbacks: list | None, start: dict | None
 ) -> float | None:
     import lightning as L
     import torch
@@ -89,7 +64,6 @@ def _fit_and_test(
 
     _quiet_library_noise()
 
-    from vit_inpaint.storage.atomic import write_atomic
     from vit_inpaint.viz.hparams import log_hparams
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -107,7 +81,7 @@ def _fit_and_test(
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
-    log.info("training %s on %s", module.describe(), output_dir)
+    log.info("training %s on %s", module.describe(), folder.output_dir)
     Launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _scalars(trainer.callback_metrics, prefix="val/")
@@ -116,8 +90,7 @@ def _fit_and_test(
         metrics.update(_scalars(trainer.callback_metrics, prefix="test/"))
 
     if trainer.is_global_zero:  # under DDP every process has the same (synced) metrics
-        record = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
-        write_atomic(output_dir / METRICS_FILE, record)
+        folder.finish(metrics)
         for logger in loggers:
             log_hparams(logger, cfg, metrics, step=trainer.global_step)
             logger.finalize("success")
@@ -134,13 +107,6 @@ def build_module(cfg: DictConfig, datamodule):
     module = task.module_class().from_config(cfg, datamodule)
     module.baselines = task.score_baselines(datamodule)
     return module
-
-
-def in_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def is_ddp_child() -> bool:
@@ -217,54 +183,6 @@ def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
             f"{cfg.ckpt_path} has {done} epoch(s) done; set trainer.max_epochs above {done} to "
             "train longer"
         )
-
-
-def discard_launch(keep_own_folder: bool = False) -> None:
-    """Removes what this launch wrote before its training began, and nothing else: its record
-    (.hydra/ if it made it, else its own .hydra/resumed-<time>/ or attempt-<time>-<pid>/), its
-    log, and the run folder if this launch made it and it is empty again. Files of an earlier or
-    concurrent run are never touched.
-
-    keep_own_folder: keep the record and log of a launch that had the folder to itself (a job
-    of a multirun: the sweep report lists it as failed); still remove a record subfolder."""
-    import shutil
-
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return
-    hydra_cfg = HydraConfig.get()
-    output_dir = Path(hydra_cfg.runtime.output_dir)
-    claim = launch_claim(output_dir) if hydra_cfg.output_subdir is not None else None
-    if claim is None:
-        return  # no record of this launch (DDP's extra process, hydra.output_subdir=null)
-    if keep_own_folder and claim.owns_record:
-        return
-    log_file = claim.log_file(hydra_cfg.job.name)
-    for handler in list(logging.getLogger().handlers):
-        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == log_file:
-            handler.close()
-            logging.getLogger().removeHandler(handler)
-    record = output_dir / claim.record
-    if claim.owns_record:  # only the files Hydra wrote for this launch: another may be inside
-        for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
-            (record / name).unlink(missing_ok=True)
-        log_file.unlink(missing_ok=True)  # made by this launch: the folder had no record
-        _rmdir_if_empty(record)
-    else:
-        shutil.rmtree(record, ignore_errors=True)
-    if claim.created_dir:
-        _rmdir_if_empty(output_dir)
-    from vit_inpaint.config.resolvers import forget_claim
-
-    forget_claim(output_dir)
-
-
-def _rmdir_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:  # not empty (or gone): leave it
-        pass
 
 
 def _quiet_library_noise() -> None:

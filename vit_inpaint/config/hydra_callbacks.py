@@ -1,5 +1,5 @@
-"""Hydra callbacks: a multirun is checked before its first job starts, and ends with its sweep
-report (vit_inpaint/report.py).
+"""Hydra callbacks: a run's folder and a multirun are checked before the first job starts, and a
+multirun ends with its sweep report (vit_inpaint/evaluation/report.py).
 
 Hydra instantiates callbacks when it starts, so this module imports nothing heavy at the top.
 """
@@ -7,31 +7,48 @@ Hydra instantiates callbacks when it starts, so this module imports nothing heav
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
-from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
 
+class CheckRun(Callback):
+    """Makes a run's folder before Hydra does, so that one that cannot be made (a read-only
+    file system, a file in its place, a name too long) is one `error:` line, exit status 2, with
+    nothing left behind; Hydra would stop with a traceback, leaving the parents it made."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        from vit_inpaint.storage.run_folder import RunFolderError, make_folder
+
+        try:
+            make_folder(Path(config.hydra.run.dir), "hydra.run.dir")
+        except RunFolderError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)  # SystemExit passes through Hydra's callback handling, as in CheckSweep
+
+
 class CheckSweep(Callback):
-    """Refuses, before any job or folder is made, a sweep whose every job would be refused, and a
-    sweep into the folder of an earlier sweep: Hydra would rewrite its multirun.yaml, and the
-    report of its runs, before the first job (Hydra saves multirun.yaml after this callback)."""
+    """Refuses, before any job or folder is made, a sweep whose every job would be refused, a
+    sweep whose jobs would share a folder, and a sweep into the folder of an earlier sweep: Hydra
+    would rewrite its multirun.yaml, and the report of its runs, before the first job (Hydra
+    saves multirun.yaml after this callback)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         from vit_inpaint.config.validate import ConfigError, check_sweep
 
         try:
             check_sweep(config)  # swept values are checked again in each job
-            earlier = Path(config.hydra.sweep.dir) / "multirun.yaml"
-            if earlier.exists():
+            check_job_folders(config)
+            earlier = earlier_sweep(Path(config.hydra.sweep.dir))
+            if earlier is not None:
                 raise ConfigError(
                     f"hydra.sweep.dir={config.hydra.sweep.dir} holds an earlier sweep "
-                    f"({earlier.name}); choose a new folder so nothing of it is overwritten (a "
+                    f"({earlier}); choose a new folder so nothing of it is overwritten (a "
                     "run of it resumes with ckpt_path=<its job>/checkpoints/last.ckpt)"
                 )
         except ConfigError as error:
@@ -41,24 +58,30 @@ class CheckSweep(Callback):
             sys.exit(2)
 
 
-class SweepReport(Callback):
-    """Writes report.md and the figures into the sweep folder once the jobs are done.
+def earlier_sweep(sweep_dir: Path) -> str | None:
+    """What marks `sweep_dir` as an earlier sweep's folder (None: it is not): its multirun.yaml,
+    which Optuna sweeps do not write, or a job folder, report or Optuna result of its own."""
+    for mark in ("multirun.yaml", "report.md", "optimization_results.yaml"):
+        if (sweep_dir / mark).exists():
+            return mark
+    job = next(sweep_dir.glob("*/.hydra"), None) if sweep_dir.is_dir() else None
+    return f"the job folder {job.parent.name}" if job is not None else None
 
-    Hydra calls on_multirun_end only when every job succeeded: once a job has failed, it runs
-    the remaining jobs and then raises. So after a failure the report is rewritten at the end of
-    every later job, and the last one written covers the whole sweep, failed runs included.
+
+class SweepReport(Callback):
+    """Writes report.md and the figures into the sweep folder once every job has ended.
+
+    Never at a job's end: under joblib or submitit on_job_end runs in the job's own worker while
+    other jobs still train. Hydra calls on_multirun_end only when every job succeeded; after a
+    failure the sweeper raises instead, and train.py writes the report once it has returned
+    (`write_unreported_sweep`), whichever the launcher.
     """
 
-    def __init__(self) -> None:
-        self.failure_seen = False
-
-    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs) -> None:
-        if job_return.status == JobStatus.FAILED:
-            self.failure_seen = True
-        if self.failure_seen and config.hydra.mode.name == "MULTIRUN":
-            self._write(Path(config.hydra.sweep.dir), echo=False)
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        _unreported.append(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        _unreported.clear()
         self._write(Path(config.hydra.sweep.dir), echo=True)
 
     @staticmethod
@@ -66,7 +89,7 @@ class SweepReport(Callback):
         from vit_inpaint.evaluation.runs import ReportError
 
         try:
-            from vit_inpaint.report import write_report
+            from vit_inpaint.evaluation.report import write_report
 
             table = write_report(sweep_dir)
         except ReportError as error:  # e.g. a read-only sweep folder: one line says why
@@ -78,3 +101,86 @@ class SweepReport(Callback):
         if echo:
             print(table)
         log.info("sweep report: %s", sweep_dir / "report.md")
+
+
+# Sweeps of this process whose jobs ran but whose report is not written yet.
+_unreported: list[Path] = []
+
+
+def write_unreported_sweep() -> None:
+    """The report of a sweep that ended without on_multirun_end (a job failed): its launcher
+    has returned, so every job has ended."""
+    while _unreported:
+        sweep_dir = _unreported.pop()
+        if sweep_dir.is_dir():  # else the sweeper stopped before its first job
+            SweepReport._write(sweep_dir, echo=False)
+
+
+# The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
+_JOB_FIELDS = ("hydra.job.override_dirname", "hydra.job.num", "hydra.job.id")
+_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+
+
+def check_job_folders(config: DictConfig) -> None:
+    """ConfigError naming the overrides of two jobs that would write into one folder, from the
+    folder names Hydra's basic sweeper will give its jobs. Names made from other keys, and other
+    sweepers' jobs, are not checked here: each job's own claim keeps them apart anyway."""
+    from vit_inpaint.config.validate import ConfigError
+
+    naming = config.hydra.job.config.override_dirname
+    subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False)["subdir"])
+    jobs = _basic_sweep_jobs(config)
+    if jobs is None or any(key not in _JOB_FIELDS for key in _INTERPOLATION.findall(subdir)):
+        return
+    folders: dict[str, list[list[str]]] = {}
+    for num, (job, dirname) in enumerate(jobs):
+        fields = {_JOB_FIELDS[0]: dirname, _JOB_FIELDS[1]: str(num), _JOB_FIELDS[2]: str(num)}
+        folder = _INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir)
+        folders.setdefault(folder, []).append(job)
+    for folder, sharing in folders.items():
+        if len(sharing) == 1:
+            continue
+        apart = [[o for o in job if any(o not in other for other in sharing)] for job in sharing]
+        left_out = {o.split("=")[0] for job in apart for o in job} & set(naming.exclude_keys)
+        why = (
+            f"folder names leave out {', '.join(sorted(left_out))} "
+            "(hydra.job.config.override_dirname.exclude_keys)"
+            if left_out
+            else f"hydra.sweep.subdir={subdir} names them alike"
+        )
+        raise ConfigError(
+            f"jobs {' and '.join(' '.join(job) for job in apart[:3])} of this sweep would share "
+            f"one folder, {Path(config.hydra.sweep.dir) / folder}: {why}; sweep them apart, or "
+            "give each job its own folder: "
+            "hydra.sweep.subdir='${hydra.job.num}_${hydra.job.override_dirname}'"
+        )
+
+
+def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
+    """Each job of a basic sweep: its overrides and its hydra.job.override_dirname, as Hydra's
+    BasicSweeper and config loader will make them (None for another sweeper)."""
+    from hydra._internal.config_loader_impl import get_overrides_dirname
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if config.hydra.sweeper.get("_target_") != f"{BasicSweeper.__module__}.BasicSweeper":
+        return None
+    loader = (
+        GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None
+    )
+    parser = OverridesParser.create(config_loader=loader)
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    (batch,) = BasicSweeper.split_arguments(parser.parse_overrides([*params, *task]), None)
+    naming = config.hydra.job.config.override_dirname
+    exclude = list(naming.exclude_keys)
+    return [
+        (
+            job,
+            get_overrides_dirname(
+                parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep
+            ),
+        )
+        for job in batch
+    ]

@@ -1,21 +1,170 @@
-"""A run's folder: what marks a run as finished, the lock a live run holds on its folder, and the
-check before a run writes into a folder."""
+"""A run folder's life cycle, in the order a launch meets it: claim, lock, check, record, release
+(or discard, for a launch refused before training began).
+
+- claim (`claim_record`, through the resolvers of config/resolvers.py, while Hydra composes):
+  Hydra writes its record of a launch (config.yaml, hydra.yaml, overrides.yaml) and opens its
+  log file before the task function runs, so a launch that is then refused would already have
+  rewritten the record and log of a run that was in the folder before. The launch that creates
+  `<folder>/.hydra` (os.mkdir, atomic) owns the folder's record and logs to
+  `<folder>/train.log`; any later launch into that folder (a resume, or one that will be
+  refused) gets a subfolder of its own, `.hydra/resumed-<time>/` or
+  `.hydra/attempt-<time>-<pid>/`, which holds its record and its log.
+- lock and check (`RunFolder.open`, when train() starts): one live run per folder, and no run
+  into a folder holding a finished run's results or (unless it resumes it) another run's files.
+- record (`RunFolder.finish`): metrics.json, written last and atomically, marks the run finished.
+- release (`RunFolder.close`), or `discard_launch`: a launch refused before its training began
+  removes exactly what it made, so an earlier run's files are never touched.
+
+`python train.py ckpt_path=outputs/runs/<run>/checkpoints/last.ckpt` continues <run> in its own
+folder (`run_of_checkpoint`, `resumes`): Lightning then restores the checkpoint callback's record
+of the best epoch (only when the checkpoint folder is unchanged), TensorBoard's curves go on in
+the same event folder, and `test_ckpt=best` picks the best epoch of the whole run.
+
+Only the standard library is imported at the top: the resolvers run while Hydra composes.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import logging
 import os
 import socket
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 METRICS_FILE = "metrics.json"  # written last, atomically: its presence means the run finished
-LOCK_FILE = ".lock"  # "<pid> <host>" of the live run that writes into the folder
-
-log = logging.getLogger(__name__)
+LOCK_FILE = ".lock"  # locked (flock) by the live run that writes into the folder
+RECORD = ".hydra"
+# When this process started launching: a run folder changed after this was made by this launch.
+LAUNCHED = time.time()
 
 
 class RunFolderError(ValueError):
     """A folder a run may not write into; the message says why and what to do."""
+
+
+# --- Where a launch writes --------------------------------------------------------------------
+
+
+def run_of_checkpoint(ckpt_path: str | None) -> Path | None:
+    """<run> for a checkpoint in <run>/checkpoints/, else None (a checkpoint from elsewhere)."""
+    if ckpt_path is None:
+        return None
+    path = Path(ckpt_path)
+    return path.parent.parent if path.parent.name == "checkpoints" else None
+
+
+def resumes(ckpt_path: str | None, output_dir: str | os.PathLike) -> bool:
+    """Whether ckpt_path is a checkpoint of the run in output_dir (a resume in place)."""
+    run = run_of_checkpoint(ckpt_path)
+    return run is not None and os.path.abspath(run) == os.path.abspath(output_dir)
+
+
+def make_folder(folder: Path, option: str) -> None:
+    """Makes `folder` and its missing parents, or raises RunFolderError naming `option`
+    (`hydra.run.dir=...`) and why, having removed the parents it made: a run folder on a
+    read-only file system, in place of a file, or with a name too long leaves nothing behind."""
+    folder = Path(folder)
+    made: list[Path] = []
+    try:
+        missing: list[Path] = []
+        path = folder
+        while not path.exists():  # os.stat: a name too long fails here, before anything is made
+            missing.insert(0, path)
+            path = path.parent
+        if not missing and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file is there")
+        for path in missing:
+            path.mkdir()
+            made.append(path)
+    except OSError as error:
+        for path in reversed(made):
+            path.rmdir()
+        reason = error.strerror or str(error)
+        raise RunFolderError(f"{option}={folder}: cannot make the run folder ({reason})") from None
+
+
+# --- Claim --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one launch found in, and made in, its output folder."""
+
+    output_dir: Path
+    prior: tuple[str, ...]  # the folder's entries before this launch wrote anything
+    record: str  # this launch's record folder, relative to output_dir
+    created_dir: bool  # this launch made output_dir (it was empty, and new)
+
+    @property
+    def owns_record(self) -> bool:
+        """This launch made `.hydra/` itself (the folder's first launch)."""
+        return self.record == RECORD
+
+    def log_file(self, job_name: str) -> Path:
+        """The launch's log: in the run folder for a fresh folder, else in its record folder."""
+        if self.owns_record and not self.prior:
+            return self.output_dir / f"{job_name}.log"
+        return self.output_dir / self.record / f"{job_name}.log"
+
+
+# Claims by (job, folder): one process runs every job of a sweep under the basic launcher, and
+# jobs whose folders coincide must not share a claim (the second would rewrite the first's record).
+_claims: dict[tuple[str, str], Claim] = {}
+
+
+def current_job() -> str:
+    """The Hydra job this process runs now: its number in a multirun, "run" otherwise."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    if not HydraConfig.initialized():
+        return "run"
+    return str(OmegaConf.select(HydraConfig.get(), "job.num", default="run"))
+
+
+def claim_record(output_dir: str, ckpt_path: str | None, stamp: str, job: str = "run") -> Claim:
+    """Job `job`'s claim on output_dir, made on first use and kept for that job (Hydra
+    evaluates the resolvers more than once)."""
+    key = (str(job), os.path.abspath(output_dir))
+    if key in _claims:
+        return _claims[key]
+    folder = Path(key[1])
+    folder.mkdir(parents=True, exist_ok=True)  # Hydra makes it too, just before
+    prior = tuple(sorted(os.listdir(folder)))
+    created = not prior and folder.stat().st_ctime >= LAUNCHED - 0.05
+    try:
+        os.mkdir(folder / RECORD)
+        record = RECORD
+    except FileExistsError:
+        resume = resumes(ckpt_path, folder)
+        kind = f"resumed-{stamp}" if resume else f"attempt-{stamp}-{os.getpid()}"
+        record, n = f"{RECORD}/{kind}", 1
+        while True:
+            try:
+                os.makedirs(folder / record)
+                break
+            except FileExistsError:
+                n += 1
+                record = f"{RECORD}/{kind}-{n}"
+    _claims[key] = Claim(folder, prior, record, created)
+    return _claims[key]
+
+
+def launch_claim(output_dir: str | os.PathLike, job: str | None = None) -> Claim | None:
+    """The claim job `job` (default: the current one) made on output_dir, if Hydra recorded a
+    launch there."""
+    return _claims.get((str(job or current_job()), os.path.abspath(output_dir)))
+
+
+def forget_claim(output_dir: str | os.PathLike) -> None:
+    _claims.pop((current_job(), os.path.abspath(output_dir)), None)
+
+
+# --- Lock and check -----------------------------------------------------------------------------
 
 
 def prepare_output_dir(
@@ -45,65 +194,181 @@ def prepare_output_dir(
     output_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
 class FolderLock:
-    """`<folder>/.lock`, created with O_CREAT | O_EXCL: one live run per folder.
+    """flock(2) on `<folder>/.lock`: one live run per folder.
 
-    A lock left by a process that is gone (killed; same host) is stale and taken over; a lock of
-    a live process, or of another host (whose processes cannot be checked), refuses the folder.
+    The operating system holds the lock for this process and drops it when the process ends,
+    killed or not, so a `.lock` file left behind by a killed run locks nothing: there is no pid
+    to read and no stale lock to take over. The file is created if missing, and removed on
+    release only by the launch that created it; a launch that finds the folder in use, or is
+    refused for another reason, leaves the file as it was.
     """
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / LOCK_FILE
-        self.held = False
+        self._fd: int | None = None
+        self._created = False
 
     def acquire(self) -> FolderLock:
-        me = f"{os.getpid()} {socket.gethostname()}\n"
-        for _ in range(3):
+        while True:
+            try:
+                fd, created = self._open()
+            except OSError as error:
+                reason = error.strerror or str(error)
+                raise RunFolderError(
+                    f"{self.path}: cannot lock the run folder ({reason})"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise RunFolderError(
+                    f"{self.path.parent} is in use by another run (it holds the lock "
+                    f"{self.path}); wait for it to end or choose another output folder "
+                    "(hydra.run.dir=...)"
+                ) from None
+            # The run that held the lock may have removed the file after we opened it: then
+            # this lock guards a file no one else will see; lock the one at the path instead.
+            if self._is_at_path(fd):
+                self._fd, self._created = fd, created
+                return self
+            os.close(fd)
+
+    def _open(self) -> tuple[int, bool]:
+        """A descriptor of the lock file, and whether this call created it."""
+        while True:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                self._take_over_if_stale()
-                continue
-            with os.fdopen(fd, "w") as file:
-                file.write(me)
-            self.held = True
-            return self
-        raise RunFolderError(f"{self.path.parent}: could not take its lock {self.path}")
+                try:
+                    return os.open(self.path, os.O_RDONLY), False
+                except FileNotFoundError:
+                    continue  # removed meanwhile: create it
+            # Who holds the folder, for a person looking; nothing reads it back.
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            return fd, True
 
-    def _take_over_if_stale(self) -> None:
+    def _is_at_path(self, fd: int) -> bool:
         try:
-            pid_text, _, host = self.path.read_text().strip().partition(" ")
-            pid = int(pid_text)
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
         except FileNotFoundError:
-            return  # released meanwhile: try again
-        except (OSError, ValueError):
-            pid, host = None, ""
-        here = socket.gethostname()
-        if pid is not None and (host not in ("", here) or _pid_alive(pid)):
-            where = f"process {pid}" + (f" on {host}" if host not in ("", here) else "")
-            raise RunFolderError(
-                f"{self.path.parent} is in use by a live run ({where}, lock {self.path}); "
-                "wait for it to end or choose another output folder (hydra.run.dir=...)"
-                + (f"; if that run is gone, delete {self.path}" if host not in ("", here) else "")
-            )
-        log.warning(
-            "%s: taking over a stale lock (%s)",
-            self.path.parent,
-            f"process {pid} is gone" if pid is not None else "unreadable",
-        )
-        self.path.unlink(missing_ok=True)
+            return False
 
     def release(self) -> None:
-        if self.held:
+        if self._fd is None:
+            return
+        if self._created:  # still locked: no other run can be holding this file
             self.path.unlink(missing_ok=True)
-            self.held = False
+        os.close(self._fd)  # drops the lock
+        self._fd = None
+
+
+class RunFolder:
+    """One launch's hold on its run folder, from `open` (lock and check) to `close` (release).
+
+    DDP's extra processes (`lock=False`) write into their rank 0's folder, which rank 0 holds.
+    """
+
+    def __init__(self, output_dir: Path, ckpt_path: str | None = None, lock: bool = True):
+        self.output_dir = Path(output_dir)
+        self.ckpt_path = ckpt_path
+        self._lock = FolderLock(self.output_dir) if lock else None
+
+    def open(self) -> RunFolder:
+        """Locks the folder and checks that this launch may train into it (RunFolderError)."""
+        if self._lock is None:
+            return self
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            claim = launch_claim(self.output_dir)
+            if claim is not None and not claim.owns_record and not claim.prior:
+                prior = (RECORD,)  # another launch made the record meanwhile: not ours
+            else:
+                prior = claim.prior if claim is not None else None
+            resume = resumes(self.ckpt_path, self.output_dir)
+            prepare_output_dir(self.output_dir, prior, resume=resume)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def finish(self, metrics: dict[str, float]) -> None:
+        """Records the run's final metrics: the mark of a finished run, written last."""
+        from vit_inpaint.storage.atomic import write_atomic
+
+        record = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+        write_atomic(self.output_dir / METRICS_FILE, record)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- Release what a refused launch made --------------------------------------------------------
+
+
+class Launch:
+    """Where the current train() call stands: once training has begun, a failure keeps the
+    run's files (its checkpoints resume it); before that, train.py discards what it wrote."""
+
+    began = False
+
+
+def in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def discard_launch(keep_own_folder: bool = False) -> None:
+    """Removes what this launch wrote before its training began, and nothing else: its record
+    (.hydra/ if it made it, else its own .hydra/resumed-<time>/ or attempt-<time>-<pid>/), its
+    log, and the run folder if this launch made it and it is empty again. Files of an earlier or
+    concurrent run are never touched.
+
+    keep_own_folder: keep the record and log of a launch that had the folder to itself (a job
+    of a multirun: the sweep report lists it as failed); still remove a record subfolder."""
+    import shutil
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    claim = launch_claim(output_dir) if hydra_cfg.output_subdir is not None else None
+    if claim is None:
+        return  # no record of this launch (DDP's extra process, hydra.output_subdir=null)
+    if keep_own_folder and claim.owns_record:
+        return
+    log_file = claim.log_file(hydra_cfg.job.name)
+    for handler in list(logging.getLogger().handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == log_file:
+            handler.close()
+            logging.getLogger().removeHandler(handler)
+    record = output_dir / claim.record
+    if claim.owns_record:  # only the files Hydra wrote for this launch: another may be inside
+        for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+            (record / name).unlink(missing_ok=True)
+        log_file.unlink(missing_ok=True)  # made by this launch: the folder had no record
+        _rmdir_if_empty(record)
+    else:
+        shutil.rmtree(record, ignore_errors=True)
+    if claim.created_dir:
+        _rmdir_if_empty(output_dir)
+    forget_claim(output_dir)
+
+
+def _rmdir_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (or gone): leave it
+        pass

@@ -1,0 +1,128 @@
+"""Sweeps never mix jobs, the sweep report never runs ahead of its jobs, and a run folder that
+cannot be made is one `error:` line (issue 17: C1, C2, W1 and the folder probes).
+
+Each slow test types `python train.py ...` as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TINY, job_dir, run_sweep, run_train
+from tests.test_report import rows_by_configuration
+from vit_inpaint.storage.run_folder import RECORD, claim_record, launch_claim
+
+# issue 17's `T`: the smallest run that still trains, tests and writes every file.
+T = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64", "threads=1")
+
+
+def one_error_line(result: subprocess.CompletedProcess, *words: str) -> str:
+    """The one `error:` line of a launch refused with exit status 2; it must hold `words`."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    for word in words:
+        assert word in errors[0], errors[0]
+    return errors[0]
+
+
+def test_a_folder_claim_belongs_to_one_job_not_to_the_process(tmp_path):
+    # Two jobs of one sweep in one process (the basic launcher), pointed at one folder: the
+    # second must not inherit the first's claim, or Hydra rewrites the first job's record.
+    first = claim_record(str(tmp_path), None, "stamp", "0")
+    second = claim_record(str(tmp_path), None, "stamp", "1")
+    assert first.owns_record and first.record == RECORD
+    assert second.record.startswith(f"{RECORD}/attempt-stamp-")
+    assert launch_claim(tmp_path, "0") is first and launch_claim(tmp_path, "1") is second
+    # Hydra resolves a job's record several times: the same job keeps its claim.
+    assert claim_record(str(tmp_path), None, "later", "1") is second
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "sweep, colliding",
+    [
+        # C1: test_ckpt is left out of job folder names (it may be a path).
+        (("test_ckpt=best,last",), ("test_ckpt=best", "test_ckpt=last")),
+        # C2: one folder for every job.
+        (("masking=pixel,patch2x2", "hydra.sweep.subdir=same"), ("masking=pixel",)),
+    ],
+    ids=["test_ckpt", "subdir=same"],
+)
+def test_a_sweep_whose_jobs_would_share_a_folder_is_refused_before_its_first_job(
+    sweep, colliding, tmp_path
+):
+    folder = tmp_path / "sweep"
+    result = run_sweep(folder, *sweep, budget=T)
+    one_error_line(result, "share one folder", *colliding)
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.mark.slow
+def test_a_joblib_sweep_reports_once_every_job_has_ended(tmp_path):
+    # W1: each joblib worker ran the report callback at its own job's end, so the failed job's
+    # worker wrote report.md while the good job was still training: "2 failed".
+    sweep = tmp_path / "joblib"
+    launcher = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    result = run_sweep(sweep, *launcher, "optimizer.lr=0.001,-1", budget=T)
+    assert result.returncode == 1, result.stderr[-3000:]  # a job failed: Hydra says so
+    assert (job_dir(sweep, "optimizer.lr=0.001") / "metrics.json").is_file()
+    report = (sweep / "report.md").read_text()
+    assert "1 failed" in report, report
+    rows = rows_by_configuration(report)
+    assert rows["optimizer.lr=0.001"]["status"] == "ok", report
+    assert rows["optimizer.lr=-1"]["status"] == "failed", report
+
+
+@pytest.mark.slow
+def test_a_second_optuna_search_into_the_same_folder_is_refused_before_its_first_trial(tmp_path):
+    # Optuna sweeps write no multirun.yaml: the second search was refused only by its first
+    # trial, after the start-up, with a traceback, and that refusal aborted the search.
+    sweep = tmp_path / "optuna"
+    search = ("hparams_search=optuna", "hydra.sweeper.n_trials=1", *T, f"hydra.sweep.dir={sweep}")
+    first = run_train(*search)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
+    one_error_line(run_train(*search), f"hydra.sweep.dir={sweep}", "earlier sweep")
+    assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which file permissions hold (root ignores them otherwise)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root, which ignores permissions, and setpriv is missing")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("probe", ["read-only", "a file", "long name", "long path"])
+def test_a_run_folder_that_cannot_be_made_is_one_error_line_and_leaves_nothing(probe, tmp_path):
+    prefix: list[str] = []
+    if probe == "read-only":
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        run, prefix = locked / "run", unprivileged()
+    elif probe == "a file":
+        run = tmp_path / "file"
+        run.write_text("not a folder")
+    elif probe == "long name":  # one component over the 255 bytes a file name may have
+        run = tmp_path / "parent" / ("x" * 300) / "run"
+    else:  # over the 4096 bytes a path may have, in components of legal length
+        run = tmp_path.joinpath(*["y" * 200] * 21)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    command = [*prefix, sys.executable, "train.py", *T, f"hydra.run.dir={run}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    one_error_line(result, str(run)[:200])
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+    if probe == "a file":
+        assert Path(run).read_text() == "not a folder"

@@ -1,0 +1,1 @@
+"""Timing harnesses behind `python -m vit_inpaint.cli.bench` and `cli.bench_mae`."""

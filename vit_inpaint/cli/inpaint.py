@@ -1,0 +1,268 @@
+"""Fill in the hidden pixels of a photograph, of any size, with a trained ViT.
+
+    python -m vit_inpaint.cli.inpaint --image photo.png --mask mask.png --out filled.png
+    python -m vit_inpaint.cli.inpaint --ckpt outputs/runs/<time>/checkpoints/last.ckpt \\
+        --image photo.png --holes 200 --seed 0 --out filled.png --side-by-side compare.png
+
+Without `--ckpt` the tool uses the inpainter that ships with the package (trained by
+`python train.py experiment=inpainter`, BENCHMARKS.md), so it works right after `make install`.
+
+The mask is an image of the same size: white (non-zero) pixels are hidden and filled in, black
+ones are kept. Pixels brighter than half the mask's brightest value count as hidden, so 0/1,
+0/255 and 0/65535 masks all work; colour masks are averaged to gray first (alpha is ignored).
+`--holes N` hides N random 2x2 holes instead, aligned to the 2x2 grid (`--seed` picks them; the
+same seed gives the same holes), and since the image is then complete the tool also prints the
+mean squared error on the hidden pixels of the model and of each classical method.
+
+The model sees `image_size` x `image_size` windows: the image is filled by overlapping windows
+that give every hole context on all sides, weighted towards their centres, only where there is
+something to fill, and from the border inward for holes larger than a window (fill/windows.py;
+`--single-tiling`: windows that do not overlap, faster, holes on window borders see fewer sides).
+Colour images are filled one channel at a time. An alpha channel (gray + alpha, RGBA) is no
+colour: it is not filled, comes back exactly as it was and stays in the output (same mode as an
+8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours). Visible pixels come
+back exactly as they were (in 8 bits).
+
+`--side-by-side cmp.png` also writes one RGB picture, panels left to right: the original, the
+masked image (hidden pixels in red), the model's result, and scikit-image's biharmonic, OpenCV's
+Telea and Navier-Stokes inpainting of the whole image.
+
+Bad input stops the tool before anything is written, with an `error:` line that names the option
+and the file (exit status 2): among others an output that is one of the inputs (the same path, or
+the same file through a hard or symbolic link), a negative `--seed`, and a checkpoint whose weights
+hold NaN or infinite values. Outputs go to a temporary file in the same folder that then
+replaces the destination, so a failed run never leaves a half-written file nor clobbers an
+existing one. The tool never imports Lightning: it starts in a second or two. From Python:
+
+    from vit_inpaint.fill.model import load_inpainter
+    from vit_inpaint.storage.images import read_image, read_mask
+
+    inpainter = load_inpainter()  # or load_inpainter("last.ckpt")
+    filled = inpainter.fill(read_image("photo.png"), read_mask("mask.png"))  # gray (H, W)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from vit_inpaint.storage.images import (
+    FileError,
+    check_mask,
+    join_alpha,
+    read_image,
+    read_mask,
+    split_alpha,
+)
+
+# torch, Lightning, imageio and scikit-image are imported inside the functions that need them, so
+# `--help` and errors found in the arguments answer at once instead of after seconds of imports.
+
+
+def grid_holes(height: int, width: int, count: int, seed: int = 0) -> np.ndarray:
+    """`--holes N --seed S`: a (H, W) bool mask of N distinct random 2x2 holes on the 2x2 grid,
+    drawn by the masking code (GridHoles); the same seed gives the same holes."""
+    from vit_inpaint.data.masking import GridHoles
+    from vit_inpaint.data.seeds import generator
+
+    return GridHoles(count=count, size=2)(1, height, width, generator(seed))[0].numpy()
+
+
+def seed(text: str) -> int:
+    """`--seed`: a whole number, 0 or more (argparse reports the error as `argument --seed`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m vit_inpaint.cli.inpaint",
+        description="Fill in the hidden pixels of an image with a trained vit-inpaint model, "
+        "window by window (the model's image size); colour images channel by channel.",
+        epilog="Mask convention: white (non-zero) pixels are hidden and filled, black pixels are "
+        "kept. Nothing is written unless every input is valid.",
+    )
+    parser.add_argument(
+        "--ckpt",
+        type=Path,
+        help="checkpoint of a training run (default: the inpainter shipped with the package)",
+    )
+    parser.add_argument("--image", required=True, type=Path, help="image to fill (any size)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--mask", type=Path, help="mask image of the same size: white = hidden, black = kept"
+    )
+    source.add_argument(
+        "--holes",
+        type=int,
+        metavar="N",
+        help="instead of a mask, hide N random 2x2 holes aligned to the 2x2 grid",
+    )
+    parser.add_argument(
+        "--seed", type=seed, default=0, help="seed of --holes, 0 or more (default: 0)"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="filled image (8-bit PNG)")
+    parser.add_argument(
+        "--single-tiling",
+        action="store_true",
+        help="windows that do not overlap (one tiling of the image), instead of windows every "
+        "half window (about 4x faster; holes on window borders filled from fewer sides)",
+    )
+    parser.add_argument(
+        "--side-by-side",
+        type=Path,
+        metavar="PNG",
+        help="also write original | masked | model | biharmonic | telea | navier_stokes as one PNG",
+    )
+    return parser
+
+
+def _check_output(parser: argparse.ArgumentParser, option: str, path: Path) -> None:
+    if path.suffix.lower() != ".png":
+        parser.error(f"argument {option}: {path}: the output is written as PNG; name it *.png")
+    if path.is_dir():
+        parser.error(f"argument {option}: {path}: is a folder, not a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        parser.error(f"argument {option}: {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        parser.error(f"argument {option}: {path}: folder {folder} is not writable")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two names are one file: the same resolved path, or (when both exist) the same file
+    on disk, which also catches hard links and symbolic links."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): then they cannot be the same file
+        return False
+
+
+def _check_inputs_against_outputs(parser: argparse.ArgumentParser, args) -> None:
+    """No output may overwrite an input: --out and --side-by-side against --image, --mask and
+    --ckpt, and against each other."""
+    outputs = [("--out", args.out), ("--side-by-side", args.side_by_side)]
+    outputs = [(option, path) for option, path in outputs if path is not None]
+    if len(outputs) == 2 and same_file(args.out, args.side_by_side):
+        parser.error(
+            f"argument --side-by-side: {args.side_by_side}: is the same file as --out; "
+            "must be another file than --out"
+        )
+    inputs = [("--image", args.image), ("--mask", args.mask), ("--ckpt", args.ckpt)]
+    for option, path in outputs:
+        for input_option, input_path in inputs:
+            if input_path is not None and same_file(path, input_path):
+                what = f"the {input_option} file"
+                if input_option == "--image":
+                    what = "the input image"
+                parser.error(
+                    f"argument {option}: {path}: is {what} ({input_option} {input_path}); "
+                    "name another file"
+                )
+
+
+def fill_channels(fill, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """fill(gray (H, W), mask) applied to a gray image, or to each channel of a colour one."""
+    if image.ndim == 2:
+        return fill(image, mask)
+    return np.stack([fill(image[..., c], mask) for c in range(image.shape[-1])], axis=-1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line; returns 0, or exits with status 2 and an `error:` line on bad input."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    # Every check comes before any output is written: a failed run leaves no file behind.
+    _check_output(parser, "--out", args.out)
+    if args.side_by_side is not None:
+        _check_output(parser, "--side-by-side", args.side_by_side)
+    _check_inputs_against_outputs(parser, args)
+    try:
+        image = read_image(args.image)
+    except FileError as err:
+        parser.error(f"argument --image: {err}")
+    height, width = image.shape[:2]
+    if args.mask is not None:
+        try:
+            mask = read_mask(args.mask)  # its errors already name the file
+        except FileError as err:
+            parser.error(f"argument --mask: {err}")
+        try:
+            check_mask(mask, height, width)
+        except FileError as err:
+            parser.error(f"argument --mask: {args.mask}: {err}")
+    else:
+        try:
+            mask = grid_holes(height, width, args.holes, args.seed)
+        except ValueError as err:
+            parser.error(f"argument --holes: {err}")
+    from vit_inpaint.fill.model import load_inpainter
+
+    try:
+        inpainter = load_inpainter(args.ckpt)
+    except FileError as err:
+        parser.error(f"argument --ckpt: {err}")
+
+    from functools import partial
+
+    from vit_inpaint.evaluation.classical import METHODS
+    from vit_inpaint.storage.images import write_pngs
+    from vit_inpaint.viz.pictures import side_by_side, to_uint8
+
+    # An alpha channel (gray + alpha, RGBA) is no colour: it is kept exactly as it is, and only
+    # the colour channels are filled, scored and shown.
+    colour, alpha = split_alpha(image)
+    stride = inpainter.window if args.single_tiling else None
+    fill = partial(inpainter.fill, stride=stride, progress=True)
+    filled = fill_channels(fill, colour, mask)
+    if not np.isfinite(filled).all():  # a model that passed the weights check but still fails
+        parser.error(
+            f"argument --ckpt: {inpainter.source}: the model's fill holds NaN or infinite values"
+        )
+    outputs = {args.out: to_uint8(join_alpha(filled, alpha))}
+    # With --holes the image is complete: its hidden pixels are the truth to score against.
+    shown = ("biharmonic", "telea", "navier_stokes")
+    scored = (*shown, "neighbour_mean")
+    wanted = scored if args.holes is not None else shown if args.side_by_side else ()
+    classical = {name: fill_channels(METHODS[name], colour, mask) for name in wanted}
+    if args.side_by_side is not None:
+        panels = [classical[name] for name in shown]
+        outputs[args.side_by_side] = side_by_side(colour, mask, filled, *panels)
+    try:
+        write_pngs(outputs)
+    except OSError as err:
+        parser.error(f"cannot write the output: {err}")
+
+    size = inpainter.window
+    print(
+        f"filled {int(mask.sum())} hidden pixels of {args.image} ({height}x{width}, "
+        f"{size}x{size} windows of {inpainter.source}) -> "
+        + ", ".join(str(path) for path in outputs)
+    )
+    if args.holes is not None:
+        hidden = mask if colour.ndim == 2 else np.broadcast_to(mask[..., None], colour.shape)
+        errors = {"model": filled, **{name: classical[name] for name in scored}}
+        print(
+            "mse on the hidden pixels: "
+            + ", ".join(
+                f"{name} {np.mean((x[hidden] - colour[hidden]) ** 2):.4g}"
+                for name, x in errors.items()
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
