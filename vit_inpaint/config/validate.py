@@ -20,6 +20,8 @@ from vit_inpaint.config.choices import (
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
 from vit_inpaint.models.settings import model_settings
+from vit_inpaint.tasks.registry import DEFAULT as DEFAULT_TASK
+from vit_inpaint.tasks.registry import KEY as TASK_KEY
 from vit_inpaint.tasks.registry import TASKS, Task, task_of
 
 
@@ -240,7 +242,7 @@ RESUME_MUST_MATCH = (
     "finetune",
 )
 # What a run recorded before these keys existed did (an older run's .hydra/config.yaml).
-RECORDED_DEFAULTS = {"task.name": "inpaint", "finetune": "full", "model.name": "vit"}
+RECORDED_DEFAULTS = {TASK_KEY: DEFAULT_TASK, "finetune": "full", "model.name": "vit"}
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:

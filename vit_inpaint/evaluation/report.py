@@ -44,6 +44,7 @@ from vit_inpaint.evaluation.runs import (
     group_jobs,
     read_job,
 )
+from vit_inpaint.tasks.registry import TASKS
 
 REPORT_FILE = "report.md"
 FIGURE_FILES = (
@@ -184,27 +185,18 @@ def render_markdown(
         lines += ["Values: mean ± sample standard deviation over the finished seeds.", ""]
     if shared and len(configurations) > 1:
         lines += [f"Overrides shared by every run: `{','.join(shared)}`.", ""]
-    inpainting = [c for c in configurations if c.task != "classify"]
-    classifying = [c for c in configurations if c.task == "classify"]
-    if inpainting or not classifying:
-        lines += [results_table(inpainting), ""]
-        lines += [
-            "mse, nmse, psnr and the rates are on hidden pixels of the test split, best "
-            "checkpoint on val/mse. test/mse_<baseline>: a classical predictor on the same "
-            "images and masks; the Bayes limit is the best any predictor can do, and "
-            "test/mse_over_bayes = test/mse / Bayes limit (1 = optimal).",
-            "",
-        ]
-    if classifying:
-        lines += ["## Classification", ""]
-        lines += [results_table(classifying, classify_columns(classifying)), ""]
-        lines += [
-            "Test split, best checkpoint on val/nll; nll in nats. acc / Bayes and nll / Bayes: "
-            "per seed, against the Bayes classifier on the same images (1 = optimal). logreg, "
-            "svm: logistic regression and an RBF SVM on the raw pixels of the same training "
-            "split.",
-            "",
-        ]
+    # One table per task (tasks/registry.py); the main table even when no run finished.
+    by_task: dict[str, list[Configuration]] = {}
+    for c in configurations:
+        by_task.setdefault(c.task, []).append(c)
+    for name, entry in TASKS.items():
+        of_task = by_task.get(name, [])
+        if not of_task and (entry.report_heading is not None or configurations):
+            continue
+        if entry.report_heading is not None:
+            lines += [f"## {entry.report_heading}", ""]
+        lines += [results_table(of_task, entry.table_columns(of_task)), ""]
+        lines += [entry.report_note, ""]
     lines += [
         "## Cross-evaluation: training mask x test mask",
         "",
@@ -233,9 +225,9 @@ def plot_models(
     from vit_inpaint.viz.figures import plot_attention, plot_reconstructions
 
     names = ("reconstructions.png", "attention.png")
-    inpainting = [c for c in configurations if c.task != "classify"]  # classifiers fill nothing
+    filling = [c for c in configurations if c.task in TASKS and TASKS[c.task].reconstructs]
     try:
-        predictions = [p for c in inpainting if (p := predict(c, NUM_PICTURES)) is not None]
+        predictions = [p for c in filling if (p := predict(c, NUM_PICTURES)) is not None]
     except Exception as error:
         # A checkpoint the current code cannot load (an older run) must not cost the table:
         # the report still gets written, and says why the pictures are missing.

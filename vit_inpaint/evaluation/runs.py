@@ -22,6 +22,8 @@ from pathlib import Path
 
 from vit_inpaint.data.masking import EVAL_MASKINGS
 from vit_inpaint.storage.run_folder import METRICS_FILE
+from vit_inpaint.tasks.registry import DEFAULT
+from vit_inpaint.tasks.registry import KEY as TASK_KEY
 
 SEED = "seed"
 # Overrides left out of the labels: the pretraining sweep's folder (a path, and the same for
@@ -51,7 +53,7 @@ class Job:
     metrics: dict[str, float] | None  # None: no metrics.json, the run failed
     train_mask: str
     data_source: str
-    task: str = "inpaint"  # task.name: inpaint | classify
+    task: str = DEFAULT  # the task it trained (tasks/registry.py)
     label: str = ""  # the overrides that tell this job from the others (set by group_jobs)
     # Why the job's files could not be read (a metrics.json that is a folder, a config.yaml that
     # is not YAML, ...); its metrics are then left out, and the report marks it "unreadable".
@@ -170,14 +172,14 @@ def read_job(path: Path) -> Job:
             return "?"
 
     train_mask, data_source = select("masking.name"), select("data.images._target_")
-    task = select("task.name")
+    recorded = select(TASK_KEY)
     return Job(
         path=path,
         overrides=dict(str(item).partition("=")[::2] for item in overrides),
         metrics=None if problems else metrics,
         train_mask=train_mask,
         data_source=data_source,
-        task="inpaint" if task == "?" else task,  # runs older than task=classify inpainted
+        task=DEFAULT if recorded == "?" else recorded,  # runs older than task=: the default
         unreadable="; ".join(problems) or None,
     )
 

@@ -38,6 +38,15 @@ class Task:
     pretrains_mae: bool = False  # whether model=mae (a pretraining network) can train this task
     labelled: bool = False  # trains on labelled images (LABELLED_SOURCES, data.labels_per_class)
     takes_loss_pixels: bool = False  # reads the top-level loss_pixels setting
+    # Its table in the sweep report (evaluation/report.py): the columns (configurations ->
+    # [Column]), a heading (None: the report's main table) and the note under it.
+    report_columns: str = "vit_inpaint.evaluation.report:table_columns"
+    report_heading: str | None = None
+    report_note: str = ""
+    reconstructs: bool = False  # its models fill images: the report draws them
+
+    def table_columns(self, configurations: list) -> list:
+        return resolve(self.report_columns)(configurations)
 
     def module_class(self):
         return resolve(self.module)
@@ -67,6 +76,13 @@ TASKS: dict[str, Task] = {
             baseline_prefixes=("mse_",),
             pretrains_mae=True,
             takes_loss_pixels=True,
+            report_note=(
+                "mse, nmse, psnr and the rates are on hidden pixels of the test split, best "
+                "checkpoint on val/mse. test/mse_<baseline>: a classical predictor on the same "
+                "images and masks; the Bayes limit is the best any predictor can do, and "
+                "test/mse_over_bayes = test/mse / Bayes limit (1 = optimal)."
+            ),
+            reconstructs=True,
         ),
         Task(
             name="classify",
@@ -79,10 +95,19 @@ TASKS: dict[str, Task] = {
             network_args=("num_classes",),
             old_checkpoint_key="num_classes",
             labelled=True,
+            report_columns="vit_inpaint.evaluation.report:classify_columns",
+            report_heading="Classification",
+            report_note=(
+                "Test split, best checkpoint on val/nll; nll in nats. acc / Bayes and nll / Bayes: "
+                "per seed, against the Bayes classifier on the same images (1 = optimal). logreg, "
+                "svm: logistic regression and an RBF SVM on the raw pixels of the same training "
+                "split."
+            ),
         ),
     )
 }
 DEFAULT = "inpaint"  # the task of a config without task= (and of runs older than task=)
+KEY = "task.name"  # where a config names its task (conf/task/<name>.yaml)
 
 
 def get_task(name: str) -> Task:
@@ -94,7 +119,7 @@ def get_task(name: str) -> Task:
 
 def task_of(cfg) -> Task:
     """The task a composed config trains."""
-    return get_task(OmegaConf.select(cfg, "task.name", default=DEFAULT))
+    return get_task(OmegaConf.select(cfg, KEY, default=DEFAULT))
 
 
 def task_of_checkpoint(hyper_parameters: dict) -> Task:
