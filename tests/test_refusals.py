@@ -1,0 +1,69 @@
+"""Every config error a user can make on train.py's command line, Hydra's own included, and every
+unusable checkpoint a run is given: one `error:` line naming the key (or the field and the file),
+exit status 2, no traceback, and no run folder left behind (issue 17: W2, W3, W4, U6).
+
+They are refused before training, so none of them trains: fast tests."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from tests.conftest import TINY, compose_config, run_train
+from vit_inpaint.models import build_inpainter
+
+# Issue 17's budget for its probes.
+T = (TINY, "data.num_val=64", "data.num_test=64", "threads=1", "trainer.max_epochs=1")
+
+
+def assert_refused(result, *fragments: str) -> str:
+    """Exit status 2 and one `error:` line holding every fragment; returns that line."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert len(errors) == 1, result.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+# --- checkpoint files -------------------------------------------------------------------------
+
+
+def _tiny_checkpoint() -> dict:
+    """What training writes for T's model, without training: the module's state_dict of a fresh
+    network and the model settings that built it."""
+    settings = OmegaConf.to_container(compose_config(*T).model, resolve=True)
+    network = build_inpainter(**settings)
+    return {
+        "state_dict": {f"model.{k}": v for k, v in network.state_dict().items()},
+        "hyper_parameters": {"model": settings},
+    }
+
+
+@pytest.fixture
+def bad_checkpoints(tmp_path):
+    """A checkpoint of T's model with a NaN weight (a run that diverged), and one whose
+    state_dict holds a string where a tensor belongs."""
+    nan = _tiny_checkpoint()
+    next(iter(nan["state_dict"].values())).fill_(float("nan"))
+    torch.save(nan, tmp_path / "nan.ckpt")
+    text = _tiny_checkpoint()
+    text["state_dict"]["model.head.weight"] = "not a tensor"
+    torch.save(text, tmp_path / "text.ckpt")
+    return tmp_path
+
+
+@pytest.mark.parametrize("field", ["test_ckpt", "init_from", "ckpt_path"])
+@pytest.mark.parametrize(
+    "name, fragment", [("nan.ckpt", "non-finite weights"), ("text.ckpt", "model.head.weight")]
+)
+def test_an_unusable_checkpoint_is_refused_naming_the_field_and_file(
+    field, name, fragment, bad_checkpoints, tmp_path
+):
+    run_dir = tmp_path / "run"
+    path = bad_checkpoints / name
+    result = run_train(*T, f"{field}={path}", f"hydra.run.dir={run_dir}")
+    assert_refused(result, f"{field}:", str(path), fragment)
+    assert not run_dir.exists()
