@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
-from vit_inpaint.config.type_errors import one_line_type_errors
+from vit_inpaint.config.errors import one_line_config_errors
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
 
@@ -39,5 +39,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    with one_line_type_errors():  # a value of the wrong type: one `error:` line, exit status 2
+    with one_line_config_errors():  # a user's config error: one `error:` line, exit status 2
         main()

@@ -28,6 +28,35 @@ def assert_refused(result, *fragments: str) -> str:
     return errors[0]
 
 
+@pytest.mark.parametrize(
+    "overrides, fragments",
+    [
+        # Keys the project does not read: Hydra's `+` adds any key, its struct mode refuses one
+        # without `+`; both are the same mistake.
+        (("+foo=1",), ("foo",)),
+        (("+model.nope=1",), ("model.nope",)),
+        (("model.nope=1",), ("model.nope",)),
+        (("masking.nope=1",), ("masking.nope",)),
+        (("+data.nope=1",), ("data.nope",)),
+        (("+optimizer.nope=1",), ("optimizer.nope",)),
+        # A group option that does not exist: the group and its choices.
+        (("model=nope",), ("model=nope", "mae, vit")),
+        (("optimizer=nope",), ("optimizer=nope", "adam, adamw, sgd")),
+        # A Trainer argument Lightning does not take.
+        (("+trainer.bogus_arg=1",), ("trainer.bogus_arg",)),
+        # A linear probe on random weights is never what a user means.
+        (("finetune=linear_probe",), ("finetune=linear_probe", "init_from")),
+        (("finetune=last_block",), ("finetune=last_block", "init_from")),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else None,
+)
+def test_a_config_error_is_one_line_and_leaves_no_folder(overrides, fragments, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_train(*T, *overrides, f"hydra.run.dir={run_dir}")
+    assert_refused(result, *fragments)
+    assert not run_dir.exists(), sorted(p.name for p in run_dir.iterdir())
+
+
 # --- checkpoint files -------------------------------------------------------------------------
 
 

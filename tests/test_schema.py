@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from tests.conftest import CONF, ROOT, compose_config
 from vit_inpaint.config import schema
-from vit_inpaint.config.type_errors import type_error_line
+from vit_inpaint.config.errors import type_error_line
 from vit_inpaint.config.validate import check_config
 from vit_inpaint.data import settings as data_settings
 from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
