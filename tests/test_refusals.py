@@ -47,6 +47,16 @@ def assert_refused(result, *fragments: str) -> str:
         # A linear probe on random weights is never what a user means.
         (("finetune=linear_probe",), ("finetune=linear_probe", "init_from")),
         (("finetune=last_block",), ("finetune=last_block", "init_from")),
+        # More labelled images per class than the data holds: the most it holds.
+        (
+            ("task=classify", "data=digits", "data.labels_per_class=100000"),
+            ("data.labels_per_class", "104"),
+        ),
+        (
+            ("task=classify", "data=digits", "data.labels_per_class=50"),
+            ("data.labels_per_class", "data.num_train"),
+        ),
+        (("data.eval_batch_size=0",), ("data.eval_batch_size",)),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, tuple) else None,
 )
@@ -96,3 +106,12 @@ def test_an_unusable_checkpoint_is_refused_naming_the_field_and_file(
     result = run_train(*T, f"{field}={path}", f"hydra.run.dir={run_dir}")
     assert_refused(result, f"{field}:", str(path), fragment)
     assert not run_dir.exists()
+
+
+def test_the_most_labels_per_class_digits_hold_is_counted_from_the_split():
+    from vit_inpaint.data.settings import DIGITS_CLASSES, DIGITS_TRAIN_PER_CLASS
+    from vit_inpaint.data.sources import _digits_split
+
+    _, labels = _digits_split("train")
+    counts = torch.bincount(labels)
+    assert len(counts) == DIGITS_CLASSES and int(counts.min()) == DIGITS_TRAIN_PER_CLASS
