@@ -47,7 +47,6 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     multirun: the run is one job of a Hydra multirun (`-m`).
     """
     check_known_keys(cfg)
-    check_trainer_keys(cfg)
     _built(cfg, "data", OmegaConf.to_object)
     _built(cfg, "optimizer", OmegaConf.to_object)
     _positive_integer(cfg, "trainer.max_epochs")
@@ -71,6 +70,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     check_optimized_metric(cfg, task)
     if cfg.get("ckpt_path") is not None:
         check_resume(cfg, Path(cfg.ckpt_path))
+    check_trainer_keys(cfg)  # last: it imports Lightning, and every check above is torch-free
 
 
 def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
