@@ -9,8 +9,8 @@ import hydra
 from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
+from vit_inpaint.config.errors import one_line_config_errors
 from vit_inpaint.config.hydra_callbacks import write_unreported_sweep
-from vit_inpaint.config.type_errors import one_line_type_errors
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
 
@@ -41,7 +41,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    with one_line_type_errors():  # a value of the wrong type: one `error:` line, exit status 2
+    with one_line_config_errors():  # a user's config error: one `error:` line, exit status 2
         try:
             main()
         finally:

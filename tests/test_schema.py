@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from tests.conftest import CONF, ROOT, compose_config
 from vit_inpaint.config import schema
-from vit_inpaint.config.type_errors import type_error_line
+from vit_inpaint.config.errors import type_error_line
 from vit_inpaint.config.validate import check_config
 from vit_inpaint.data import settings as data_settings
 from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
@@ -66,11 +66,26 @@ def test_a_bad_value_is_refused_in_one_line_before_torch_loads(probe, field, tmp
 
 
 @pytest.mark.slow
-def test_other_hydra_errors_keep_hydras_own_report(tmp_path, no_torch):
+def test_an_unknown_key_is_refused_in_one_line_before_torch_loads(tmp_path, no_torch):
+    """Hydra's own error on a key the config lacks (struct mode), answered in one line."""
     run = tmp_path / "run"
     result = train_py(no_torch, "model.dimm=3", f"hydra.run.dir={run}")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: model.dimm: no such setting; model has image_size, patch_size, dim, depth, "
+        "heads, mlp_ratio, pos_embedding, attention, attend_to_hidden, prior, name"
+    ]
+    assert not run.exists()
+
+
+@pytest.mark.slow
+def test_other_hydra_errors_keep_hydras_own_report(tmp_path, no_torch):
+    """An error that is not in the config's keys or values (a config file that does not
+    exist): Hydra's report, which lists where it looked."""
+    run = tmp_path / "run"
+    result = train_py(no_torch, "--config-name", "nope", f"hydra.run.dir={run}")
     assert result.returncode == 1
-    assert "To append to your config use +model.dimm=3" in result.stderr
+    assert "Cannot find primary config 'nope'" in result.stderr
     assert not run.exists()
 
 

@@ -5,7 +5,7 @@
     loss_on_visible=true     ->  loss_pixels=all         (it meant every pixel, not visible ones)
 
 They no longer exist in conf/, so `python train.py --help` and `--cfg job` show only what a user
-can set; type_errors.py turns Hydra's error on one of them into `error: <this line>`.
+can set; errors.py turns Hydra's error on one of them into `error: <this line>`.
 """
 
 from __future__ import annotations

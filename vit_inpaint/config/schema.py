@@ -39,7 +39,7 @@ OmegaConf cannot express: devices=1|"auto"|[0, 1], precision=32|"bf16-mixed"; va
 trainer.max_epochs), callbacks, logger and paths (objects Hydra instantiates), and the hydra node.
 A new top-level key or config group must be added to `TrainConfig` below.
 
-How a value of the wrong type is reported (one `error:` line): `vit_inpaint/config/type_errors.py`.
+How a config error is reported (one `error:` line): `vit_inpaint/config/errors.py`.
 
 `vit_inpaint/config/__init__.py` calls `register()`, so importing anything of `vit_inpaint.config`
 (train.py's resolvers, the tests' composition helper) makes the schemas known to Hydra.

@@ -7,6 +7,8 @@ of a shape error deep inside attention.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from vit_inpaint.config.choices import (
     LABELLED_SOURCES,
     LOSS_PIXELS,
 )
+from vit_inpaint.config.errors import unknown_key_line
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
 from vit_inpaint.models.settings import model_settings
@@ -45,6 +48,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
 
     multirun: the run is one job of a Hydra multirun (`-m`).
     """
+    check_known_keys(cfg)
     _built(cfg, "data", OmegaConf.to_object)
     _built(cfg, "optimizer", OmegaConf.to_object)
     _positive_integer(cfg, "trainer.max_epochs")
@@ -68,6 +72,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     check_optimized_metric(cfg, task)
     if cfg.get("ckpt_path") is not None:
         check_resume(cfg, Path(cfg.ckpt_path))
+    check_trainer_keys(cfg)  # last: it imports Lightning, and every check above is torch-free
 
 
 def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
@@ -84,6 +89,50 @@ def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
 def _from_keys(build):
     """A builder that takes the group's keys as keyword arguments (`name` picks the class)."""
     return lambda node: build(**OmegaConf.to_container(node, resolve=True))
+
+
+# Top-level keys no schema declares: the name of the recipe applied (conf/recipe/, schema.py).
+UNTYPED_TOP_LEVEL = ("training_recipe",)
+
+
+def check_known_keys(cfg: DictConfig, node: DictConfig | None = None, path: str = "") -> None:
+    """Every key of a typed node (config/schema.py) is a field of its schema: Hydra refuses
+    `model.nope=1` while it composes, but `+model.nope=1` or `+foo=1` adds the key whatever the
+    schema, and the run would ignore it (a group's settings would drop it silently, or fail on
+    it with a TypeError)."""
+    node = cfg if node is None else node
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        fields = {f.name for f in dataclasses.fields(schema)}
+        allowed = fields | set(UNTYPED_TOP_LEVEL if not path else ())
+        for key in node:
+            if key not in allowed:
+                raise ConfigError(unknown_key_line(f"{path}{key}", schema))
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+            check_known_keys(cfg, child, f"{path}{key}.")
+
+
+def check_trainer_keys(cfg: DictConfig) -> None:
+    """The trainer's keys are the arguments of the class it names (Lightning's Trainer): no
+    schema types them (schema.py), and an argument it does not take would otherwise fail only
+    once the run has started, as Hydra's multi-line "Error in call to target"."""
+    trainer = cfg.get("trainer")
+    target = trainer.get("_target_") if trainer is not None else None
+    if target is None:
+        return
+    from hydra.utils import get_object
+
+    parameters = inspect.signature(get_object(target)).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    for key in trainer:
+        if not str(key).startswith("_") and key not in parameters:
+            raise ConfigError(
+                f"trainer.{key}: no such setting; {target} takes no argument {key!r} (its "
+                "arguments: https://lightning.ai/docs/pytorch/stable/common/trainer.html)"
+            )
 
 
 def check_top_level(cfg: DictConfig) -> None:
@@ -106,6 +155,14 @@ def check_top_level(cfg: DictConfig) -> None:
     finetune = cfg.get("finetune", "full")
     if finetune not in FINETUNE:
         raise ConfigError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
+    # Unresolved: transfer=linear_probe's init_from names pretrained.sweep, checked later.
+    init_from = OmegaConf.to_container(cfg, resolve=False).get("init_from")
+    if finetune != "full" and init_from is None:
+        # Training only the head (or the last block) of random weights is never what is meant.
+        raise ConfigError(
+            f"finetune={finetune} trains part of a pretrained model: give init_from=<a "
+            "checkpoint> (or transfer=linear_probe with pretrained.sweep), or finetune=full"
+        )
 
 
 def check_files(cfg: DictConfig) -> None:

@@ -23,6 +23,10 @@ from omegaconf import MISSING
 # data=digits: scikit-learn's 1797 8x8 digits, split once, stratified (data/sources.py Digits).
 DIGITS_IMAGE_SIZE = 8
 DIGITS_SPLIT_SIZES = {"train": 1077, "val": 360, "test": 360}
+DIGITS_CLASSES = 10
+# The fewest training images of one class (digit 8) in that split: the most data.labels_per_class
+# can keep of every class (tests/test_refusals.py counts them again).
+DIGITS_TRAIN_PER_CLASS = 104
 
 
 def downscale_factors(downscale) -> list[int]:
@@ -51,6 +55,25 @@ def check_digits(image_size: int, **counts: int) -> None:
             raise ValueError(
                 f"data.num_{split} ({n}) is more than the {available} {split} images of data=digits"
             )
+
+
+def check_digits_labels(labels_per_class: int | None, num_train: int) -> None:
+    """data=digits: data.labels_per_class no more than its training images hold of every class,
+    checked before start-up (the data module would only find out once it has drawn them)."""
+    if labels_per_class is None:
+        return
+    if labels_per_class > DIGITS_TRAIN_PER_CLASS:
+        raise ValueError(
+            f"data.labels_per_class ({labels_per_class}) is more than data=digits holds: its "
+            f"{DIGITS_SPLIT_SIZES['train']} training images have at most "
+            f"{DIGITS_TRAIN_PER_CLASS} of every class"
+        )
+    if labels_per_class * DIGITS_CLASSES > num_train:
+        raise ValueError(
+            f"data.labels_per_class ({labels_per_class}) of each of the {DIGITS_CLASSES} classes "
+            f"is more than data.num_train={num_train} images hold: at most "
+            f"{num_train // DIGITS_CLASSES} per class, fewer where the draw is uneven"
+        )
 
 
 def check_labels_per_class(labels_per_class: int | None, fresh_images: bool) -> None:
@@ -150,7 +173,8 @@ class DataConfig:
     fresh_images: bool = MISSING
 
     def __post_init__(self) -> None:
-        for key in ("image_size", "num_train", "num_val", "num_test", "batch_size"):
+        sizes = ("image_size", "num_train", "num_val", "num_test", "batch_size", "eval_batch_size")
+        for key in sizes:
             value = getattr(self, key)
             if value is None or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"data.{key} must be positive (and finite), got {value}")
@@ -170,6 +194,7 @@ class DigitsDataConfig(DataConfig):
         counts = {"num_train": self.num_train, "num_val": self.num_val, "num_test": self.num_test}
         check_digits(self.image_size, **counts)
         check_labels_per_class(self.labels_per_class, self.fresh_images)
+        check_digits_labels(self.labels_per_class, self.num_train)
 
 
 @dataclass

@@ -8,10 +8,10 @@
     mismatch(checkpoint, model_settings, ...) # why it cannot be the configured model, or None
 
 The file is read with torch's safe loader (`weights_only=True`: tensors and plain values, never
-arbitrary code), checked to hold what training writes (a `state_dict` and `hyper_parameters` with
-the model's settings under "model"), and every failure becomes a CheckpointError that names the
-file and says what to use instead. Nothing here imports Lightning: the tools that only fill
-images start in a second or two.
+arbitrary code), checked to hold what training writes (a `state_dict` of tensors, every one finite,
+and `hyper_parameters` with the model's settings under "model"), and every failure becomes a
+CheckpointError that names the file and says what to use instead. Nothing here imports
+Lightning: the tools that only fill images start in a second or two.
 """
 
 from __future__ import annotations
@@ -59,7 +59,34 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         checkpoint_task(checkpoint)
     except ValueError as err:  # a task this version does not know
         raise CheckpointError(f"{path}: {err}") from None
+    check_weights(checkpoint["state_dict"], path)
     return checkpoint
+
+
+def check_weights(state_dict: dict, source: str | os.PathLike) -> None:
+    """Every entry a tensor, every value finite, or a CheckpointError naming the entries.
+
+    Here, once for every route (the tools, init_from=, ckpt_path=, test_ckpt=, the report): NaN
+    weights would fill every hole with garbage, test to a NaN score, or train into a NaN loss
+    that blames the learning rate; a string where a tensor belongs fails deep in a shape check.
+    """
+    not_tensors = [k for k, v in state_dict.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        what = type(state_dict[not_tensors[0]]).__name__
+        raise CheckpointError(
+            f"{source}: not a checkpoint of vit-inpaint (its state_dict holds a {what}, not a "
+            f"tensor, at {_some(not_tensors)})"
+        )
+    bad = [k for k, v in state_dict.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(
+            f"{source}: non-finite weights: NaN or infinite values in {_some(bad)} (a training "
+            "run that diverged?); use an earlier or the best checkpoint"
+        )
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def where_saved(storage, location: str):
