@@ -37,6 +37,11 @@ def main(cfg: DictConfig) -> float | None:
         if isinstance(error, NonFiniteLossError):
             print(f"error: {error}", file=sys.stderr)
             sys.exit(1)
+        if isinstance(error, OSError):  # a full disk, a folder made read-only, ... mid-run
+            from vit_inpaint.storage.run_folder import write_failure
+
+            print(f"error: {write_failure(error, cfg.paths.output_dir)}", file=sys.stderr)
+            sys.exit(1)
         raise
 
 

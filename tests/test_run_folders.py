@@ -287,3 +287,30 @@ def test_last_ckpt_is_the_last_finished_epoch_even_when_it_is_not_the_best(tiny_
     last = torch.load(folder / "last.ckpt", weights_only=False)
     assert last["epoch"] == 2 and last["global_step"] == 3 * 8
     assert [p.name for p in folder.glob("epoch*.ckpt")] == ["epoch000.ckpt"]
+
+
+def test_a_full_disk_mid_run_is_one_error_line_naming_the_file_and_the_resume(tmp_path, monkeypatch):
+    """The disk fills while epoch 2's last.ckpt is written: epoch 1's stays whole, and the run
+    ends with one line saying where, why, and the ckpt_path that resumes it (not a traceback)."""
+    run = tmp_path / "run"
+    written = []
+
+    def full_on_the_second_last_ckpt(target, data):
+        if Path(target).name.startswith(".last.ckpt"):
+            written.append(target)
+            if len(written) == 2:
+                _half_then_enospc(target, data)
+        with open(target, "wb") as file:
+            file.write(data)
+
+    monkeypatch.setattr(atomic, "_write_synced", full_on_the_second_last_ckpt)
+    result = run_train(TINY, f"hydra.run.dir={run}")  # 2 epochs; runs in this process
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    last = run / "checkpoints" / "last.ckpt"
+    assert "no space left on device" in line and str(last) in line
+    assert f"ckpt_path={last}" in line
+    checkpoint = torch.load(last, weights_only=True)
+    assert checkpoint["epoch"] == 0  # epoch 1's, whole
+    assert not (run / "metrics.json").exists()

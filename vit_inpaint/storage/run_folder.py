@@ -46,6 +46,17 @@ class RunFolderError(ValueError):
     """A folder a run may not write into; the message says why and what to do."""
 
 
+def write_failure(error: OSError, output_dir: str | os.PathLike) -> str:
+    """A file-system failure during a run as one line: the path, why, and how to go on. The
+    checkpoints are written all or nothing, so the last finished epoch's is still whole."""
+    where = error.filename or output_dir
+    line = f"{where}: {(error.strerror or str(error)).lower()} (the run stopped)"
+    last = Path(output_dir) / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        line += f"; once it is fixed, resume the last finished epoch with ckpt_path={last}"
+    return line
+
+
 # --- Where a launch writes --------------------------------------------------------------------
 
 

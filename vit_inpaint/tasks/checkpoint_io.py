@@ -25,5 +25,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             )
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, buffer.getvalue())
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, buffer.getvalue())
+        except OSError as error:
+            if error.filename is not None:
+                raise
+            # A write that fails part-way (a full disk) names no file: the user needs the path.
+            raise OSError(error.errno, error.strerror, str(path)) from error
