@@ -115,3 +115,20 @@ def test_ddp_inside_a_multirun_is_refused_before_any_job(tmp_path):
     assert "error: trainer.strategy=ddp (trainer=ddp) cannot run inside a multirun" in result.stderr
     assert "trainer.strategy=ddp_spawn" in result.stderr and "Traceback" not in result.stderr
     assert not sweep.exists()  # no sweep folder, no job started
+
+
+def test_an_optuna_search_goes_on_past_a_failed_trial(tmp_path):
+    """A trial that fails (here: a value refused before training) is recorded as failed and the
+    search tries the next one, as a long search needs; its folder holds no metrics."""
+    sweep = tmp_path / "optuna"
+    result = run_train(
+        "hparams_search=optuna", "hydra.sweeper.n_trials=4", TINY, "trainer.max_epochs=1",
+        "data.eval_batch_size=choice(0,64)", f"hydra.sweep.dir={sweep}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
+    assert len(jobs) == 4
+    finished = [job for job in jobs if (job / "metrics.json").is_file()]
+    assert 0 < len(finished) < 4  # both kinds of trial happened (the sampler's seed is fixed)
+    assert all("data.eval_batch_size=64" in job.name for job in finished)
+    assert (sweep / "optimization_results.yaml").is_file()
