@@ -289,7 +289,9 @@ def test_last_ckpt_is_the_last_finished_epoch_even_when_it_is_not_the_best(tiny_
     assert [p.name for p in folder.glob("epoch*.ckpt")] == ["epoch000.ckpt"]
 
 
-def test_a_full_disk_mid_run_is_one_error_line_naming_the_file_and_the_resume(tmp_path, monkeypatch):
+def test_a_full_disk_mid_run_is_one_error_line_naming_the_file_and_the_resume(
+    tmp_path, monkeypatch
+):
     """The disk fills while epoch 2's last.ckpt is written: epoch 1's stays whole, and the run
     ends with one line saying where, why, and the ckpt_path that resumes it (not a traceback)."""
     run = tmp_path / "run"
