@@ -94,3 +94,5 @@ def test_val_curves_draw_a_reference_per_configuration_where_levels_differ(drawn
         "masking=patch2x2: Bayes limit: 0.0200",
         "mean fill (every configuration): 0.0500",
     ]
+    styles = [line.get_linestyle() for line in drawn[0].axes[0].get_lines()[-3:]]
+    assert styles == ["--", "--", ":"]  # Bayes dashed, mean fill dotted

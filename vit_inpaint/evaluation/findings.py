@@ -161,7 +161,9 @@ def winner(ranked: list[Configuration], key: str, scale: str) -> list[str]:
         )
     ratio = best.mean(key)
     if key == "test/mse_over_bayes":
-        words.append(f"{ratio:.3f} × the Bayes limit ({100 * (ratio - 1):.1f}% above it)")
+        # A small gap reads best in percent (5.0% above); a large one as the ratio alone.
+        above = f" ({100 * (ratio - 1):.1f}% above it)" if ratio < 1.5 else ""
+        words.append(f"{ratio:.3f} × the Bayes limit{above}")
     sentences = [", ".join(words) + "."]
     if len(ranked) > 1:
         runner = ranked[1]

@@ -55,8 +55,9 @@ def seeds_in_title(configurations: list[Configuration]) -> str:
     return f"mean over {seeds} seeds"
 
 
-def reference_levels(configurations: list[Configuration]) -> list[tuple[float, str, str]]:
-    """The horizontal lines of the validation curves, each drawn once: (level, label, colour).
+def reference_levels(configurations: list[Configuration]) -> list[tuple[float, str, str, str]]:
+    """The horizontal lines of the validation curves, each drawn once: (level, label, colour,
+    line style).
 
     A baseline's level is the mean of its final value over a configuration's runs. One line per
     baseline when every configuration's level is the same (black), else one per configuration
@@ -84,12 +85,13 @@ def reference_levels(configurations: list[Configuration]) -> list[tuple[float, s
     for baseline, by_label in levels.items():
         if not by_label or (merged and baseline == "mean_fill"):
             continue
-        values = list(by_label.values())
+        values, style = list(by_label.values()), CURVE_BASELINES[baseline]
         if all(same(v, values[0]) for v in values):
             every = " (every configuration)" if len(configurations) > 1 else ""
-            lines.append((statistics.fmean(values), f"{names[baseline]}{every}", "black"))
+            lines.append((statistics.fmean(values), f"{names[baseline]}{every}", "black", style))
         else:
-            lines += [(v, f"{k}: {names[baseline]}", colours[k]) for k, v in by_label.items()]
+            label = names[baseline]
+            lines += [(v, f"{k}: {label}", colours[k], style) for k, v in by_label.items()]
     return lines
 
 
@@ -112,8 +114,7 @@ def plot_val_curves(configurations: list[Configuration], path: Path) -> str | No
             curves += 1
     if curves == 0:
         return "no run logged val/mse"
-    for value, name, colour in reference_levels(configurations):
-        style = ":" if "mean fill" in name and "=" not in name else "--"
+    for value, name, colour, style in reference_levels(configurations):
         label = wrapped(f"{name}: {value:.4f}", width=40)
         axes.axhline(value, color=colour, linestyle=style, linewidth=1, label=label)
     axes.set_xlabel("training step")
