@@ -63,6 +63,7 @@ def test_classify_runs_get_a_table_of_accuracy_nll_and_baselines_over_seeds(tmp_
     assert markdown.split("\n\n")[1].startswith("The classifier (task=classify): test accuracy")
     # No inpainting run: no inpainting table, and its note on hidden pixels is left out.
     assert "test/mse" not in markdown and "hidden pixels" not in markdown
+    assert "Cross-evaluation" not in markdown  # classifiers are not tested under other masks
 
 
 def test_a_two_stage_folder_reports_both_sweeps_side_by_side(tmp_path):
