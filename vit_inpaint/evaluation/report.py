@@ -108,8 +108,9 @@ def cross_eval_section(configurations: list[Configuration]) -> list[str]:
 # A line on each figure, for a reader who has not seen the code.
 FIGURE_NOTES = {
     "val_curves.png": "val/mse of every run against the training step, with the Bayes limit and "
-    "mean fill as labelled reference lines (per configuration where its validation masks give "
-    "them another level)",
+    "mean fill as labelled reference lines: one per configuration where their validation masks "
+    "give them other levels, and the mean over seeds where each seed has its own validation "
+    "images (so a run can end just below it)",
     "seed_curves.png": "per configuration, val/mse / Bayes (and val accuracy and nll for "
     "classifiers) against the step: the mean over seeds, ± one standard deviation shaded when "
     "there are several",
