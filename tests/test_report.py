@@ -22,6 +22,19 @@ FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention
 REPORT_FILES = ("report.md", *FIGURES)
 CONFIGURATIONS = ("masking=pixel", "masking=patch2x2")
 SEEDS = ("seed=0", "seed=1")
+# The main table's headers (evaluation/tables.py table_columns) -> the metrics.json key.
+TEST_MSE = "test mse (pixel² on [0,1])"
+MAIN = {
+    TEST_MSE: "test/mse",
+    "mse / Bayes (1 = optimal)": "test/mse_over_bayes",
+    "Bayes limit mse": "test/mse_bayes",
+    "psnr (dB)": "test/psnr",
+}
+MAIN_RATES = {
+    "perfect (% of images)": "test/rate_perfect",
+    "failed (% of images)": "test/rate_failed",
+}
+BASELINES = ("mean_fill", "visible_mean", "biharmonic", "linear")
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +102,10 @@ def parse_cell(cell: str) -> tuple[float, float | None]:
     return number(mean), (number(std) if std else None)
 
 
-def rows_by_configuration(markdown: str) -> dict[str, dict[str, str]]:
+def rows_by_configuration(markdown: str, every_metric: bool = False) -> dict[str, dict[str, str]]:
+    """The main table's rows, or the all-metrics table's, by configuration."""
+    if every_metric:
+        markdown = markdown.split("## All metrics", 1)[1]
     return {row["configuration"]: row for row in parse_table(markdown, "configuration")}
 
 
@@ -121,29 +137,58 @@ def test_one_row_per_configuration_with_mean_and_std_over_two_seeds(report):
     for row in rows.values():
         assert row["seeds"] == "2"
         assert row["status"] == "ok"
-        assert "±" in row["val/mse"] and "±" in row["test/mse"]
+        assert "±" in row[TEST_MSE] and "±" in row["psnr (dB)"]
     assert "4 run(s) in 2 configuration(s), 0 failed" in markdown
 
 
 def test_table_numbers_are_the_metrics_files_averaged_over_seeds(report):
     sweep, markdown = report
-    rows = rows_by_configuration(markdown)
+    main, every = rows_by_configuration(markdown), rows_by_configuration(markdown, True)
 
     for configuration in CONFIGURATIONS:
         runs = metrics_of(sweep, configuration)
-        row = rows[configuration]
-        for key in ("val/mse", "test/mse", "test/nmse", "test/psnr"):
+        row = main[configuration]
+        for header, key in MAIN.items():
+            assert_matches(row[header], [m[key] for m in runs])
+        for header, key in MAIN_RATES.items():
+            assert_matches(row[header], [m[key] for m in runs], percent=True)
+        # The best classical baseline: the one with the lowest mean, named in its cell.
+        means = {b: statistics.fmean(m[f"test/mse_{b}"] for m in runs) for b in BASELINES}
+        best = min(means, key=means.get)
+        cell, name = row["best classical baseline mse"].rsplit(" ", 1)
+        assert name == f"({best})"
+        assert_matches(cell, [m[f"test/mse_{best}"] for m in runs])
+        # Every metric beside the test masks' is in the all-metrics table, under its key.
+        row = every[configuration]
+        for key in ("val/mse", "test/mse", "test/nmse", "test/mse_over_bayes", "test/psnr"):
             assert_matches(row[key], [m[key] for m in runs])
         for key in ("test/rate_perfect", "test/rate_acceptable", "test/rate_failed"):
             assert_matches(row[key], [m[key] for m in runs], percent=True)
-        # Every baseline the runs measured has its column, the Bayes limit labelled as such.
-        baselines = [k for k in runs[0] if k.startswith("test/mse_") and k != "test/mse_over_bayes"]
-        assert baselines, "the runs measured no baseline"
-        for key in baselines:
-            header = "Bayes limit (test/mse_bayes)" if key == "test/mse_bayes" else key
-            assert_matches(row[header], [m[key] for m in runs])
-        if "test/mse_over_bayes" in runs[0]:
-            assert_matches(row["test/mse_over_bayes"], [m["test/mse_over_bayes"] for m in runs])
+        for key in (f"test/mse_{b}" for b in (*BASELINES, "bayes")):
+            assert_matches(row[key], [m[key] for m in runs])
+
+
+def test_bold_marks_the_best_configuration_of_a_column(report):
+    _, markdown = report
+    rows = rows_by_configuration(markdown)
+
+    for header, lower in ((TEST_MSE, True), ("psnr (dB)", False), ("Bayes limit mse", None)):
+        means = {c: parse_cell(rows[c][header])[0] for c in CONFIGURATIONS}
+        bold = {c for c in CONFIGURATIONS if rows[c][header].startswith("**")}
+        if lower is None or len(set(means.values())) == 1:  # a reference, or a tie: no winner
+            assert not bold, header
+        else:
+            assert bold == {(min if lower else max)(means, key=means.get)}, header
+    assert "- **Bold**: the best configuration of a column" in markdown
+
+
+def test_the_report_opens_with_what_the_sweep_found(report):
+    _, markdown = report
+
+    findings = markdown.split("\n\n")[1]  # under the title
+    # Uniform noise: the Bayes limit is mean fill; a tiny budget leaves the models above it.
+    assert "The visible pixels say nothing about the hidden ones" in findings
+    assert "over 2 and 2 seeds" in findings
 
 
 def test_cross_eval_matrix_is_the_test_mask_metrics_averaged_over_seeds(report):
@@ -154,13 +199,16 @@ def test_cross_eval_matrix_is_the_test_mask_metrics_averaged_over_seeds(report):
         for row in parse_table(markdown, "train mask \\ test mask")
     }
     assert set(matrix) == {"pixel", "patch2x2"}
+    assert list(matrix) == ["pixel", "patch2x2"]  # the columns' order: own masks on the diagonal
     for train_mask, row in matrix.items():
         runs = metrics_of(sweep, f"masking={train_mask}")
         for test_mask in ("pixel", "patch2x2", "block2x2"):
             assert_matches(row[test_mask], [m[f"test/{test_mask}/mse"] for m in runs])
-        # The model tested on the masks it was trained on is the bold diagonal.
-        assert row[train_mask].startswith("**")
-        assert not row["block2x2"].startswith("**")
+    for test_mask in ("pixel", "patch2x2", "block2x2"):  # bold: the lowest of each column
+        means = {train: parse_cell(row[test_mask])[0] for train, row in matrix.items()}
+        bold = {train for train, row in matrix.items() if row[test_mask].startswith("**")}
+        assert bold == {min(means, key=means.get)}, test_mask
+    assert "The diagonal (a model tested on the kind of mask it was trained on)" in markdown
 
 
 def test_figures_are_non_empty_png_images_linked_from_the_report(report):
@@ -195,11 +243,12 @@ def test_a_failed_job_shows_as_failed(tmp_path):
     rows = rows_by_configuration(markdown)
     assert set(rows) == {"model.heads=3", "model.heads=4"}
     assert rows["model.heads=3"]["status"] == "failed"
-    assert rows["model.heads=3"]["test/mse"] == "—"
+    assert rows["model.heads=3"][TEST_MSE] == "—"
     assert rows["model.heads=4"]["status"] == "ok"
     metrics = json.loads((finished / "metrics.json").read_text())
-    assert_matches(rows["model.heads=4"]["test/mse"], [metrics["test/mse"]])
+    assert_matches(rows["model.heads=4"][TEST_MSE], [metrics["test/mse"]])
     assert "2 run(s) in 2 configuration(s), 1 failed" in markdown
+    assert "1 of 2 runs failed or could not be read (model.heads=3)" in markdown.split("\n\n")[1]
 
 
 def test_a_configuration_with_one_failed_seed_averages_the_other(sweep_copy):
@@ -213,7 +262,7 @@ def test_a_configuration_with_one_failed_seed_averages_the_other(sweep_copy):
     seed0 = json.loads(
         (job_dir(sweep_copy, "masking=pixel", "seed=0") / "metrics.json").read_text()
     )
-    assert_matches(pixel["test/mse"], [seed0["test/mse"]])  # no "±": one seed left
+    assert_matches(pixel[TEST_MSE], [seed0["test/mse"]])  # no "±": one seed left
     assert rows["masking=patch2x2"]["status"] == "ok"
 
 
@@ -227,7 +276,10 @@ def test_runs_without_baselines_or_cross_eval_skip_those_parts(sweep_copy):
 
     markdown = write_report(sweep_copy)
 
-    header = parse_table(markdown, "configuration")[0].keys()
+    header = rows_by_configuration(markdown)["masking=pixel"].keys()
+    assert TEST_MSE in header
+    assert not [h for h in header if "bayes" in h.lower() or "baseline" in h]
+    header = rows_by_configuration(markdown, every_metric=True)["masking=pixel"].keys()
     assert "test/mse" in header
     assert not [h for h in header if "bayes" in h.lower() or "mse_" in h]
     assert "No cross-evaluation metrics" in markdown
@@ -249,12 +301,14 @@ def test_a_single_run_folder_gives_one_row(seeds_sweep, tmp_path):
     typed += ["model.depth=1", "callbacks.progress_bar=null", "trainer.log_every_n_steps=4"]
     (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in typed))
 
-    rows = parse_table(write_report(run), "configuration")
+    markdown = write_report(run)
+    rows = parse_table(markdown, "configuration")
 
     assert len(rows) == 1 and rows[0]["status"] == "ok"
     assert "seeds" not in rows[0]  # one run: plain values, no seed column
     metrics = json.loads((run / "metrics.json").read_text())
-    assert_matches(rows[0]["val/mse"], [metrics["val/mse"]])
+    (every,) = rows_by_configuration(markdown, every_metric=True).values()
+    assert_matches(every["val/mse"], [metrics["val/mse"]])
     assert (run / "report.md").exists()
 
 
@@ -345,14 +399,14 @@ def test_cli_marks_unreadable_jobs_and_reports_the_others(tmp_path):
     assert "Traceback" not in result.stderr
     rows = rows_by_configuration(result.stdout)
     assert rows["masking=pixel"]["status"] == "ok"
-    assert_matches(rows["masking=pixel"]["test/mse"], [0.125])
+    assert_matches(rows["masking=pixel"][TEST_MSE], [0.125])
     assert rows["masking=patch2x2"]["status"] == "unreadable: metrics.json: is a folder"
     assert rows["masking=block2x2"]["status"].startswith("unreadable: .hydra/config.yaml: ")
     assert rows["masking=random"]["status"].startswith(
         "unreadable: metrics.json: not a flat JSON object of numbers"
     )
     for label in ("masking=patch2x2", "masking=block2x2", "masking=random"):
-        assert rows[label]["test/mse"] == "—"
+        assert rows[label][TEST_MSE] == "—"
     assert "4 run(s) in 4 configuration(s), 0 failed, 3 unreadable (left out)" in result.stdout
     assert (sweep / "report.md").read_text() == result.stdout
 

@@ -30,10 +30,14 @@ SEEDS = [
 ]  # fmt: skip
 
 
-def classification_table(markdown: str) -> dict[str, dict[str, str]]:
-    """The Classification section's table: configuration -> {column header: cell}."""
-    section = markdown.split("## Classification", 1)[1].split("\n\n")[1]
-    header, *body = rows(section)
+def classification_table(markdown: str, every_metric: bool = False) -> dict[str, dict[str, str]]:
+    """The Classification section's main table, or its all-metrics table: configuration ->
+    {column header: cell}."""
+    if every_metric:
+        section = markdown.split("## All metrics", 1)[1].split("Classification:", 1)[1]
+    else:
+        section = markdown.split("## Classification", 1)[1]
+    header, *body = rows(section.split("\n\n")[1])
     return {row[0]: dict(zip(header, row, strict=True)) for row in body}
 
 
@@ -44,17 +48,22 @@ def test_classify_runs_get_a_table_of_accuracy_nll_and_baselines_over_seeds(tmp_
     markdown = render_markdown(tmp_path, configurations, shared, {})
     (row,) = classification_table(markdown).values()
     assert row["seeds"] == "2" and row["status"] == "ok"
-    assert row["test/acc"] == "0.85 ± 0.071"  # mean 0.85, sample std 0.1 / sqrt(2)
-    assert row["test/nll"] == "0.5 ± 0.14"
-    assert row["val/acc"] == "0.8 ± 0.14"
-    assert row["acc / Bayes"] == "0.9 ± 0.14"  # 0.8 / 1.0 and 0.9 / 0.9: per seed, then mean
-    assert row["nll / Bayes"] == "2.5 ± 0.71"  # 2 and 3
-    assert row["test/acc_svm"] == "0.6 ± 0"
-    assert row["test/nll_svm"] == "1.1 ± 0.14"
-    assert row["Bayes acc (test/acc_bayes)"] == "0.95 ± 0.071"
-    assert "test/acc_logreg" not in row  # not logged: no column
+    assert row["test accuracy"] == "85.0% ± 7.1%"  # mean 0.85, sample std 0.1 / sqrt(2)
+    assert row["test nll (nats)"] == "0.5 ± 0.14"
+    # 0.8 / 1.0 and 0.9 / 0.9: per seed, then mean; nll: 2 and 3.
+    assert row["acc / Bayes (1 = optimal)"] == "0.9 ± 0.14"
+    assert row["nll / Bayes (1 = optimal)"] == "2.5 ± 0.71"
+    assert row["best pixel classifier accuracy"] == "60.0% ± 0.0% (svm)"
+    assert row["Bayes accuracy"] == "95.0% ± 7.1%"
+    (every,) = classification_table(markdown, every_metric=True).values()
+    assert every["val/acc"] == "80.0% ± 14.1%"
+    assert every["test/nll_svm"] == "1.1 ± 0.14"
+    assert every["test/acc_bayes"] == "95.0% ± 7.1%"
+    assert "test/acc_logreg" not in every  # not logged: no column
+    assert markdown.split("\n\n")[1].startswith("The classifier (task=classify): test accuracy")
     # No inpainting run: no inpainting table, and its note on hidden pixels is left out.
     assert "test/mse" not in markdown and "hidden pixels" not in markdown
+    assert "Cross-evaluation" not in markdown  # classifiers are not tested under other masks
 
 
 def test_a_two_stage_folder_reports_both_sweeps_side_by_side(tmp_path):
@@ -80,8 +89,9 @@ def test_a_two_stage_folder_reports_both_sweeps_side_by_side(tmp_path):
     configurations, shared = read(tmp_path)
     markdown = render_markdown(tmp_path, configurations, shared, {})
     table = classification_table(markdown)
-    assert table["experiment=path,task=classify"]["test/acc"] == "0.85 ± 0.071"
-    assert table["experiment=path_finetune,task=classify"]["test/acc"] == "0.9 ± 0.071"
+    assert table["experiment=path,task=classify"]["test accuracy"] == "85.0% ± 7.1%"
+    # The better of two configurations is bold.
+    assert table["experiment=path_finetune,task=classify"]["test accuracy"] == "**90.0% ± 7.1%**"
     assert str(pretrain) not in markdown
     inpainting = markdown.split("## Classification")[0]
     (inpaint_row,) = [r for r in rows(inpainting) if r[0] == "experiment=path,task=inpaint"]

@@ -9,18 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from vit_inpaint.evaluation.report import (
-    cross_eval_table,
-    format_values,
-    render_markdown,
-    results_table,
-)
+from vit_inpaint.evaluation.report import render_markdown
 from vit_inpaint.evaluation.runs import (
     ReportError,
     cross_eval_rows,
     find_job_dirs,
     group_jobs,
     read_job,
+)
+from vit_inpaint.evaluation.tables import (
+    all_columns,
+    cross_eval_table,
+    format_values,
+    results_table,
 )
 
 UNIFORM = "vit_inpaint.data.sources.UniformNoise"
@@ -85,7 +86,7 @@ def test_seeds_are_one_row_with_mean_and_sample_std(seeds_sweep):
 
     assert [c.label for c in configurations] == ["masking=patch2x2", "masking=pixel"]
     assert shared == ["debug=tiny"]  # shown once above the table, not on every row
-    header, *body = rows(results_table(configurations))
+    header, *body = rows(results_table(configurations, all_columns(configurations)))
     assert header == [
         "configuration",
         "seeds",
@@ -96,10 +97,44 @@ def test_seeds_are_one_row_with_mean_and_sample_std(seeds_sweep):
         "test/rate_failed",
     ]
     # Sample std (n - 1): stdev(0.1, 0.3) = 0.1414, stdev(10, 12) = 1.414, printed to 2 digits.
+    # Bold: the best mean of a column (lower mse and failure rate, higher psnr); val/mse ties.
     assert body == [
         ["masking=patch2x2", "2", "ok", "0.2 ± 0", "0.4 ± 0", "9 ± 0", "50.0% ± 0.0%"],
-        ["masking=pixel", "2", "ok", "0.2 ± 0.14", "0.3 ± 0.071", "11 ± 1.4", "20.0% ± 14.1%"],
+        ["masking=pixel", "2", "ok", "0.2 ± 0.14", "**0.3 ± 0.071**", "**11 ± 1.4**",
+         "**20.0% ± 14.1%**"],
+    ]  # fmt: skip
+
+
+def test_the_main_table_has_the_essentials_with_units(seeds_sweep):
+    configurations, _ = read(seeds_sweep)
+
+    header, *body = rows(results_table(configurations))
+
+    assert header == [
+        "configuration",
+        "seeds",
+        "status",
+        "test mse (pixel² on [0,1])",
+        "psnr (dB)",
+        "failed (% of images)",
     ]
+    assert body[1] == ["masking=pixel", "2", "ok", "**0.3 ± 0.071**", "**11 ± 1.4**",
+                       "**20.0% ± 14.1%**"]  # fmt: skip
+
+
+def test_the_best_classical_baseline_is_named_and_references_are_never_bold(tmp_path):
+    for mask, linear in (("pixel", 0.02), ("patch2x2", 0.05)):
+        metrics = {"test/mse": 0.03, "test/mse_mean_fill": 0.04, "test/mse_linear": linear,
+                   "test/mse_bayes": linear / 2}  # fmt: skip
+        make_job(tmp_path, f"masking={mask}", metrics=metrics, mask=mask)
+
+    table = {row[0]: row for row in rows(results_table(read(tmp_path)[0]))}
+
+    assert table["configuration"][2:] == [
+        "test mse (pixel² on [0,1])", "best classical baseline mse", "Bayes limit mse",
+    ]  # fmt: skip
+    assert table["masking=pixel"][2:] == ["0.03", "0.02 (linear)", "0.01"]
+    assert table["masking=patch2x2"][2:] == ["0.03", "0.04 (mean_fill)", "0.025"]
 
 
 def test_failed_runs_are_marked_and_the_other_seeds_averaged(tmp_path):
@@ -111,11 +146,14 @@ def test_failed_runs_are_marked_and_the_other_seeds_averaged(tmp_path):
     configurations, _ = read(tmp_path)
     body = {row[0]: row for row in rows(results_table(configurations))[1:]}
 
-    assert body["masking=pixel"][1:4] == ["1", "1 of 2 failed", "0.1"]  # one seed: no "±"
+    assert body["masking=pixel"][1:4] == ["1", "1 of 2 failed", "0.25"]  # one seed: no "±"
     assert body["masking=patch2x2"][1:3] == ["0", "failed"]
     assert set(body["masking=patch2x2"][3:]) == {"—"}
     markdown = render_markdown(tmp_path, configurations, [], {})
     assert "4 run(s) in 2 configuration(s), 3 failed." in markdown
+    findings = markdown.split("\n\n")[1]  # the paragraph under the title
+    assert findings.startswith("The model (masking=pixel): test mse 0.25.")
+    assert "3 of 4 runs failed or could not be read" in findings
 
 
 def test_a_single_run_has_no_seed_column_and_plain_values(tmp_path):
@@ -126,9 +164,9 @@ def test_a_single_run_has_no_seed_column_and_plain_values(tmp_path):
     assert find_job_dirs(run) == [run]  # a run folder is its own one job
     configurations, shared = read(run)
 
-    header, row = rows(results_table(configurations))
+    header, row = rows(results_table(configurations, all_columns(configurations)))
     assert header == ["configuration", "status", "val/mse", "test/mse"]
-    assert row == ["model.depth=3", "ok", "0.1235", "0.5"]  # 4 significant digits
+    assert row == ["model.depth=3", "ok", "0.1235", "0.5"]  # 4 significant digits, no bold
 
 
 def test_jobs_are_grouped_by_every_override_but_the_seed(tmp_path):
@@ -199,7 +237,7 @@ def cross_metrics(**mse: float) -> dict[str, float]:
     return {"test/mse": 0.5, **{f"test/{mask}/mse": value for mask, value in mse.items()}}
 
 
-def test_cross_eval_matrix_bolds_the_training_mask_and_averages_seeds(tmp_path):
+def test_cross_eval_matrix_bolds_the_best_of_each_test_mask_and_averages_seeds(tmp_path):
     for seed, (a, b) in enumerate([(0.1, 0.3), (0.3, 0.5)]):
         make_job(
             tmp_path,
@@ -212,16 +250,18 @@ def test_cross_eval_matrix_bolds_the_training_mask_and_averages_seeds(tmp_path):
             tmp_path,
             "masking=patch2x2",
             f"seed={seed}",
-            metrics=cross_metrics(pixel=b, patch2x2=a, block2x2=0.7),
+            metrics=cross_metrics(pixel=a + 0.05, patch2x2=b + 0.1, block2x2=0.7),
         )
 
     configurations, _ = read(tmp_path)
     header, *body = rows(cross_eval_table(cross_eval_rows(configurations), "mse"))
 
     assert header == ["train mask \\ test mask", "pixel", "patch2x2", "block2x2"]
+    # Rows in the columns' order (the own-mask cells on the diagonal); bold is the lowest of a
+    # column, here off the diagonal for patch2x2; a column of one value has no winner.
     assert body == [
-        ["patch2x2", "0.4 ± 0.14", "**0.2 ± 0.14**", "0.7 ± 0"],
-        ["pixel", "**0.2 ± 0.14**", "0.4 ± 0.14", "—"],  # never tested on block2x2
+        ["pixel", "**0.2 ± 0.14**", "**0.4 ± 0.14**", "—"],  # never tested on block2x2
+        ["patch2x2", "0.25 ± 0.14", "0.5 ± 0.14", "0.7 ± 0"],
     ]
 
 
@@ -243,19 +283,41 @@ def test_cross_eval_rows_sharing_a_training_mask_keep_their_configuration(tmp_pa
     assert labels == ["pixel (masking=pixel,model.depth=1)", "pixel (masking=pixel,model.depth=2)"]
 
 
+def test_the_diagonal_is_explained_against_the_main_table(tmp_path):
+    metrics = {**cross_metrics(pixel=0.2, patch2x2=0.3), "test/mse": 0.25}
+    make_job(tmp_path, "masking=pixel", metrics=metrics, mask="pixel")
+
+    markdown = render_markdown(tmp_path, *read(tmp_path), {})
+
+    assert (
+        "The diagonal (a model tested on the kind of mask it was trained on) is not the main "
+        "table's test mse (pixel: 0.2 here, 0.25 there): both score the same test images under "
+        "the same kind of mask, but this matrix draws the holes anew"
+    ) in markdown
+
+
 def test_markdown_report_says_what_it_holds(seeds_sweep):
     configurations, shared = read(seeds_sweep)
     figures = {"val_curves.png": None, "cross_eval.png": "no cross-evaluation metrics"}
 
     markdown = render_markdown(seeds_sweep, configurations, shared, figures)
 
-    assert markdown.startswith(f"# Sweep report: {seeds_sweep.name}\n")
+    title, findings, *_ = markdown.split("\n\n")
+    assert title == f"# Sweep report: {seeds_sweep.name}"
+    # What the sweep found comes first, in words (tests/test_findings.py: which words).
+    assert findings.startswith("masking=pixel is best on test mse: test mse 0.3.")
+    assert "(0.1) exceeds the spread over seeds (± 0.071 and ± 0 over 2 and 2 seeds)" in findings
+    # The main table, its glossary and what bold means; every metric in a second table.
+    assert "- **test mse**: mean squared error over the hidden pixels" in markdown
+    assert "- **Bold**: the best configuration of a column" in markdown
+    assert results_table(configurations, all_columns(configurations)) in markdown.split(
+        "## All metrics")[1]  # fmt: skip
     assert "4 run(s) in 2 configuration(s), 0 failed. Data: UniformNoise." in markdown
     assert "mean ± sample standard deviation over the finished seeds" in markdown
     assert "Overrides shared by every run: `debug=tiny`." in markdown
     assert results_table(configurations) in markdown
     assert "No cross-evaluation metrics (test/<mask>/mse) in these runs." in markdown
-    assert "- [val_curves.png](val_curves.png)" in markdown
+    assert "- [val_curves.png](val_curves.png): val/mse of every run" in markdown
     assert "![val_curves.png](val_curves.png)" in markdown
     assert "- cross_eval.png: skipped, no cross-evaluation metrics" in markdown
     assert "![cross_eval.png]" not in markdown

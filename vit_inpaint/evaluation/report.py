@@ -7,9 +7,12 @@ Reads, for every job folder of a Hydra multirun (a subfolder holding `.hydra/`):
     checkpoints/epoch*.ckpt, else last.ckpt      its model, for the pictures
 
 Writes into that same folder:
-    report.md            one row per run, or per configuration with mean ± std over seeds when
-                         seeds were swept; the train-mask x test-mask matrix; links to the figures
-    val_curves.png       val/mse against step, every run, with baselines as dashed lines
+    report.md            what the sweep found, in words (evaluation/findings.py); the main table,
+                         one row per run, or per configuration with mean ± std over seeds when
+                         seeds were swept, with units and a glossary, best values in bold; the
+                         train-mask x test-mask matrix, its diagonal explained; every metric in a
+                         second table (evaluation/tables.py); the figures, each with a line
+    val_curves.png       val/mse against step, every run, the Bayes limit and mean fill drawn once
     seed_curves.png      val/mse_over_bayes, val/acc, val/nll against step: mean ± std over seeds
     cross_eval.png       the train-mask x test-mask matrix as a heat map, if cross-evaluated
     reconstructions.png  original | masked (hidden in red) | reconstruction, per configuration
@@ -30,9 +33,7 @@ imported inside the functions that need them, so `--help` and a bad path answer 
 from __future__ import annotations
 
 import io
-import statistics
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from vit_inpaint.evaluation.runs import (
@@ -44,6 +45,7 @@ from vit_inpaint.evaluation.runs import (
     group_jobs,
     read_job,
 )
+from vit_inpaint.evaluation.tables import cross_eval_table, results_table
 from vit_inpaint.tasks.registry import TASKS
 
 REPORT_FILE = "report.md"
@@ -54,112 +56,74 @@ FIGURE_FILES = (
     "reconstructions.png",
     "attention.png",
 )
-# The baselines (evaluation/baselines.py) in the order the table shows them.
-BASELINES = ("mean_fill", "visible_mean", "biharmonic", "linear", "bayes")
 # How many test images per configuration the reconstruction figure shows.
 NUM_PICTURES = 4
-MISSING = "—"
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    percent: bool = False
-    over: str | None = None  # shown as key / over, per seed (e.g. test acc / Bayes acc)
-
-    def values(self, c: Configuration) -> list[float]:
-        if self.over is None:
-            return c.values(self.key)
-        return [
-            job.metrics[self.key] / job.metrics[self.over]
-            for job in c.finished
-            if self.key in job.metrics and job.metrics.get(self.over)
-        ]
+# What each kind of test mask hides (data/masking.py EVAL_MASKINGS).
+MASK_WORDS = {
+    "pixel": "one pixel",
+    "patch2x2": "one 2x2 patch of the model's 2x2 patch grid",
+    "block2x2": "a 2x2 square at any offset (it may straddle patches)",
+}
 
 
-def table_columns(configurations: list[Configuration]) -> list[Column]:
-    """The metric columns, each shown only if some finished run logged it."""
-    present = {key for c in configurations for job in c.finished for key in job.metrics}
-    candidates = [
-        Column("val/mse", "val/mse"),
-        Column("test/mse", "test/mse"),
-        Column("test/nmse", "test/nmse"),
-        Column("test/mse_over_bayes", "test/mse_over_bayes"),
-        *(Column(f"test/mse_{b}", f"test/mse_{b}") for b in BASELINES if b != "bayes"),
-        Column("test/mse_bayes", "Bayes limit (test/mse_bayes)"),
-        Column("test/psnr", "test/psnr"),
-        Column("test/rate_perfect", "test/rate_perfect", percent=True),
-        Column("test/rate_acceptable", "test/rate_acceptable", percent=True),
-        Column("test/rate_failed", "test/rate_failed", percent=True),
+def cross_eval_section(configurations: list[Configuration]) -> list[str]:
+    """The train-mask x test-mask matrices, with what their rows, columns, bold cells and
+    diagonal mean, and why the diagonal is not the main table's test mse."""
+    lines = ["## Cross-evaluation: training mask x test mask", ""]
+    rows = cross_eval_rows(configurations)
+    if not rows:
+        return lines + ["No cross-evaluation metrics (test/<mask>/mse) in these runs.", ""]
+    masks = "; ".join(f"{m}, {MASK_WORDS[m]}" for m in TEST_MASKS if m in MASK_WORDS)
+    lines += [
+        "Each model (row: the mask it was trained on) tested on every kind of mask (column), on "
+        f"the same test images. Test masks: {masks}. **Bold**: the lowest value of each column, "
+        "the training mask that fills that kind of hole best.",
+        "",
     ]
-    return [column for column in candidates if column.key in present]
+    # The diagonal against the main table: the same images and kind of mask, other positions.
+    pairs = [
+        f"{c.train_mask}: {diagonal:.4g} here, {main:.4g} there"
+        for _, c in rows
+        if (diagonal := c.mean(f"test/{c.train_mask}/mse")) is not None
+        and (main := c.mean("test/mse")) is not None
+    ]
+    if pairs:
+        lines += [
+            "The diagonal (a model tested on the kind of mask it was trained on) is not the "
+            f"main table's test mse ({'; '.join(pairs)}): both score the same test images "
+            "under the same kind of mask, but this matrix draws the holes anew, from a random "
+            "stream of its own, so they fall on other pixels. The difference is how much the "
+            "test mse moves with where the holes fall, not a different model or image set.",
+            "",
+        ]
+    lines += ["test/<mask>/mse:", "", cross_eval_table(rows, "mse"), ""]
+    if any(c.values(f"test/{m}/mse_over_bayes") for _, c in rows for m in TEST_MASKS):
+        lines += ["test/<mask>/mse_over_bayes (1 = the Bayes limit of that test set):", ""]
+        lines += [cross_eval_table(rows, "mse_over_bayes"), ""]
+    return lines
 
 
-# task=classify's columns (tasks/classification.py, evaluation/classifiers.py): the model, its
-# ratios to the Bayes classifier (on Gaussian fields), the pixel classifiers, the Bayes one.
-CLASSIFY_COLUMNS = (
-    Column("val/acc", "val/acc"),
-    Column("val/nll", "val/nll"),
-    Column("test/acc", "test/acc"),
-    Column("test/nll", "test/nll"),
-    Column("test/acc", "acc / Bayes", over="test/acc_bayes"),
-    Column("test/nll", "nll / Bayes", over="test/nll_bayes"),
-    *(Column(f"test/{m}_{b}", f"test/{m}_{b}") for b in ("logreg", "svm") for m in ("acc", "nll")),
-    Column("test/acc_bayes", "Bayes acc (test/acc_bayes)"),
-    Column("test/nll_bayes", "Bayes nll (test/nll_bayes)"),
+# A line on each figure, for a reader who has not seen the code.
+FIGURE_NOTES = {
+    "val_curves.png": "val/mse of every run against the training step, with the Bayes limit and "
+    "mean fill as labelled reference lines: one per configuration where their validation masks "
+    "give them other levels, and the mean over seeds where each seed has its own validation "
+    "images (so a run can end just below it)",
+    "seed_curves.png": "per configuration, val/mse / Bayes (and val accuracy and nll for "
+    "classifiers) against the step: the mean over seeds, ± one standard deviation shaded when "
+    "there are several",
+    "cross_eval.png": "the cross-evaluation matrix as a heat map; outlined cells are the diagonal",
+    "reconstructions.png": "test images: original, masked (hidden pixels in red), the model's "
+    "reconstruction; each configuration's best checkpoint on val/mse, first seed",
+    "attention.png": "last-layer attention of each head for one test image; best checkpoint on "
+    "val/mse, first seed",
+}
+BOLD_NOTE = (
+    "- **Bold**: the best configuration of a column where lower or higher is better (lowest mse "
+    "or nll, highest psnr or accuracy); references (baselines, Bayes) are never bold."
 )
-
-
-def classify_columns(configurations: list[Configuration]) -> list[Column]:
-    present = {key for c in configurations for job in c.finished for key in job.metrics}
-    return [col for col in CLASSIFY_COLUMNS if col.key in present and col.over in (None, *present)]
-
-
-def format_values(values: list[float], percent: bool = False) -> str:
-    """`mean ± sample std` over seeds; one value as it is; none as a dash."""
-    if not values:
-        return MISSING
-
-    def number(x: float, digits: int) -> str:
-        return f"{100 * x:.1f}%" if percent else f"{x:.{digits}g}"
-
-    mean = number(statistics.fmean(values), 4)
-    return f"{mean} ± {number(statistics.stdev(values), 2)}" if len(values) > 1 else mean
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
-
-
-def results_table(configurations: list[Configuration], columns: list[Column] | None = None) -> str:
-    columns = table_columns(configurations) if columns is None else columns
-    per_seed = any(len(c.jobs) > 1 for c in configurations)
-    header = ["configuration", *(["seeds"] if per_seed else []), "status"]
-    rows = [
-        [
-            c.label,
-            *([str(len(c.finished))] if per_seed else []),
-            c.status,
-            *(format_values(col.values(c), col.percent) for col in columns),
-        ]
-        for c in configurations
-    ]
-    return markdown_table(header + [col.header for col in columns], rows)
-
-
-def cross_eval_table(rows: list[tuple[str, Configuration]], metric: str) -> str:
-    """test/<mask>/<metric> per training mask (rows) and test mask (columns); the diagonal,
-    where the model is tested on the masks it was trained on, in bold."""
-    body = []
-    for label, c in rows:
-        cells = []
-        for mask in TEST_MASKS:
-            cell = format_values(c.values(f"test/{mask}/{metric}"))
-            cells.append(f"**{cell}**" if mask == c.train_mask and cell != MISSING else cell)
-        body.append([label, *cells])
-    return markdown_table(["train mask \\ test mask", *TEST_MASKS], body)
 
 
 def render_markdown(
@@ -173,9 +137,18 @@ def render_markdown(
     failed = sum(job.failed for job in jobs)
     unreadable = sum(job.unreadable is not None for job in jobs)
     sources = sorted({job.data_source.rsplit(".", 1)[-1] for job in jobs})
-    lines = [
-        f"# Sweep report: {sweep_dir.name}",
-        "",
+    # One table per task (tasks/registry.py); the main table even when no run finished.
+    by_task: dict[str, list[Configuration]] = {}
+    for c in configurations:
+        by_task.setdefault(c.task, []).append(c)
+    tasks = [
+        (entry, by_task.get(name, []))
+        for name, entry in TASKS.items()
+        if by_task.get(name) or (entry.report_heading is None and not configurations)
+    ]
+    findings = " ".join(entry.findings(of_task) for entry, of_task in tasks)
+    lines = [f"# Sweep report: {sweep_dir.name}", "", findings, ""]
+    lines += [
         f"{len(jobs)} run(s) in {len(configurations)} configuration(s), {failed} failed"
         + (f", {unreadable} unreadable (left out)" if unreadable else "")
         + f". Data: {', '.join(sources)}.",
@@ -185,33 +158,24 @@ def render_markdown(
         lines += ["Values: mean ± sample standard deviation over the finished seeds.", ""]
     if shared and len(configurations) > 1:
         lines += [f"Overrides shared by every run: `{','.join(shared)}`.", ""]
-    # One table per task (tasks/registry.py); the main table even when no run finished.
-    by_task: dict[str, list[Configuration]] = {}
-    for c in configurations:
-        by_task.setdefault(c.task, []).append(c)
-    for name, entry in TASKS.items():
-        of_task = by_task.get(name, [])
-        if not of_task and (entry.report_heading is not None or configurations):
-            continue
-        if entry.report_heading is not None:
-            lines += [f"## {entry.report_heading}", ""]
+    for entry, of_task in tasks:
+        lines += [f"## {entry.report_heading or 'Results'}", ""]
         lines += [results_table(of_task, entry.table_columns(of_task)), ""]
-        lines += [entry.report_note, ""]
-    lines += [
-        "## Cross-evaluation: training mask x test mask",
-        "",
-    ]
-    rows = cross_eval_rows(configurations)
-    if rows:
-        lines += ["test/<mask>/mse:", "", cross_eval_table(rows, "mse"), ""]
-        if any(c.values(f"test/{m}/mse_over_bayes") for _, c in rows for m in TEST_MASKS):
-            lines += ["test/<mask>/mse_over_bayes:", "", cross_eval_table(rows, "mse_over_bayes")]
-            lines.append("")
-    else:
-        lines += ["No cross-evaluation metrics (test/<mask>/mse) in these runs.", ""]
+        lines += [*entry.glossary(of_task), BOLD_NOTE, ""]
+    # Only inpainting models are tested under other masks: a classification sweep has none.
+    if not configurations or any(entry.reconstructs for entry, _ in tasks):
+        lines += cross_eval_section(configurations)
+    lines += ["## All metrics", ""]
+    for entry, of_task in tasks:
+        if entry.report_heading is not None:
+            lines += [f"{entry.report_heading}:", ""]
+        lines += [results_table(of_task, entry.all_columns(of_task)), ""]
+    lines += ["Each run's metrics.json holds these and every test/<mask>/ metric.", ""]
     lines += ["## Figures", ""]
     for name, skipped in figures.items():
-        lines.append(f"- {name}: skipped, {skipped}" if skipped else f"- [{name}]({name})")
+        note = FIGURE_NOTES.get(name)
+        link = f"[{name}]({name})" + (f": {note}" if note else "")
+        lines.append(f"- {name}: skipped, {skipped}" if skipped else f"- {link}")
     lines += [""] + [f"![{name}]({name})" for name, skipped in figures.items() if not skipped]
     return "\n".join(lines) + "\n"
 

@@ -31,6 +31,8 @@ SEED = "seed"
 UNLABELLED = ("pretrained.sweep",)
 # Every model is also tested on each kind of mask (test/<mask>/...): the cross-evaluation.
 TEST_MASKS = tuple(EVAL_MASKINGS)
+# The config's per-image RMSE limits of the rates (conf/train.yaml rate_thresholds).
+RATE_THRESHOLDS = ("perfect", "acceptable")
 
 
 class ReportError(ValueError):
@@ -58,6 +60,9 @@ class Job:
     # Why the job's files could not be read (a metrics.json that is a folder, a config.yaml that
     # is not YAML, ...); its metrics are then left out, and the report marks it "unreadable".
     unreadable: str | None = None
+    # Its config's rate_thresholds (perfect, acceptable: per-image RMSE limits), which the
+    # report's glossary quotes; empty when the config does not say.
+    rate_thresholds: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -173,6 +178,7 @@ def read_job(path: Path) -> Job:
 
     train_mask, data_source = select("masking.name"), select("data.images._target_")
     recorded = select(TASK_KEY)
+    thresholds = {name: select(f"rate_thresholds.{name}") for name in RATE_THRESHOLDS}
     return Job(
         path=path,
         overrides=dict(str(item).partition("=")[::2] for item in overrides),
@@ -181,7 +187,16 @@ def read_job(path: Path) -> Job:
         data_source=data_source,
         task=DEFAULT if recorded == "?" else recorded,  # runs older than task=: the default
         unreadable="; ".join(problems) or None,
+        rate_thresholds={k: float(v) for k, v in thresholds.items() if _is_number(v)},
     )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _reason(error: BaseException) -> str:
@@ -308,5 +323,7 @@ def cross_eval_rows(configurations: list[Configuration]) -> list[tuple[str, Conf
     share a mask), the configuration's label is added so that rows are never averaged together.
     """
     rows = [c for c in configurations if any(c.values(f"test/{mask}/mse") for mask in TEST_MASKS)]
+    # In the columns' order, so that a model tested on its own kind of mask is on the diagonal.
+    rows.sort(key=lambda c: TEST_MASKS.index(c.train_mask) if c.train_mask in TEST_MASKS else 99)
     unique = len({c.train_mask for c in rows}) == len(rows)
     return [(c.train_mask if unique else f"{c.train_mask} ({c.label})", c) for c in rows]

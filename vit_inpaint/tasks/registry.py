@@ -38,15 +38,28 @@ class Task:
     pretrains_mae: bool = False  # whether model=mae (a pretraining network) can train this task
     labelled: bool = False  # trains on labelled images (LABELLED_SOURCES, data.labels_per_class)
     takes_loss_pixels: bool = False  # reads the top-level loss_pixels setting
-    # Its table in the sweep report (evaluation/report.py): the columns (configurations ->
-    # [Column]), a heading (None: the report's main table) and the note under it.
-    report_columns: str = "vit_inpaint.evaluation.report:table_columns"
+    # Its part of the sweep report (evaluation/report.py), each configurations -> ...: the main
+    # table's columns ([Column], the essentials), the all-metrics table's, the sentences of the
+    # opening paragraph (evaluation/findings.py), the glossary under the main table (Markdown
+    # bullets); and the table's heading (None: the report's main results).
+    report_columns: str = "vit_inpaint.evaluation.tables:table_columns"
+    report_all_columns: str = "vit_inpaint.evaluation.tables:all_columns"
+    report_findings: str = "vit_inpaint.evaluation.findings:inpaint_findings"
+    report_glossary: str = "vit_inpaint.evaluation.findings:inpaint_glossary"
     report_heading: str | None = None
-    report_note: str = ""
     reconstructs: bool = False  # its models fill images: the report draws them
 
     def table_columns(self, configurations: list) -> list:
         return resolve(self.report_columns)(configurations)
+
+    def all_columns(self, configurations: list) -> list:
+        return resolve(self.report_all_columns)(configurations)
+
+    def findings(self, configurations: list) -> str:
+        return resolve(self.report_findings)(configurations)
+
+    def glossary(self, configurations: list) -> list[str]:
+        return resolve(self.report_glossary)(configurations)
 
     def module_class(self):
         return resolve(self.module)
@@ -76,12 +89,6 @@ TASKS: dict[str, Task] = {
             baseline_prefixes=("mse_",),
             pretrains_mae=True,
             takes_loss_pixels=True,
-            report_note=(
-                "mse, nmse, psnr and the rates are on hidden pixels of the test split, best "
-                "checkpoint on val/mse. test/mse_<baseline>: a classical predictor on the same "
-                "images and masks; the Bayes limit is the best any predictor can do, and "
-                "test/mse_over_bayes = test/mse / Bayes limit (1 = optimal)."
-            ),
             reconstructs=True,
         ),
         Task(
@@ -95,14 +102,11 @@ TASKS: dict[str, Task] = {
             network_args=("num_classes",),
             old_checkpoint_key="num_classes",
             labelled=True,
-            report_columns="vit_inpaint.evaluation.report:classify_columns",
+            report_columns="vit_inpaint.evaluation.tables:classify_columns",
+            report_all_columns="vit_inpaint.evaluation.tables:classify_all_columns",
+            report_findings="vit_inpaint.evaluation.findings:classify_findings",
+            report_glossary="vit_inpaint.evaluation.findings:classify_glossary",
             report_heading="Classification",
-            report_note=(
-                "Test split, best checkpoint on val/nll; nll in nats. acc / Bayes and nll / Bayes: "
-                "per seed, against the Bayes classifier on the same images (1 = optimal). logreg, "
-                "svm: logistic regression and an RBF SVM on the raw pixels of the same training "
-                "split."
-            ),
         ),
     )
 }
