@@ -1,5 +1,6 @@
-"""`python -m vit_inpaint.cli.evaluate`: an inpainter against the classical tools on unseen photos,
-and the inpainter recipe's model as the inpaint tool loads it."""
+"""`python -m vit_inpaint.cli.evaluate`: an inpainter against the classical tools on unseen photos
+(bundled ones or the user's own files, with generated masks or the user's), and the inpainter
+recipe's model as the inpaint tool loads it."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import pytest
 from tests.conftest import ROOT, TINY, compose_config
 from vit_inpaint.cli.evaluate import main
 from vit_inpaint.evaluation.classical import METHODS, neighbour_mean
-from vit_inpaint.evaluation.photos import evaluate, mask_of, summary
+from vit_inpaint.evaluation.photos import evaluate, mask_of, photo_sources, read_photo, summary
 
-pytestmark = pytest.mark.slow  # every test here uses a trained checkpoint or a subprocess
+# Small runs: the user's photographs are 32x48 crops, one scale, one bin, one mask kind.
+SMALL = ["--scales", "1", "--bins", "1", "--kinds", "holes2"]
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,7 @@ def checkpoint(tmp_path_factory):
     return out / "checkpoints" / "last.ckpt"
 
 
+@pytest.mark.slow  # trains a checkpoint
 def test_the_tool_writes_tables_and_a_figure_of_what_it_measured(checkpoint, tmp_path):
     out = tmp_path / "eval"
     args = ["--ckpt", str(checkpoint), "--out-dir", str(out), "--scales", "8", "--bins", "2"]
@@ -83,6 +86,7 @@ def test_the_summary_is_the_geometric_mean_of_the_ratios():
     assert any("holes2: model / biharmonic = 0.500" in line for line in lines)
 
 
+@pytest.mark.slow  # trains a checkpoint, starts a subprocess
 def test_training_photographs_are_refused(checkpoint, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "vit_inpaint.cli.evaluate", "--ckpt", str(checkpoint), "--photos",
@@ -103,3 +107,186 @@ def test_neighbour_mean_fills_rings_from_the_border_inward():
     ring = out[1:4, 1:4].copy()
     ring[1, 1] = np.nan
     assert out[2, 2] == pytest.approx(np.nanmean(ring))
+
+
+# --- the user's own photographs and masks --------------------------------------------------------
+
+
+@pytest.fixture
+def user_files(tmp_path):
+    """photos/ with two 32x48 crops of test photographs (PNG), a JPEG, a truncated JPEG, a text
+    file named .png, and masks/ with a mask per photograph of photos/ (same stems)."""
+    import imageio.v3 as iio
+    import skimage.data
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "masks").mkdir()
+    iio.imwrite(tmp_path / "photos" / "b_clock.png", skimage.data.clock()[100:132, 100:148])
+    iio.imwrite(tmp_path / "photos" / "a_cat.png", skimage.data.chelsea()[100:132, 100:148])
+    (tmp_path / "photos" / "notes.txt").write_text("not a photograph, not read")
+    iio.imwrite(tmp_path / "cat.jpg", skimage.data.chelsea()[:32, :48])
+    (tmp_path / "broken.jpg").write_bytes((tmp_path / "cat.jpg").read_bytes()[:300])
+    (tmp_path / "text.png").write_text("hello")
+    mask = np.zeros((32, 48), np.uint8)
+    mask[8:16, 10:22] = 255  # 96 of 1536 pixels
+    iio.imwrite(tmp_path / "masks" / "a_cat.png", mask)
+    iio.imwrite(tmp_path / "masks" / "b_clock.png", mask[::-1])
+    iio.imwrite(tmp_path / "small_mask.png", mask[:16, :16])
+    return tmp_path
+
+
+def _refuse_loading_a_model(monkeypatch):
+    """Refusals come before any model is loaded: loading one fails the test."""
+    import vit_inpaint.fill.model
+
+    def load_inpainter(path=None):
+        pytest.fail("the inputs were refused only after loading a model")
+
+    monkeypatch.setattr(vit_inpaint.fill.model, "load_inpainter", load_inpainter)
+
+
+def _refused(argv, capsys) -> str:
+    """main(argv)'s exit status 2 and its last line on stderr, the `error:` line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error: " in last
+    return last
+
+
+def test_a_folder_gives_its_image_files_sorted_by_name(user_files):
+    sources = photo_sources([str(user_files / "photos"), "clock", str(user_files / "cat.jpg")])
+    photos = user_files / "photos"
+    assert sources == [
+        photos / "a_cat.png",
+        photos / "b_clock.png",
+        "clock",
+        user_files / "cat.jpg",
+    ]
+    # A file named twice (in its folder and by itself) is evaluated once.
+    assert photo_sources([str(photos), str(photos / "a_cat.png")]) == sources[:2]
+
+
+def test_every_kind_of_image_file_is_read_gray_in_0_1(tmp_path):
+    import imageio.v3 as iio
+    import skimage.color
+    import skimage.data
+    from PIL import Image
+
+    rgb = skimage.data.chelsea()[:32, :48]
+    gray = skimage.color.rgb2gray(rgb / 255.0)
+    iio.imwrite(tmp_path / "rgba.png", np.dstack([rgb, np.full((32, 48), 128, np.uint8)]))
+    np.testing.assert_allclose(read_photo(tmp_path / "rgba.png"), gray)  # alpha dropped
+    clock = skimage.data.clock()[:32, :48]
+    iio.imwrite(tmp_path / "gray16.tif", clock.astype(np.uint16) * 257)
+    np.testing.assert_allclose(read_photo(tmp_path / "gray16.tif"), clock / 255.0)
+    palette = Image.fromarray(rgb).convert("P")
+    palette.save(tmp_path / "palette.png")
+    expected = skimage.color.rgb2gray(np.asarray(palette.convert("RGB")) / 255.0)
+    np.testing.assert_allclose(read_photo(tmp_path / "palette.png"), expected)
+
+
+def test_an_unknown_name_is_refused_before_anything(tmp_path, monkeypatch, capsys):
+    _refuse_loading_a_model(monkeypatch)
+    out = tmp_path / "out"
+    last = _refused(["--photos", "nosuchphoto", "--out-dir", str(out)], capsys)
+    assert "nosuchphoto" in last and "chelsea, clock, gravel" in last
+    assert not out.exists()
+
+
+def test_nothing_readable_left_is_refused(user_files, monkeypatch, capsys):
+    _refuse_loading_a_model(monkeypatch)
+    out = user_files / "out"
+    argv = ["--photos", str(user_files / "broken.jpg"), str(user_files / "text.png")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--out-dir", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and "none of the 2 files could be read" in err[-1]
+    assert err[0].startswith(f"skipped {user_files / 'broken.jpg'}: not an image file")
+    assert err[1].startswith(f"skipped {user_files / 'text.png'}: not an image file")
+    assert not out.exists()
+
+
+def test_a_mask_of_another_size_is_refused_naming_both(user_files, monkeypatch, capsys):
+    _refuse_loading_a_model(monkeypatch)
+    photos, out = user_files / "photos", user_files / "out"
+    masks = [str(user_files / "small_mask.png"), str(user_files / "masks" / "b_clock.png")]
+    last = _refused(["--photos", str(photos), "--masks", *masks, "--out-dir", str(out)], capsys)
+    assert f"{user_files / 'small_mask.png'}, the mask of {photos / 'a_cat.png'}" in last
+    assert "16x16" in last and "32x48" in last
+    # One mask for two photographs, and a folder without a mask named like a photograph.
+    assert "1 masks for 2 photographs" in _refused(
+        ["--photos", str(photos), "--masks", masks[1]], capsys
+    )
+    last = _refused(["--photos", "clock", "--masks", str(user_files / "masks")], capsys)
+    assert "0 files named clock.*" in last
+    assert not out.exists()
+
+
+def test_the_summary_says_the_coverage_that_was_run():
+    from vit_inpaint.evaluation.photos import Result
+
+    bins = [(0.0, 0.1), (0.1, 0.2)]
+    results = [
+        Result(1, "holes2", low, high, m, 1.0, 1, 1.0, 1.0)
+        for low, high in bins
+        for m in ("model", "telea")
+    ]
+    assert "2 kind x bin cases up to 20%" in "\n".join(summary(results))
+    results = [Result(1, "user", 0.42, 0.42, m, 1.0, 1, 1.0, 1.0) for m in ("model", "telea")]
+    assert "the user's masks, 42% of the pixels hidden" in "\n".join(summary(results))
+
+
+def test_the_help_says_the_default_folder_and_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert exit_info.value.code == 0 and "default: outputs/evaluation" in text
+    assert "seed of the generated masks" in text and "generated mask kinds" in text
+
+
+def _rows(out):
+    return list(csv.DictReader((out / "evaluation.csv").open()))
+
+
+@pytest.mark.slow  # runs the shipped model
+def test_a_folder_of_the_users_photographs(user_files, capsys):
+    out = user_files / "out"
+    assert main(["--photos", str(user_files / "photos"), *SMALL, "--out-dir", str(out)]) == 0
+    # 1 scale x 1 kind x 1 bin: one row per method, pooled over both photographs.
+    rows = _rows(out)
+    assert [r["kind"] for r in rows] == ["holes2"] * (1 + len(METHODS))
+    text = (out / "evaluation.md").read_text()
+    photos = user_files / "photos"
+    assert f"Test photographs: {photos / 'a_cat.png'}, {photos / 'b_clock.png'};" in text
+    assert "1 kind x bin cases up to 10%" in text
+
+
+@pytest.mark.slow  # runs the shipped model
+def test_files_are_evaluated_and_a_broken_one_skipped_with_a_line(user_files, capsys):
+    out = user_files / "out"
+    files = [user_files / "cat.jpg", user_files / "broken.jpg", user_files / "photos" / "a_cat.png"]
+    assert main(["--photos", *map(str, files), *SMALL, "--out-dir", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"skipped {files[1]}: not an image file" in err
+    assert f"Test photographs: {files[0]}, {files[2]};" in (out / "evaluation.md").read_text()
+
+
+@pytest.mark.slow  # runs the shipped model
+def test_the_users_masks_replace_the_generated_ones(user_files):
+    out = user_files / "out"
+    photos = user_files / "photos"
+    argv = ["--photos", str(photos), "--masks", str(user_files / "masks"), "--out-dir", str(out)]
+    assert main(argv) == 0
+    rows = _rows(out)
+    # Only the user's masks, at full resolution: 2 x 96 hidden pixels of 2 x 1536.
+    assert {(r["scale"], r["kind"]) for r in rows} == {("1", "user")}
+    assert {int(r["hidden_pixels"]) for r in rows} == {192}
+    assert float(rows[0]["coverage_low"]) == pytest.approx(96 / 1536)
+    assert "the user's masks, 6% of the pixels hidden" in (out / "evaluation.md").read_text()
+    # The same masks as files in the photographs' order give the same errors.
+    masks = [str(user_files / "masks" / name) for name in ("a_cat.png", "b_clock.png")]
+    again = user_files / "again"
+    assert main(["--photos", str(photos), "--masks", *masks, "--out-dir", str(again)]) == 0
+    assert [r["mse"] for r in _rows(again)] == [r["mse"] for r in rows]

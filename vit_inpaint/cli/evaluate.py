@@ -1,9 +1,12 @@
 """How well does a model inpaint photographs it never saw, against the classical tools?
 
-    python -m vit_inpaint.cli.evaluate --ckpt CKPT [--out-dir DIR] [--scales 4 1] [--photos ...]
+    python -m vit_inpaint.cli.evaluate [--ckpt CKPT] [--out-dir DIR] [--scales 4 1]
+    python -m vit_inpaint.cli.evaluate --photos my_photos/ other.jpg [--masks my_masks/]
 
-Writes evaluation.csv, evaluation.md and evaluation.png into --out-dir and prints evaluation.md;
-evaluation/photos.py says what they hold.
+Writes evaluation.csv, evaluation.md and evaluation.png into --out-dir (default
+outputs/evaluation) and prints evaluation.md; evaluation/photos.py says what they hold. Every
+input is checked before a model is loaded or anything is written: a bad argument is one `error:`
+line, exit status 2; a photograph file that cannot be read is skipped with a line saying why.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from vit_inpaint.evaluation.photos import (
     BINS,
     CLASSICAL,
     KINDS,
+    check_scales,
     csv_text,
     evaluate,
     figure_png,
     markdown,
+    mask_files,
+    photo_sources,
+    read_photos,
 )
 
 DESCRIPTION = __doc__.split("\n\n")[0]
@@ -33,20 +40,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out-dir",
         type=Path,
-        default=Path("evaluation"),
-        help="folder for evaluation.{csv,md,png} (default: ./evaluation)",
+        default=Path("outputs/evaluation"),
+        help="folder for evaluation.{csv,md,png} (default: outputs/evaluation, as `make evaluate`)",
     )
     parser.add_argument(
-        "--scales", type=int, nargs="+", default=[4, 1], help="downscale factors (default: 4 1)"
+        "--scales",
+        type=int,
+        nargs="+",
+        help="downscale factors (default: 4 1; with --masks: 1, a shrunk mask hiding a block "
+        "where it hides any of its pixels)",
     )
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        default=list(KINDS),
+        choices=KINDS,
+        help="generated mask kinds: holes of 2, 4 or 8 pixels, random dropout, thin strokes "
+        "(default: all)",
+    )
     parser.add_argument(
         "--bins",
         type=int,
         default=len(BINS),
         help="how many 10%% coverage bins, from 0-10%% (default: 6)",
     )
-    parser.add_argument("--photos", nargs="+", help="test photographs (default: the test split)")
+    parser.add_argument(
+        "--photos",
+        nargs="+",
+        metavar="PHOTO",
+        help="image files, folders (every image file in them, by name; PNG, JPEG, TIFF, 8 or "
+        "16 bits, made gray) or bundled photographs' names (default: the test split: "
+        "chelsea clock gravel)",
+    )
+    parser.add_argument(
+        "--masks",
+        nargs="+",
+        metavar="MASK",
+        help="the user's masks instead of generated ones, white (non-zero) = hidden as for the "
+        "inpaint tool: a file per photograph in the same order, or a folder with a file named "
+        "like each photograph",
+    )
     parser.add_argument(
         "--methods",
         nargs="+",
@@ -54,36 +87,53 @@ def main(argv: list[str] | None = None) -> int:
         choices=CLASSICAL,
         help="classical methods to compare with",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the generated masks, 0 or more (default: 0)"
+    )
     args = parser.parse_args(argv)
-    from vit_inpaint.data.sources import PHOTO_SPLITS
-
-    photos = args.photos or PHOTO_SPLITS["test"]
-    leaked = sorted(set(photos) & set(PHOTO_SPLITS["train"]))
-    if leaked:
-        parser.error(f"argument --photos: {leaked} are training photographs; evaluate on others")
+    scales = args.scales or ([1] if args.masks else [4, 1])
     if not 1 <= args.bins <= len(BINS):
         parser.error(f"argument --bins: must be between 1 and {len(BINS)}, got {args.bins}")
-    if any(s < 1 for s in args.scales):
-        parser.error(f"argument --scales: factors must be >= 1, got {args.scales}")
+    if any(s < 1 for s in scales):
+        parser.error(f"argument --scales: factors must be >= 1, got {scales}")
     if args.seed < 0:
         parser.error(f"argument --seed: must be >= 0, got {args.seed}")
     if args.out_dir.exists() and not args.out_dir.is_dir():
         parser.error(f"argument --out-dir: {args.out_dir} is a file, not a folder")
-    from vit_inpaint.fill.model import load_inpainter
+    from vit_inpaint.data.sources import PHOTO_SPLITS
     from vit_inpaint.storage.images import FileError
+
+    try:
+        sources = photo_sources(args.photos or PHOTO_SPLITS["test"])
+    except (OSError, ValueError) as err:  # OSError: a folder that cannot be listed
+        parser.error(f"argument --photos: {err}")
+    try:
+        masks = mask_files(sources, args.masks) if args.masks else None
+        photos, skipped = read_photos(sources, masks)
+    except (OSError, ValueError) as err:  # mask count, names; FileError: bad mask file or size
+        parser.error(f"argument --masks: {err}")
+    for line in skipped:
+        print(line, file=sys.stderr)
+    if not photos:
+        parser.error(f"argument --photos: none of the {len(sources)} files could be read")
+    try:
+        check_scales(photos, scales)
+    except ValueError as err:
+        parser.error(f"argument --scales: {err}")
+    from vit_inpaint.fill.model import load_inpainter
 
     try:
         inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
     results = evaluate(
-        inpainter.fill, photos, args.scales, args.kinds, BINS[: args.bins], args.seed, args.methods
+        inpainter.fill, photos, scales, args.kinds, BINS[: args.bins], args.seed, args.methods
     )
     from vit_inpaint.storage.atomic import write_all_atomic
 
     header = f"# Inpainting evaluation: {inpainter.source}\n\n"
-    header += f"Test photographs: {', '.join(photos)}; seed {args.seed}."
+    header += f"Test photographs: {', '.join(photo.name for photo in photos)}; "
+    header += f"masks: {' '.join(args.masks)}." if masks else f"seed {args.seed}."
     text = markdown(results, header)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_all_atomic(

@@ -231,7 +231,12 @@ def load_photo(name: str, downscale: int = 1) -> torch.Tensor:
     if image.ndim == 3:
         image = skimage.color.rgb2gray(image[..., :3])
     image = skimage.util.img_as_float(image).astype(np.float32)
-    photo = torch.from_numpy(np.ascontiguousarray(image))
+    return block_mean(torch.from_numpy(np.ascontiguousarray(image)), downscale)
+
+
+def block_mean(photo: torch.Tensor, downscale: int) -> torch.Tensor:
+    """A (H, W) photo shrunk `downscale` times by averaging blocks (the last rows and columns
+    that do not fill a block are dropped); the evaluation shrinks the user's photographs so too."""
     if downscale > 1:
         h = photo.shape[0] // downscale * downscale
         w = photo.shape[1] // downscale * downscale

@@ -1,11 +1,13 @@
 """How well does a model inpaint photographs it never saw, against the classical tools?
 
-    python -m vit_inpaint.cli.evaluate --ckpt CKPT [--out-dir DIR] [--scales 4 1] [--photos ...]
+    python -m vit_inpaint.cli.evaluate [--ckpt CKPT] [--scales 4 1] [--photos ...] [--masks ...]
 
-On the test photographs only (data/sources.py PHOTO_SPLITS["test"]), at each scale (4: shrunk 4x,
+On the test photographs (data/sources.py PHOTO_SPLITS["test"]) or the user's own image files
+(read_photos: read as the inpaint tool reads them, then gray), at each scale (4: shrunk 4x,
 1: full resolution), for each mask kind (holes of 2, 4 and 8 pixels, dropout, strokes) and each
 coverage bin (0-10%, ..., 50-60%): one mask per photograph, drawn from a fixed seed with a coverage
 inside the bin, filled by the model and by each classical method (evaluation/classical.py).
+With the user's own masks (one per photograph) those masks are the one case, of kind "user".
 The command (cli/evaluate.py) writes into --out-dir:
     evaluation.csv   one row per scale x kind x bin x method: hidden-pixel MSE and PSNR (pooled over
                      the photographs), seconds per megapixel
@@ -19,10 +21,12 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +35,154 @@ BINS = ((0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
 CLASSICAL = ("biharmonic", "telea", "navier_stokes", "neighbour_mean")
 # The targets are stated over coverage up to 30% (issue: geometric mean over kinds and bins).
 TARGET_COVERAGE = 0.3
+# The files of a folder given to --photos that are read (imageio reads them through Pillow or
+# tifffile); anything else there (notes, sidecar files) is no photograph.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+# A photograph shrunk below this many pixels a side leaves the 8-pixel holes no room.
+SMALLEST = 8
+
+
+@dataclass
+class Photo:
+    """One photograph to evaluate on, and the user's mask for it (True = hidden) if any."""
+
+    name: str  # a bundled photograph's name, or the path of a file as given
+    pixels: np.ndarray | None = None  # a file's gray (H, W) pixels; None: the bundled `name`
+    mask: np.ndarray | None = None
+
+    def at(self, scale: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(gray image, mask) shrunk `scale` times; a shrunk mask hides a block when it hides
+        any of its pixels, so no pixel the user hid is ever scored as visible."""
+        import torch
+
+        from vit_inpaint.data.sources import block_mean, load_photo
+
+        if self.pixels is None:
+            image = load_photo(self.name, scale).numpy().astype(np.float64)
+        else:
+            image = block_mean(torch.from_numpy(self.pixels), scale).numpy()
+        if self.mask is None:
+            return image, None
+        return image, block_mean(torch.from_numpy(self.mask).double(), scale).numpy() > 0
+
+
+def photo_sources(arguments: list[str]) -> list[str | Path]:
+    """The --photos arguments as bundled photographs' names and image files (a folder: its image
+    files, sorted by name), each once. A bundled name wins over a file of that name (write
+    ./NAME for the file). Raises ValueError for a training photograph (the model saw it), a
+    name that is neither a bundled photograph nor a file or folder, and a folder without images."""
+    import skimage.data
+
+    from vit_inpaint.data.sources import PHOTO_SPLITS
+
+    leaked = sorted(set(arguments) & set(PHOTO_SPLITS["train"]))
+    if leaked:
+        raise ValueError(f"{leaked} are training photographs; evaluate on others")
+    sources: dict[str | Path, None] = {}
+    for argument in arguments:
+        path = Path(argument)
+        if callable(getattr(skimage.data, argument, None)):
+            sources[argument] = None
+        elif os.path.isdir(path):  # os.path: a name too long for the system is no folder
+            files = [f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")]
+            images = sorted((f for f in files if f.suffix.lower() in IMAGE_SUFFIXES), key=str)
+            if not images:
+                raise ValueError(
+                    f"{path}: the folder holds no image file ({', '.join(IMAGE_SUFFIXES)})"
+                )
+            sources.update(dict.fromkeys(images))
+        elif os.path.exists(path):
+            sources[path] = None
+        else:
+            raise ValueError(
+                f"{argument}: neither a bundled photograph (the test ones: "
+                f"{', '.join(PHOTO_SPLITS['test'])}) nor an existing file or folder"
+            )
+    return list(sources)
+
+
+def mask_files(sources: list[str | Path], arguments: list[str]) -> list[Path]:
+    """--masks: one mask per photograph, as files in the photographs' order or as one folder
+    holding a file named like each photograph (its stem; a bundled photograph's name). Raises
+    ValueError when the count or a name does not match."""
+    paths = [Path(argument) for argument in arguments]
+    if len(paths) == 1 and os.path.isdir(paths[0]):
+        folder, found = paths[0], []
+        for source in sources:
+            stem = source if isinstance(source, str) else source.stem
+            matches = sorted(f for f in folder.iterdir() if f.is_file() and f.stem == stem)
+            if len(matches) != 1:
+                raise ValueError(
+                    f"{folder}: {len(matches)} files named {stem}.* for the photograph {source} "
+                    f"({', '.join(m.name for m in matches) or 'none'}); it needs one mask"
+                )
+            found += matches
+        return found
+    if len(paths) != len(sources):
+        raise ValueError(
+            f"{len(paths)} masks for {len(sources)} photographs "
+            f"({', '.join(map(str, sources))}): give one per photograph, in the same order, "
+            "or a folder of masks named like the photographs"
+        )
+    return paths
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """An image file as gray (H, W) float64 in [0, 1]: read as the inpaint tool reads it
+    (storage/images.py), alpha dropped, colour made gray as the bundled photographs are."""
+    import skimage.color
+
+    from vit_inpaint.storage.images import read_image, split_alpha
+
+    colour, _ = split_alpha(read_image(path))
+    return skimage.color.rgb2gray(colour) if colour.ndim == 3 else colour
+
+
+def read_photos(
+    sources: list[str | Path], masks: list[Path] | None = None
+) -> tuple[list[Photo], list[str]]:
+    """(the photographs that could be read, with their masks; a line per file skipped and why).
+    A photograph that cannot be read is skipped with its mask; a mask that cannot be read or
+    that does not fit its photograph raises FileError naming both, since it was chosen for it."""
+    from vit_inpaint.data.sources import load_photo
+    from vit_inpaint.storage.images import FileError, check_mask, read_mask
+
+    photos, skipped = [], []
+    for index, source in enumerate(sources):
+        pixels = None
+        if isinstance(source, Path):
+            try:
+                pixels = read_photo(source)
+            except FileError as err:
+                skipped.append(f"skipped {err}")
+                continue
+        mask = None
+        if masks is not None:
+            mask = read_mask(masks[index])
+            shape = load_photo(source).shape if pixels is None else pixels.shape
+            try:
+                check_mask(mask, *shape)
+            except FileError as err:
+                raise FileError(f"{masks[index]}, the mask of {source}: {err}") from None
+        photos.append(Photo(str(source), pixels, mask))
+    return photos, skipped
+
+
+def check_scales(photos: list[Photo], scales: list[int]) -> None:
+    """Raises ValueError for a photograph too small at a scale, or a mask hiding all of it there."""
+    for photo in photos:
+        for scale in scales:
+            image, mask = photo.at(scale)
+            if min(image.shape) < SMALLEST:
+                raise ValueError(
+                    f"{photo.name} shrunk {scale}x is {image.shape[0]}x{image.shape[1]} pixels, "
+                    f"under {SMALLEST}x{SMALLEST}: leave out this scale or this photograph"
+                )
+            if mask is not None and mask.all():
+                raise ValueError(
+                    f"the mask of {photo.name} shrunk {scale}x hides every pixel (a block is "
+                    "hidden when any of its pixels is): leave out this scale"
+                )
 
 
 def mask_of(kind: str, low: float, high: float):
@@ -73,56 +225,82 @@ class Result:
         return self.seconds / self.megapixels
 
 
-def evaluate(fill_model, photos, scales, kinds=KINDS, bins=BINS, seed=0, methods=CLASSICAL):
-    """Every (scale, kind, bin) case filled by the model and each classical method."""
+def coverage_text(low: float, high: float) -> str:
+    return f"{low:.0%}" if low == high else f"{low:.0%}-{high:.0%}"
+
+
+def _cases(shrunk, scale, kinds, bins, seed):
+    """(kind, low, high, a mask per photograph) of each case at a scale: the user's masks as the
+    one case of kind "user" (low = high = their pooled coverage), or else a mask per kind x bin
+    x photograph drawn from the seed."""
     import torch
 
     from vit_inpaint.data.seeds import stream_seed
-    from vit_inpaint.data.sources import load_photo
+
+    if shrunk[0][1] is not None:
+        masks = [mask for _, mask in shrunk]
+        coverage = sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
+        yield "user", coverage, coverage, masks
+        return
+    for k, kind in enumerate(kinds):
+        for b, (low, high) in enumerate(bins):
+            masks = []
+            for p, (image, _) in enumerate(shrunk):
+                gen = torch.Generator().manual_seed(stream_seed(seed, scale, k, b, p))
+                masks.append(mask_of(kind, low, high)(1, *image.shape, gen)[0].numpy())
+            yield kind, low, high, masks
+
+
+def evaluate(fill_model, photos, scales, kinds=KINDS, bins=BINS, seed=0, methods=CLASSICAL):
+    """Every case (_cases) at every scale filled by the model and each classical method; photos:
+    Photo objects or bundled photographs' names."""
     from vit_inpaint.evaluation.classical import METHODS
 
+    photos = [photo if isinstance(photo, Photo) else Photo(photo) for photo in photos]
     fills = {"model": fill_model, **{name: METHODS[name] for name in methods}}
     results = []
     for scale in scales:
-        images = {name: load_photo(name, scale).numpy().astype(np.float64) for name in photos}
-        for k, kind in enumerate(kinds):
-            for b, (low, high) in enumerate(bins):
-                totals = {name: [0.0, 0, 0.0, 0.0] for name in fills}
-                for p, image in enumerate(images.values()):
-                    gen = torch.Generator().manual_seed(stream_seed(seed, scale, k, b, p))
-                    mask = mask_of(kind, low, high)(1, *image.shape, gen)[0].numpy()
-                    for method, fill in fills.items():
-                        start = time.perf_counter()
-                        filled = fill(image, mask)
-                        seconds = time.perf_counter() - start
-                        total = totals[method]
-                        total[0] += float(((filled[mask] - image[mask]) ** 2).sum())
-                        total[1] += int(mask.sum())
-                        total[2] += seconds
-                        total[3] += image.size / 1e6
-                for method, (sq, n, sec, mp) in totals.items():
-                    results.append(Result(scale, kind, low, high, method, sq, n, sec, mp))
-                print(
-                    f"scale {scale} {kind} {low:.0%}-{high:.0%}: "
-                    + ", ".join(f"{r.method} {r.mse:.3g}" for r in results[-len(fills) :]),
-                    file=sys.stderr,
-                )
+        shrunk = [photo.at(scale) for photo in photos]
+        for kind, low, high, masks in _cases(shrunk, scale, kinds, bins, seed):
+            totals = {name: [0.0, 0, 0.0, 0.0] for name in fills}
+            for (image, _), mask in zip(shrunk, masks, strict=True):
+                for method, fill in fills.items():
+                    start = time.perf_counter()
+                    filled = fill(image, mask)
+                    seconds = time.perf_counter() - start
+                    total = totals[method]
+                    total[0] += float(((filled[mask] - image[mask]) ** 2).sum())
+                    total[1] += int(mask.sum())
+                    total[2] += seconds
+                    total[3] += image.size / 1e6
+            for method, (sq, n, sec, mp) in totals.items():
+                results.append(Result(scale, kind, low, high, method, sq, n, sec, mp))
+            print(
+                f"scale {scale} {kind} {coverage_text(low, high)}: "
+                + ", ".join(f"{r.method} {r.mse:.3g}" for r in results[-len(fills) :]),
+                file=sys.stderr,
+            )
     return results
 
 
 def summary(results: list[Result]) -> list[str]:
-    """The targets: model / method as the geometric mean over kinds and bins up to 30%, per
-    scale, and each kind's own geometric mean against biharmonic."""
+    """The targets: model / method as the geometric mean over kinds and bins up to 30% (or the
+    user's masks, whatever their coverage), per scale, and each kind's own geometric mean
+    against biharmonic."""
     lines = []
     by = {(r.scale, r.kind, r.low, r.method): r.mse for r in results}
     for scale in sorted({r.scale for r in results}, reverse=True):
-        cases = sorted(
-            {
-                (r.kind, r.low)
-                for r in results
-                if r.scale == scale and r.high <= TARGET_COVERAGE + 1e-9
-            }
-        )
+        kept = {
+            (r.kind, r.low, r.high)
+            for r in results
+            if r.scale == scale and (r.kind == "user" or r.high <= TARGET_COVERAGE + 1e-9)
+        }
+        cases = sorted((kind, low) for kind, low, _ in kept)
+        # Say the coverage that was run: fewer bins stop below the targets' 30%.
+        reach = max((high for _, _, high in kept), default=0.0)
+        over = f"geometric mean over {len(cases)} kind x bin cases up to {reach:.0%}"
+        if [kind for kind, _ in cases] == ["user"]:  # one case: its ratio, nothing to average
+            over = f"the user's masks, {reach:.0%} of the pixels hidden"
         for method in sorted({r.method for r in results} - {"model"}):
             ratios = [
                 by[(scale, kind, low, "model")] / by[(scale, kind, low, method)]
@@ -130,10 +308,9 @@ def summary(results: list[Result]) -> list[str]:
             ]
             if ratios:
                 lines.append(
-                    f"- scale 1/{scale}: model / {method} = {_geomean(ratios):.3f} (geometric "
-                    f"mean over {len(ratios)} kind x bin cases up to {TARGET_COVERAGE:.0%})"
+                    f"- scale 1/{scale}: model / {method} = {_geomean(ratios):.3f} ({over})"
                 )
-        for kind in sorted({k for k, _ in cases}):
+        for kind in sorted({k for k, _ in cases} - {"user"}):  # user: the lines above
             ratios = [
                 by[(scale, kind, low, "model")] / by[(scale, kind, low, "biharmonic")]
                 for k2, low in cases
@@ -160,7 +337,7 @@ def markdown(results: list[Result], header: str) -> str:
         for kind, low, high in cases:
             row = {r.method: r for r in results if (r.scale, r.kind, r.low) == (scale, kind, low)}
             cells = [f"{row[m].mse:.3g} ({row[m].psnr:.1f})" for m in methods]
-            lines.append(f"| {kind} | {low:.0%}-{high:.0%} | " + " | ".join(cells) + " |")
+            lines.append(f"| {kind} | {coverage_text(low, high)} | " + " | ".join(cells) + " |")
         lines += ["", f"Seconds per megapixel at scale 1/{scale} (mean over cases):", ""]
         for m in methods:
             speeds = [
@@ -171,36 +348,16 @@ def markdown(results: list[Result], header: str) -> str:
     return "\n".join(lines)
 
 
+CSV_COLUMNS = "scale kind coverage_low coverage_high method mse psnr seconds_per_megapixel"
+
+
 def csv_text(results: list[Result]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "scale",
-            "kind",
-            "coverage_low",
-            "coverage_high",
-            "method",
-            "mse",
-            "psnr",
-            "seconds_per_megapixel",
-            "hidden_pixels",
-        ]
-    )
+    writer.writerow([*CSV_COLUMNS.split(), "hidden_pixels"])
     for r in results:
-        writer.writerow(
-            [
-                r.scale,
-                r.kind,
-                r.low,
-                r.high,
-                r.method,
-                f"{r.mse:.6g}",
-                f"{r.psnr:.3f}",
-                f"{r.seconds_per_megapixel:.4g}",
-                r.hidden,
-            ]
-        )
+        scores = (f"{r.mse:.6g}", f"{r.psnr:.3f}", f"{r.seconds_per_megapixel:.4g}")
+        writer.writerow([r.scale, r.kind, r.low, r.high, r.method, *scores, r.hidden])
     return out.getvalue()
 
 
