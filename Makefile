@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep report report-path digits-transfer bench evaluate test test-fast lint tensorboard clean
+.PHONY: help install train sweep report report-path digits-transfer bench evaluate test test-fast lint tensorboard screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -77,8 +77,17 @@ test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (abo
 lint: $(STAMP) ## ruff checks
 	$(BIN)/python -m ruff check .
 
-tensorboard: $(STAMP) ## serve every run under outputs/ on http://localhost:6006
-	$(BIN)/tensorboard --logdir outputs --port 6006
+# The latest sweep (SWEEP=<folder> for another): its runs are then named by what differs,
+# masking=pixel and masking=patch2x2, not by their whole path.
+SWEEP ?= $(lastword $(sort $(wildcard outputs/multiruns/*/)))
+tensorboard: $(STAMP) ## serve the latest sweep (SWEEP=<folder>, or SWEEP=outputs for every run) on :6006
+	@test -n "$(SWEEP)" || { echo "no sweep under outputs/multiruns: run make sweep first, or give SWEEP=<folder>" >&2; exit 2; }
+	$(BIN)/tensorboard --logdir "$(SWEEP)" --port 6006
+
+screenshots: $(STAMP) ## TensorBoard's first views and the report's figures of the latest sweep -> docs/screenshots/
+	@command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q chromium-headless-shell; }
+	$(BIN)/python scripts/screenshots.py $(SWEEP)
 
 clean: ## remove run outputs and caches (keeps .venv)
 	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
