@@ -56,6 +56,12 @@ def assert_refused(result, *fragments: str) -> str:
             ("task=classify", "data=digits", "data.labels_per_class=50"),
             ("data.labels_per_class", "data.num_train"),
         ),
+        # Within what 256 images can hold (25 a class) but more than this draw's smallest
+        # class has (22): found only once the split is drawn, still before training.
+        (
+            ("task=classify", "data=digits", "data.labels_per_class=24"),
+            ("data.labels_per_class=24", "class"),
+        ),
         (("data.eval_batch_size=0",), ("data.eval_batch_size",)),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, tuple) else None,

@@ -22,14 +22,11 @@ from vit_inpaint.config.choices import (
 from vit_inpaint.config.errors import unknown_key_line
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
+from vit_inpaint.errors import ConfigError  # raised by the checks below
 from vit_inpaint.models.settings import model_settings
 from vit_inpaint.tasks.registry import DEFAULT as DEFAULT_TASK
 from vit_inpaint.tasks.registry import KEY as TASK_KEY
 from vit_inpaint.tasks.registry import TASKS, Task, task_of
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot work; the message names the field."""
 
 
 def _positive_integer(cfg: DictConfig, path: str) -> None:

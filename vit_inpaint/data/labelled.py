@@ -18,6 +18,7 @@ import torch
 from vit_inpaint.data.seeds import FRESH_IMAGES, IMAGES
 from vit_inpaint.data.settings import check_labels_per_class
 from vit_inpaint.data.splits import SPLITS, SplitsDataModule, TensorBatches
+from vit_inpaint.errors import ConfigError
 
 
 class LabelledDataModule(SplitsDataModule):
@@ -117,9 +118,12 @@ def keep_per_class(
     for label in labels.unique():
         where = (labels == label).nonzero().squeeze(1)
         if len(where) < per_class:
-            raise ValueError(
-                f"data.labels_per_class={per_class}: class {int(label)} has only {len(where)} "
-                "training images"
+            # The up-front check (data/settings.py) knows the most a class can hold, not how many
+            # this draw of the training split gave the smallest class.
+            raise ConfigError(
+                f"data.labels_per_class={per_class} is more than this training split holds: "
+                f"class {int(label)} has {len(where)} of its {len(labels)} images; lower "
+                "data.labels_per_class or raise data.num_train"
             )
         keep[where[:per_class]] = True
     return images[keep], labels[keep]
