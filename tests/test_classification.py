@@ -100,7 +100,7 @@ def test_keep_per_class_keeps_exactly_n_of_each_class():
     labels = torch.tensor([0, 1, 0, 2, 1, 0, 2, 2])
     images, kept = keep_per_class(torch.arange(8).float(), labels, 2)
     assert images.tolist() == [0, 1, 2, 3, 4, 6] and torch.bincount(kept).tolist() == [2, 2, 2]
-    with pytest.raises(ValueError, match="only 2"):
+    with pytest.raises(ValueError, match="class 1 has 2 of its 8 images"):
         keep_per_class(torch.arange(8).float(), labels, 3)
 
 
