@@ -32,7 +32,7 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 	if [ -z "$$latest" ]; then echo "no sweep under outputs/multiruns: run make sweep first" >&2; exit 2; fi; \
 	$(BIN)/python -m vit_inpaint.cli.report "$$latest"
 
-# Two-stage experiments (README, "Pretraining, then fine-tuning"): stage 1's sweep into
+# Two-stage experiments (docs/classification.md, "Pretraining, then fine-tuning"): stage 1's sweep into
 # $(DIR)/pretrain, stage 2's into $(DIR)/finetune (its runs start from stage 1's checkpoints),
 # then one report of both in $(DIR). A $(DIR) that holds them already is refused, not overwritten:
 # give another, e.g. make report-path REPORT_PATH_DIR=outputs/report_path_2.
