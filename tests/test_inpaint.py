@@ -22,7 +22,7 @@ from vit_inpaint.fill.model import load_inpainter
 from vit_inpaint.fill.windows import fill_windows
 from vit_inpaint.storage import atomic
 from vit_inpaint.storage.images import read_image, read_mask
-from vit_inpaint.viz.pictures import PANEL_GAP, to_uint8
+from vit_inpaint.viz.pictures import PANEL_GAP, title_height, to_uint8
 
 # The smallest budget found that reliably beats visible_mean on held-out photographs: 1024 steps
 # of batch 128 on fresh 4x4 crops (about 5 s on one core). In the photo test below it scored
@@ -234,7 +234,11 @@ def test_side_by_side_shows_original_masked_model_and_the_classical_methods(chec
 
     cmp = iio.imread(tmp_path / "cmp.png")
     h, w = truth.shape
-    assert cmp.shape == (h, 6 * w + 5 * PANEL_GAP, 3) and cmp.dtype == np.uint8
+    top = title_height(w)  # a white strip with each panel's title (drawn text: not all white)
+    assert cmp.shape == (top + h, 6 * w + 5 * PANEL_GAP, 3) and cmp.dtype == np.uint8
+    titles, cmp = cmp[:top], cmp[top:]
+    for i in range(6):
+        assert (titles[:, i * (w + PANEL_GAP) : i * (w + PANEL_GAP) + w] < 128).any(), i
     panels = [cmp[:, i * (w + PANEL_GAP) : i * (w + PANEL_GAP) + w] for i in range(6)]
     gaps = [cmp[:, i * (w + PANEL_GAP) - PANEL_GAP : i * (w + PANEL_GAP)] for i in range(1, 6)]
     assert all((gap == 255).all() for gap in gaps)

@@ -239,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     classical = {name: fill_channels(METHODS[name], colour, mask) for name in wanted}
     if args.side_by_side is not None:
         panels = [classical[name] for name in shown]
-        outputs[args.side_by_side] = side_by_side(colour, mask, filled, *panels)
+        titles = ["original", "masked (red)", "model", "biharmonic", "Telea", "Navier-Stokes"]
+        outputs[args.side_by_side] = side_by_side(colour, mask, filled, *panels, titles=titles)
     try:
         write_pngs(outputs)
     except OSError as err:

@@ -339,7 +339,7 @@ def pixels(figure):
     return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
 
 
-def label_strip(labels: list[str], column_width: int, height: int):
+def label_strip(labels: list[str], column_width: int, height: int, fontsize: float = 7):
     """(height, len(labels) * column_width, 3) uint8: each label centred over its column, black on
     white, for a header above a grid of pictures."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -350,5 +350,5 @@ def label_strip(labels: list[str], column_width: int, height: int):
     FigureCanvasAgg(figure)
     for index, label in enumerate(labels):
         x = (index + 0.5) / len(labels)
-        figure.text(x, 0.5, label, ha="center", va="center", fontsize=7, linespacing=1.1)
+        figure.text(x, 0.5, label, ha="center", va="center", fontsize=fontsize, linespacing=1.1)
     return pixels(figure)
