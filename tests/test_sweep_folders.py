@@ -53,8 +53,10 @@ def test_a_folder_claim_belongs_to_one_job_not_to_the_process(tmp_path):
         (("test_ckpt=best,last",), ("test_ckpt=best", "test_ckpt=last")),
         # C2: one folder for every job.
         (("masking=pixel,patch2x2", "hydra.sweep.subdir=same"), ("masking=pixel",)),
+        # A name made of a key the jobs share: both jobs are seed 0.
+        (("masking=pixel,patch2x2", "hydra.sweep.subdir=s${seed}"), ("masking=pixel", "/s0")),
     ],
-    ids=["test_ckpt", "subdir=same"],
+    ids=["test_ckpt", "subdir=same", "subdir=s${seed}"],
 )
 def test_a_sweep_whose_jobs_would_share_a_folder_is_refused_before_its_first_job(
     sweep, colliding, tmp_path

@@ -130,11 +130,16 @@ def check_job_folders(config: DictConfig) -> None:
     naming = config.hydra.job.config.override_dirname
     subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False)["subdir"])
     jobs = _basic_sweep_jobs(config)
-    if jobs is None or any(key not in _JOB_FIELDS for key in _INTERPOLATION.findall(subdir)):
+    if jobs is None:
         return
     folders: dict[str, list[list[str]]] = {}
     for num, (job, dirname) in enumerate(jobs):
         fields = {_JOB_FIELDS[0]: dirname, _JOB_FIELDS[1]: str(num), _JOB_FIELDS[2]: str(num)}
+        for key in set(_INTERPOLATION.findall(subdir)) - set(fields):
+            value = _job_value(config, job, key, swept=jobs)
+            if value is None:
+                return  # a value this check cannot foresee: each job's claim still guards it
+            fields[key] = value
         folder = _INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir)
         folders.setdefault(folder, []).append(job)
     for folder, sharing in folders.items():
@@ -154,6 +159,30 @@ def check_job_folders(config: DictConfig) -> None:
             "give each job its own folder: "
             "hydra.sweep.subdir='${hydra.job.num}_${hydra.job.override_dirname}'"
         )
+
+
+# Config groups whose option may set any key (`# @package _global_`): a job that chooses one of
+# them may change a key the folder name uses.
+_GLOBAL_GROUPS = ("debug", "experiment", "hparams_search", "recipe", "task", "transfer")
+
+
+def _job_value(config: DictConfig, job: list[str], key: str, swept) -> str | None:
+    """The value `key` will have in the job with overrides `job`: its override, else the sweep's
+    config; None when a group option the jobs differ in may set it."""
+    given = {o.lstrip("+").partition("=")[0]: o.partition("=")[2] for o in job}
+    if key.startswith("hydra.runtime.choices."):
+        group = key.removeprefix("hydra.runtime.choices.")
+        return given.get(group, str(OmegaConf.select(config, key)))
+    if key in given:
+        return given[key]
+    differing = {o.partition("=")[0] for other, _ in swept for o in other} - {
+        o.partition("=")[0] for o in job if all(o in other for other, _ in swept)
+    }
+    for name in differing:
+        if name in _GLOBAL_GROUPS or key.startswith(f"{name}."):
+            return None
+    value = OmegaConf.select(config, key, default=None)
+    return None if value is None else str(value)
 
 
 def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
