@@ -51,6 +51,23 @@ def test_a_live_lock_refuses_naming_the_folder_and_the_refused_launch_leaves_it(
     FolderLock(tmp_path).acquire().release()  # free again
 
 
+@pytest.mark.parametrize("target", ["missing", "elsewhere"])
+def test_a_symbolic_link_as_lock_file_is_refused_not_followed(target, tmp_path):
+    """A dangling link made the lock spin for ever (create: exists; open: not found); a link to
+    a file elsewhere would lock, or create, a file outside the run folder."""
+    outside = tmp_path / "outside"
+    if target == "elsewhere":
+        outside.write_text("someone's file\n")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / LOCK_FILE).symlink_to(outside)
+    with pytest.raises(RunFolderError, match="symbolic link") as refusal:
+        FolderLock(folder).acquire()
+    assert f"rm {folder / LOCK_FILE}" in str(refusal.value)
+    assert (folder / LOCK_FILE).is_symlink()  # left as it was
+    assert outside.exists() == (target == "elsewhere")  # nothing created through the link
+
+
 @pytest.mark.slow  # a subprocess
 def test_the_lock_dies_with_its_killed_process(tmp_path):
     code = (

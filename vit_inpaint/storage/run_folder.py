@@ -225,6 +225,11 @@ class FolderLock:
             try:
                 fd, created = self._open()
             except OSError as error:
+                if self.path.is_symlink():
+                    raise RunFolderError(
+                        f"{self.path}: a symbolic link where the run folder's lock file goes, "
+                        f"not one a run made; delete it (rm {self.path}) and launch again"
+                    ) from None
                 reason = error.strerror or str(error)
                 raise RunFolderError(
                     f"{self.path}: cannot lock the run folder ({reason})"
@@ -247,17 +252,20 @@ class FolderLock:
 
     def _open(self) -> tuple[int, bool]:
         """A descriptor of the lock file, and whether this call created it."""
-        while True:
+        for _ in range(100):  # a lock file that keeps vanishing is no reason to spin for ever
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 try:
-                    return os.open(self.path, os.O_RDONLY), False
+                    # NOFOLLOW: a symbolic link (dangling, or to a file elsewhere) is no lock of
+                    # ours, and following it would lock, or keep creating, a file outside.
+                    return os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW), False
                 except FileNotFoundError:
                     continue  # removed meanwhile: create it
             # Who holds the folder, for a person looking; nothing reads it back.
             os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
             return fd, True
+        raise OSError(f"{self.path} kept disappearing while it was opened")
 
     def _is_at_path(self, fd: int) -> bool:
         try:
