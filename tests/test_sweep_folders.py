@@ -106,7 +106,9 @@ def unprivileged() -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("probe", ["read-only", "a file", "long name", "long path"])
+@pytest.mark.parametrize(
+    "probe", ["read-only", "read-only itself", "a file", "long name", "long path"]
+)
 def test_a_run_folder_that_cannot_be_made_is_one_error_line_and_leaves_nothing(probe, tmp_path):
     prefix: list[str] = []
     if probe == "read-only":
@@ -114,6 +116,11 @@ def test_a_run_folder_that_cannot_be_made_is_one_error_line_and_leaves_nothing(p
         locked.mkdir()
         locked.chmod(0o555)
         run, prefix = locked / "run", unprivileged()
+    elif probe == "read-only itself":  # it exists: the run's record could not be made in it
+        run = tmp_path / "locked"
+        run.mkdir()
+        run.chmod(0o555)
+        prefix = unprivileged()
     elif probe == "a file":
         run = tmp_path / "file"
         run.write_text("not a folder")

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,12 @@ def make_folder(folder: Path, option: str) -> None:
             path.rmdir()
         reason = error.strerror or str(error)
         raise RunFolderError(f"{option}={folder}: cannot make the run folder ({reason})") from None
+    if not made:  # an existing folder: a run must be able to write into it (a read-only one)
+        try:
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise RunFolderError(f"{option}={folder}: cannot write into it ({reason})") from None
 
 
 # --- Claim --------------------------------------------------------------------------------------
