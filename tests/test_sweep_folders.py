@@ -135,3 +135,22 @@ def test_a_run_folder_that_cannot_be_made_is_one_error_line_and_leaves_nothing(p
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
     if probe == "a file":
         assert Path(run).read_text() == "not a folder"
+
+
+def test_a_key_no_job_reads_refuses_the_sweep_before_its_first_job(tmp_path):
+    """+foo=1 failed every job alike, each with a traceback and an empty folder."""
+    sweep = tmp_path / "sweep"
+    one_error_line(run_sweep(sweep, "+foo=1", "masking=pixel,patch2x2", budget=T), "foo")
+    assert not sweep.exists()
+
+
+@pytest.mark.slow  # the corrected sweep trains
+def test_a_sweep_refused_before_any_job_leaves_its_folder_free_for_the_corrected_one(tmp_path):
+    """Hydra writes multirun.yaml before it composes the jobs; no job ran, so a corrected
+    sweep may use the folder (it was refused as "an earlier sweep")."""
+    sweep = tmp_path / "sweep"
+    one_error_line(run_sweep(sweep, "model=vit,nope", budget=T), "model=nope", "mae, vit")
+    assert [p.name for p in sweep.iterdir()] == ["multirun.yaml"]
+    corrected = run_sweep(sweep, "masking=pixel,patch2x2", budget=T)
+    assert corrected.returncode == 0, corrected.stderr[-6000:]
+    assert (sweep / "report.md").is_file()

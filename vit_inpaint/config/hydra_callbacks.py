@@ -39,10 +39,12 @@ class CheckSweep(Callback):
     saves multirun.yaml after this callback)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from vit_inpaint.config.validate import ConfigError, check_sweep
+        from vit_inpaint.config.validate import ConfigError, check_known_keys, check_sweep
 
         try:
             check_sweep(config)  # swept values are checked again in each job
+            # A key no job would read (+foo=1) fails every job alike: refuse the sweep instead.
+            check_known_keys(config, skip=("hydra",))
             check_job_folders(config)
             earlier = earlier_sweep(Path(config.hydra.sweep.dir))
             if earlier is not None:
@@ -59,9 +61,10 @@ class CheckSweep(Callback):
 
 
 def earlier_sweep(sweep_dir: Path) -> str | None:
-    """What marks `sweep_dir` as an earlier sweep's folder (None: it is not): its multirun.yaml,
-    which Optuna sweeps do not write, or a job folder, report or Optuna result of its own."""
-    for mark in ("multirun.yaml", "report.md", "optimization_results.yaml"):
+    """What marks `sweep_dir` as an earlier sweep's folder (None: it is not): a job folder, a
+    report or an Optuna result of its own. A multirun.yaml alone is a sweep refused before any
+    job ran (`model=vit,nope`): nothing of it is lost when the corrected sweep rewrites it."""
+    for mark in ("report.md", "optimization_results.yaml"):
         if (sweep_dir / mark).exists():
             return mark
     job = next(sweep_dir.glob("*/.hydra"), None) if sweep_dir.is_dir() else None

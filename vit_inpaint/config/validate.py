@@ -92,23 +92,26 @@ def _from_keys(build):
 UNTYPED_TOP_LEVEL = ("training_recipe",)
 
 
-def check_known_keys(cfg: DictConfig, node: DictConfig | None = None, path: str = "") -> None:
+def check_known_keys(
+    cfg: DictConfig, node: DictConfig | None = None, path: str = "", skip: tuple[str, ...] = ()
+) -> None:
     """Every key of a typed node (config/schema.py) is a field of its schema: Hydra refuses
     `model.nope=1` while it composes, but `+model.nope=1` or `+foo=1` adds the key whatever the
     schema, and the run would ignore it (a group's settings would drop it silently, or fail on
-    it with a TypeError)."""
+    it with a TypeError). skip: top-level keys left out (`hydra`, in a sweep's own config)."""
     node = cfg if node is None else node
     schema = OmegaConf.get_type(node)
     if dataclasses.is_dataclass(schema):
         fields = {f.name for f in dataclasses.fields(schema)}
-        allowed = fields | set(UNTYPED_TOP_LEVEL if not path else ())
+        allowed = fields | set((*UNTYPED_TOP_LEVEL, *skip) if not path else ())
         for key in node:
             if key not in allowed:
                 raise ConfigError(unknown_key_line(f"{path}{key}", schema))
     for key in node:
         child = node._get_node(key)
-        if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
-            check_known_keys(cfg, child, f"{path}{key}.")
+        if path or key not in skip:
+            if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+                check_known_keys(cfg, child, f"{path}{key}.")
 
 
 def check_trainer_keys(cfg: DictConfig) -> None:
