@@ -3,6 +3,7 @@
 Composing the config imports neither torch nor Lightning: `--help` and `--cfg job` stay instant.
 """
 
+import logging
 import sys
 
 import hydra
@@ -17,7 +18,6 @@ resolvers.register()  # before Hydra composes: where a launch writes its record 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from vit_inpaint.config.validate import ConfigError
     from vit_inpaint.storage.run_folder import Launch, discard_launch, in_multirun
     from vit_inpaint.training import train
 
@@ -27,22 +27,39 @@ def main(cfg: DictConfig) -> float | None:
         if not Launch.began:  # refused or failed before training: remove what this launch wrote
             # (a multirun job keeps a folder of its own: the sweep report lists it as failed)
             discard_launch(keep_own_folder=in_multirun())
+        line, status = _error_line(error, cfg)
+        if line is None:
+            raise  # not a user's error: its traceback is what a developer needs
         if in_multirun():
-            raise  # Hydra marks the job failed, runs the others and the report says so
-        if isinstance(error, ConfigError):
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
-        from vit_inpaint.tasks.base import NonFiniteLossError
+            # Each failed job says why, in one line here and in its train.log; Hydra marks the
+            # job failed, runs the others, and the sweep ends with one line for them all.
+            from hydra.core.hydra_config import HydraConfig
 
-        if isinstance(error, NonFiniteLossError):
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(1)
-        if isinstance(error, OSError):  # a full disk, a folder made read-only, ... mid-run
-            from vit_inpaint.storage.run_folder import write_failure
+            from vit_inpaint.errors import JobFailed
 
-            print(f"error: {write_failure(error, cfg.paths.output_dir)}", file=sys.stderr)
-            sys.exit(1)
-        raise
+            overrides = ",".join(HydraConfig.get().overrides.task)
+            logging.getLogger(__name__).error("error: %s", line)
+            print(f"error: job {overrides}: {line}", file=sys.stderr)
+            raise JobFailed(line) from None
+        print(f"error: {line}", file=sys.stderr)
+        sys.exit(status)
+
+
+def _error_line(error: BaseException, cfg: DictConfig) -> tuple[str | None, int]:
+    """A user's error as one line and its exit status: a setting that cannot work (2), a loss
+    that became NaN, a file-system failure mid-run (1); (None, 1) for anything else."""
+    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.tasks.base import NonFiniteLossError
+
+    if isinstance(error, ConfigError):
+        return str(error), 2
+    if isinstance(error, NonFiniteLossError):
+        return str(error), 1
+    if isinstance(error, OSError):  # a full disk, a folder made read-only, ... mid-run
+        from vit_inpaint.storage.run_folder import write_failure
+
+        return write_failure(error, cfg.paths.output_dir), 1
+    return None, 1
 
 
 if __name__ == "__main__":

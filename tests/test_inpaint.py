@@ -22,7 +22,8 @@ from vit_inpaint.fill.model import load_inpainter
 from vit_inpaint.fill.windows import fill_windows
 from vit_inpaint.storage import atomic
 from vit_inpaint.storage.images import read_image, read_mask
-from vit_inpaint.viz.pictures import PANEL_GAP, title_height, to_uint8
+from vit_inpaint.viz.figures import title_height
+from vit_inpaint.viz.pictures import PANEL_GAP, to_uint8
 
 # The smallest budget found that reliably beats visible_mean on held-out photographs: 1024 steps
 # of batch 128 on fresh 4x4 crops (about 5 s on one core). In the photo test below it scored

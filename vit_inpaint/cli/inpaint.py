@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from vit_inpaint.evaluation.classical import METHODS
     from vit_inpaint.storage.images import write_pngs
+    from vit_inpaint.viz.figures import titled
     from vit_inpaint.viz.pictures import side_by_side, to_uint8
 
     # An alpha channel (gray + alpha, RGBA) is no colour: it is kept exactly as it is, and only
@@ -240,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.side_by_side is not None:
         panels = [classical[name] for name in shown]
         titles = ["original", "masked (red)", "model", "biharmonic", "Telea", "Navier-Stokes"]
-        outputs[args.side_by_side] = side_by_side(colour, mask, filled, *panels, titles=titles)
+        picture = side_by_side(colour, mask, filled, *panels)
+        outputs[args.side_by_side] = titled(picture, titles, panel_width=width)
     try:
         write_pngs(outputs)
     except OSError as err:

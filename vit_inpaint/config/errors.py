@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterator
 
 from vit_inpaint.config.renamed import retired_name_line
+from vit_inpaint.errors import JobFailed
 
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 # OmegaConf's messages for a value its node cannot take (omegaconf/nodes.py).
@@ -124,6 +125,14 @@ def one_line_config_errors() -> Iterator[None]:
         def refusing_config_errors():
             try:
                 return func()
+            except JobFailed:
+                # Raised by the first failed job once the others have run; each said why.
+                print(
+                    "error: the sweep ran every job; those above failed (the line of each is "
+                    "in its folder's train.log too, the sweep's report.md lists them)",
+                    file=sys.stderr,
+                )
+                sys.exit(1)
             except Exception as error:
                 line = config_error_line(error)
                 if line is None:

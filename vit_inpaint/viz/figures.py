@@ -9,9 +9,11 @@ import statistics
 import textwrap
 from pathlib import Path
 
+import numpy as np
+
 from vit_inpaint.evaluation.replay import Prediction
 from vit_inpaint.evaluation.runs import TEST_MASKS, Configuration, cross_eval_rows
-from vit_inpaint.viz.pictures import masked_rgb
+from vit_inpaint.viz.pictures import PANEL_GAP, masked_rgb
 
 # The baselines drawn on the validation curves, with their line styles.
 CURVE_BASELINES = {"bayes": "--", "mean_fill": ":"}
@@ -139,7 +141,6 @@ SEED_CURVES = {
 def seed_mean_std(c: Configuration, key: str):
     """(steps, mean, std, seeds) over the seeds of `c` at the steps every seed logged `key`;
     None if no seed did. std is None with one seed: there is no spread to show."""
-    import numpy as np
 
     curves = [dict(job.scalars[key]) for job in c.jobs if job.scalars.get(key)]
     if not curves:
@@ -210,7 +211,6 @@ def plot_cross_eval(configurations: list[Configuration], path: Path) -> str | No
     """The train-mask x test-mask matrix as an annotated heat map, averaged over seeds: mse over
     the Bayes limit where the runs measured it (white at 1, the limit), else the mse itself
     (white at 0). The cells of a model tested on its own kind of mask are outlined."""
-    import numpy as np
     from matplotlib.patches import Rectangle
 
     rows = cross_eval_rows(configurations)
@@ -290,7 +290,6 @@ def plot_reconstructions(predictions: list[Prediction], path: Path) -> None:
 
 def annotate(axes, weights) -> None:
     """Writes each weight in its cell: near-uniform maps look alike in colour, not in numbers."""
-    import numpy as np
 
     for (query, key), weight in np.ndenumerate(weights):
         colour = "black" if weight > 0.5 else "white"  # readable on both ends of viridis
@@ -333,10 +332,31 @@ def attention_figure(predictions: list[Prediction]):
 
 def pixels(figure):
     """The figure drawn as an (H, W, 3) uint8 array, at its own size and dpi."""
-    import numpy as np
 
     figure.canvas.draw()
     return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+
+
+def titled(picture: np.ndarray, titles: list[str], panel_width: int) -> np.ndarray:
+    """A side-by-side picture (viz/pictures.py side_by_side: panels of panel_width columns,
+    PANEL_GAP apart) with each panel's title in a white strip above it, title_height rows."""
+    column = panel_width + PANEL_GAP
+    if len(titles) * column - PANEL_GAP != picture.shape[1]:
+        raise ValueError(f"{len(titles)} titles for a picture of another number of panels")
+    header = label_strip(
+        titles, column, title_height(panel_width), fontsize=title_size(panel_width)
+    )
+    return np.concatenate([header[:, : picture.shape[1]], picture], axis=0)
+
+
+def title_size(panel_width: int) -> float:
+    """Points for a panel's title: about 9 characters of it fit the panel, 5 to 12 points."""
+    return float(np.clip(panel_width / 9, 5, 12))
+
+
+def title_height(panel_width: int) -> int:
+    """Rows of the title strip above the panels."""
+    return int(round(2.2 * title_size(panel_width))) + 4
 
 
 def label_strip(labels: list[str], column_width: int, height: int, fontsize: float = 7):

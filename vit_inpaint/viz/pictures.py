@@ -35,14 +35,11 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return scaled.astype(np.uint8)
 
 
-def side_by_side(
-    image: np.ndarray, mask: np.ndarray, *filled: np.ndarray, titles: list[str] | None = None
-) -> np.ndarray:
+def side_by_side(image: np.ndarray, mask: np.ndarray, *filled: np.ndarray) -> np.ndarray:
     """original | masked (hidden in red) | each of `filled`, as one (H, W', 3) uint8 picture.
 
     image: (H, W) or (H, W, C) in [0, 1]; panels are separated by PANEL_GAP white columns; alpha
-    channels are not shown. titles: one per panel, drawn in a white strip above them (the picture
-    is then title_height(W) rows taller).
+    channels are not shown (viz/figures.py titled() puts a title over each panel).
     """
     masked = np.where(mask[..., None], np.array(HIDDEN_COLOUR), rgb(image))
     gap = np.ones((mask.shape[0], PANEL_GAP, 3))
@@ -50,25 +47,4 @@ def side_by_side(
     row = [panels[0]]
     for panel in panels[1:]:
         row += [gap, panel]
-    picture = to_uint8(np.concatenate(row, axis=1))
-    if titles is None:
-        return picture
-    if len(titles) != len(panels):
-        raise ValueError(f"{len(panels)} panels need {len(panels)} titles, got {len(titles)}")
-    from vit_inpaint.viz.figures import label_strip
-
-    width = mask.shape[1]
-    header = label_strip(
-        titles, width + PANEL_GAP, title_height(width), fontsize=title_size(width)
-    )[:, : picture.shape[1]]
-    return np.concatenate([header, picture], axis=0)
-
-
-def title_size(panel_width: int) -> float:
-    """Points for a panel's title: about 9 characters of it fit the panel, 5 to 12 points."""
-    return float(np.clip(panel_width / 9, 5, 12))
-
-
-def title_height(panel_width: int) -> int:
-    """Rows of the title strip above the panels."""
-    return int(round(2.2 * title_size(panel_width))) + 4
+    return to_uint8(np.concatenate(row, axis=1))
