@@ -48,8 +48,7 @@ def main(cfg: DictConfig) -> float | None:
 def _error_line(error: BaseException, cfg: DictConfig) -> tuple[str | None, int]:
     """A user's error as one line and its exit status: a setting that cannot work (2), a loss
     that became NaN, a file-system failure mid-run (1); (None, 1) for anything else."""
-    from vit_inpaint.config.validate import ConfigError
-    from vit_inpaint.tasks.base import NonFiniteLossError
+    from vit_inpaint.errors import ConfigError, NonFiniteLossError
 
     if isinstance(error, ConfigError):
         return str(error), 2

@@ -8,6 +8,10 @@ class ConfigError(ValueError):
     """A configuration value that cannot work; the message names the field."""
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite (tasks/base.py stops the run with it)."""
+
+
 class JobFailed(Exception):
     """A job of a sweep stopped by a user's error (a ConfigError, a NaN loss, a full disk): the
     job has printed its one line; the sweep ends with one line for all of them, not a traceback."""

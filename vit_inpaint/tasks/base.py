@@ -15,6 +15,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from vit_inpaint.errors import NonFiniteLossError
 from vit_inpaint.storage.images import one_line
 from vit_inpaint.tasks.checkpoints import (
     CheckpointError,
@@ -23,10 +24,6 @@ from vit_inpaint.tasks.checkpoints import (
     where_saved,
 )
 from vit_inpaint.tasks.optim import configure_optimizers
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite."""
 
 
 class TaskModule(L.LightningModule):

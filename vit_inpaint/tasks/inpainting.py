@@ -19,9 +19,10 @@ from torch import nn
 
 from vit_inpaint.config.choices import LOSS_PIXELS
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
+from vit_inpaint.errors import NonFiniteLossError
 from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse
 from vit_inpaint.models import build_inpainter
-from vit_inpaint.tasks.base import NonFiniteLossError, TaskModule
+from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.finetune import freeze_for
 
 # NonFiniteLossError: raised by TaskModule, imported from here by train.py and older code.
