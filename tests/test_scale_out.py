@@ -15,6 +15,9 @@ from tests.conftest import TINY, job_dir, run_sweep, run_train
 pytestmark = pytest.mark.slow
 
 MASKINGS = ("masking=pixel", "masking=patch2x2")
+# What these tests check (folders, records, threads, the search) needs no second epoch and no
+# large evaluation split: a smaller budget than debug=tiny's, for tests that start processes.
+SMALL = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64")
 
 
 def assert_finished(job: Path) -> dict[str, float]:
@@ -43,7 +46,9 @@ LAUNCHERS = {
 def test_a_launcher_runs_every_job_into_its_own_folder(launcher, tmp_path):
     sweep = tmp_path / launcher
     # A real process: these launchers start processes of their own.
-    result = run_sweep(sweep, *LAUNCHERS[launcher], "masking=pixel,patch2x2", subprocess_=True)
+    result = run_sweep(
+        sweep, *LAUNCHERS[launcher], "masking=pixel,patch2x2", budget=SMALL, subprocess_=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     for masking in MASKINGS:
         job = job_dir(sweep, masking)
@@ -64,7 +69,7 @@ def test_optuna_search_minimises_the_validation_metric_over_three_trials(tmp_pat
     # debug=tiny sets model.dim, model.depth and data.batch_size in the config, not on the
     # command line: each trial's choices, passed as overrides, still win.
     result = run_train(
-        "hparams_search=optuna", "hydra.sweeper.n_trials=3", TINY, f"hydra.sweep.dir={sweep}"
+        "hparams_search=optuna", "hydra.sweeper.n_trials=3", *SMALL, f"hydra.sweep.dir={sweep}"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = [p for p in sweep.iterdir() if (p / ".hydra").is_dir()]
@@ -93,18 +98,18 @@ def test_optuna_search_minimises_the_validation_metric_over_three_trials(tmp_pat
 def test_ddp_trains_one_run_on_two_cpu_processes_in_its_own_folder(tmp_path):
     run = tmp_path / "ddp"
     # A real process: DDP starts its second process by running the same command line again.
-    result = run_train("trainer=ddp", TINY, f"hydra.run.dir={run}", subprocess_=True)
+    result = run_train("trainer=ddp", *SMALL, f"hydra.run.dir={run}", subprocess_=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert_finished(run)
     # Both processes logged into the run's folder (Lightning restarts train.py for rank 1 with
-    # this run's hydra.run.dir), and each trained on its half of every epoch: debug=tiny's 256
-    # images in batches of 32 give 4 steps per process per epoch instead of 8.
+    # this run's hydra.run.dir), and each trained on its half of the epoch: debug=tiny's 256
+    # images in batches of 32 give 4 steps per process instead of 8, for SMALL's one epoch.
     assert "process 1 of 2:" in (run / "train_ddp_process_1.log").read_text()
     assert "process 0 of 2:" in (run / "train.log").read_text()
     checkpoint = torch.load(
         run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
     )
-    assert checkpoint["global_step"] == 2 * 4
+    assert checkpoint["global_step"] == 4
     assert [p.name for p in tmp_path.iterdir()] == ["ddp"]
 
 
@@ -122,7 +127,7 @@ def test_an_optuna_search_goes_on_past_a_failed_trial(tmp_path):
     search tries the next one, as a long search needs; its folder holds no metrics."""
     sweep = tmp_path / "optuna"
     result = run_train(
-        "hparams_search=optuna", "hydra.sweeper.n_trials=4", TINY, "trainer.max_epochs=1",
+        "hparams_search=optuna", "hydra.sweeper.n_trials=4", *SMALL,
         "data.eval_batch_size=choice(0,64)", f"hydra.sweep.dir={sweep}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

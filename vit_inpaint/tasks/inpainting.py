@@ -25,7 +25,7 @@ from vit_inpaint.models import build_inpainter
 from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.finetune import freeze_for
 
-# NonFiniteLossError: raised by TaskModule, imported from here by train.py and older code.
+# NonFiniteLossError: raised by TaskModule; importable from here, as older code does.
 __all__ = ["InpaintingModule", "NonFiniteLossError"]
 
 log = logging.getLogger(__name__)
