@@ -22,8 +22,11 @@ from vit_inpaint.training import train
 
 pytestmark = pytest.mark.slow
 
-# Long enough (about a second an epoch) that the kill lands mid-run, short enough for a test.
-RESUME_BUDGET = (TINY, "data.num_train=4096", "trainer.max_epochs=4")
+# Long enough (epochs of a few tenths of a second; the kill lands within 10 ms of the first
+# checkpoint) that the kill lands mid-run, short enough for a test.
+RESUME_BUDGET = (
+    TINY, "data.num_train=2048", "trainer.max_epochs=4", "data.num_val=64", "data.num_test=64"
+)  # fmt: skip
 
 
 def kill_after_first_checkpoint(run: Path) -> None:
