@@ -65,7 +65,7 @@ def test_event_files_hold_learning_curves_first_and_hparams(sweep_dir):
         assert "val_images/attention_layer1_head0" in tags["images"]
         # Every final metric, baselines and other test sets included, in one text summary.
         assert "summary/text_summary" in tags["tensors"]
-        text = events.Tensors("summary/text_summary")[-1].string_val[0].decode()
+        text = events.Tensors("summary/text_summary")[-1].tensor_proto.string_val[0].decode()
         assert "mse_bayes" in text and "test/pixel" in text
         # The HParams tab's data: the run's settings against its key final metrics, the test
         # metrics first (the page shows the first five), the swept setting and seed marked.
