@@ -62,6 +62,8 @@ bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; 
 	$(BIN)/python -m vit_inpaint.cli.bench --image-size 32 --batch-sizes 128 --num-train 2048
 	$(BIN)/python -m vit_inpaint.cli.bench_mae --depth 2 --epochs 15
 	$(BIN)/python -m vit_inpaint.cli.bench_mae --depth 4 --epochs 15
+	# The whole `python train.py` process against a plain-PyTorch loop doing the same training.
+	$(BIN)/python scripts/bench_process.py --rounds 3
 
 evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-Stokes on the test photos
 	$(BIN)/python -m vit_inpaint.cli.evaluate --out-dir outputs/evaluation

@@ -42,40 +42,58 @@ def test_multirun_writes_one_named_folder_per_job(sweep_dir):
         assert name.split("=")[1] in (job / ".hydra" / "overrides.yaml").read_text()
 
 
-def test_event_files_hold_val_mse_curves_and_hparams(sweep_dir):
+def test_event_files_hold_learning_curves_first_and_hparams(sweep_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
     for name, job in job_dirs(sweep_dir).items():
-        events = EventAccumulator(str(job), size_guidance={"scalars": 0, "images": 0}).Reload()
+        guidance = {"scalars": 0, "images": 0, "tensors": 0}
+        events = EventAccumulator(str(job), size_guidance=guidance).Reload()
         tags = events.Tags()
-        assert "val/mse" in tags["scalars"] and "train/loss" in tags["scalars"]
-        assert "test/mse" in tags["scalars"]
+        scalars = tags["scalars"]
+        assert "val/mse" in scalars and "train/loss" in scalars
+        # No straight `epoch` line, no single-dot test cards, no flat baseline cards: the Time
+        # Series tab opens its first two groups, train/ and val/, on the learning curves.
+        assert "epoch" not in scalars
+        assert not [t for t in scalars if t.startswith("test/")]
+        assert not [t for t in scalars if t.startswith("val/mse_") and t != "val/mse_over_bayes"]
+        assert sorted({t.split("/", 1)[0] for t in scalars})[:2] == ["train", "val"]
         assert len(events.Scalars("val/mse")) >= 2  # one point per epoch
         # train/loss is written every log_every_n_steps=4 steps (16 steps: 256 images / 32 x 2).
         assert [e.step for e in events.Scalars("train/loss")] == [3, 7, 11, 15]
-        assert "val/reconstructions" in tags["images"]
-        assert "val/attention_last_layer" in tags["images"]
-        # The HParams tab's data: the run's settings against its final metrics, not hp_metric;
-        # the test metrics first (the page shows the first five), the swept setting marked.
+        assert "val_images/reconstructions" in tags["images"]
+        assert "val_images/attention_layer1_head0" in tags["images"]
+        # Every final metric, baselines and other test sets included, in one text summary.
+        assert "summary/text_summary" in tags["tensors"]
+        text = events.Tensors("summary/text_summary")[-1].tensor_proto.string_val[0].decode()
+        assert "mse_bayes" in text and "test/pixel" in text
+        # The HParams tab's data: the run's settings against its key final metrics, the test
+        # metrics first (the page shows the first five), the swept setting and seed marked.
         content = events.PluginTagToContent("hparams")
         experiment = HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
-        metric_tags = [m.name.tag for m in experiment.metric_infos]
-        assert metric_tags[:5] == [
+        metric_names = [m.display_name for m in experiment.metric_infos]
+        assert metric_names[:5] == [
             "test/mse",
             "test/nmse",
             "test/rate_perfect",
             "test/rate_failed",
             "val/mse",
         ]
-        assert "hp_metric" not in metric_tags
+        # Each metric's value is the scalar it names (a single value, grouped after the curves).
+        metrics = json.loads((job / "metrics.json").read_text())
+        for info in experiment.metric_infos:
+            assert events.Scalars(info.name.tag)[-1].value == pytest.approx(
+                metrics[info.display_name]
+            )
         set_ones = {i.display_name for i in experiment.hparam_infos if i.differs}
-        assert "masking" in set_ones and "optimizer" not in set_ones
+        assert set_ones == {"masking", "seed"}
         start = HParamsPluginData.FromString(content["_hparams_/session_start_info"])
         hparams = {k.split(" ", 1)[1]: v for k, v in start.session_start_info.hparams.items()}
         assert hparams["masking"].string_value == name.split("=")[1]
+        assert hparams["data"].string_value == "uniform_noise"  # as typed, not UniformNoise
         assert hparams["optimizer"].string_value == "adam"
-        assert hparams["seed"].string_value.strip() == "0"
+        assert hparams["seed"].number_value == 0
+        assert hparams["model.dim"].number_value == 32
         assert hparams["fresh_masks"].WhichOneof("kind") == "bool_value"
 
 
@@ -127,7 +145,7 @@ def test_tensorboard_server_shows_both_runs(sweep_dir):
             experiment = json.load(response)
         shown = [h["displayName"] for h in experiment["hparamInfos"]][:5]
         assert "masking" in shown, shown
-        assert experiment["metricInfos"][0]["name"]["tag"] == "test/mse"
+        assert experiment["metricInfos"][0]["displayName"] == "test/mse"
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,9 +1,11 @@
-"""What TensorBoard shows: the HParams summaries a run writes, and the reconstruction grid."""
+"""What TensorBoard and the console show: the HParams summaries a run writes, the end-of-run
+summaries, and the reconstruction grid."""
 
 import numpy as np
 import torch
 
-from vit_inpaint.viz.hparams import INT_WIDTH, hparams_of, overridden, summaries
+from vit_inpaint.viz.hparams import METRIC_PREFIX, hparams_of, overridden, summaries
+from vit_inpaint.viz.summary import console_summary, markdown_summary
 from vit_inpaint.viz.tensorboard import COLUMN_LABELS, HEADER_HEIGHT, reconstruction_grid
 
 
@@ -24,29 +26,53 @@ def test_hparams_put_the_command_line_settings_and_test_metrics_first(tiny_confi
     metrics = {"val/mse": 0.1, "test/pixel/mse": 0.2, "test/nmse": 1.0, "test/mse": 0.3}
     differs = overridden(["masking=pixel", "seed=3", "+extra=1"])
     assert differs == {"masking", "seed"}
-    data = parse(summaries(hparams_of(cfg), metrics, differs))
+    hparams = hparams_of(cfg, {"data": "uniform_noise", "masking": "pixel"})
+    assert hparams["data"] == "uniform_noise"  # the name the user typed, not the class's
+    data = parse(summaries(hparams, metrics, differs))
     experiment = data["_hparams_/experiment"].experiment
     # The server's own sort (then the page shows the first 5): set ones first, then by rank.
     _sort_and_reduce_to_hparams_limit(experiment)
     shown = [info.display_name for info in experiment.hparam_infos]
     assert shown[:5] == ["masking", "seed", "data", "model.dim", "model.depth"]
-    assert [m.name.tag for m in experiment.metric_infos] == [
-        "test/mse",
-        "test/nmse",
+    # The key metrics only (the others are in the text summary); single values under
+    # METRIC_PREFIX, a validation metric read from its own curve.
+    infos = experiment.metric_infos
+    assert [m.display_name for m in infos] == ["test/mse", "test/nmse", "val/mse"]
+    assert [m.name.tag for m in infos] == [
+        METRIC_PREFIX + "test/mse",
+        METRIC_PREFIX + "test/nmse",
         "val/mse",
-        "test/pixel/mse",
     ]
     types = {info.display_name: info.type for info in experiment.hparam_infos}
     assert types["fresh_masks"] == api_pb2.DATA_TYPE_BOOL
     assert types["lr"] == api_pb2.DATA_TYPE_FLOAT64
-    assert types["model.dim"] == api_pb2.DATA_TYPE_STRING  # shown "32", not "32.000"
+    assert types["model.dim"] == api_pb2.DATA_TYPE_FLOAT64  # a number: sorts as one
     start = data["_hparams_/session_start_info"].session_start_info.hparams
     by_name = {name.split(" ", 1)[1]: value for name, value in start.items()}
     assert by_name["masking"].string_value == "pixel"
     assert by_name["fresh_masks"].WhichOneof("kind") == "bool_value"
-    assert by_name["model.dim"].string_value == " " * (INT_WIDTH - 2) + "32"
-    # Padding makes the server's string sort numeric: 128 after 32.
-    assert f"{128:>{INT_WIDTH}d}" > by_name["model.dim"].string_value
+    assert by_name["model.dim"].number_value == 32
+
+
+def test_summaries_say_what_matters_and_keep_every_metric(tmp_path):
+    metrics = {
+        "val/mse": 0.08609,
+        "test/mse": 0.08445,
+        "test/mse_bayes": 0.0833,
+        "test/rate_failed": 0.954,
+        "test/pixel/mse": 0.0829,
+        "val/coverage": 0.25,
+    }
+    text = console_summary(metrics, tmp_path)
+    assert text.splitlines()[0] == (
+        "finished: val mse 0.08609, test mse 0.08445, Bayes limit (best possible) 0.0833, "
+        "failed 95.4%"
+    )
+    assert f"tensorboard --logdir {tmp_path}" in text
+    table = markdown_summary(metrics)
+    assert "| metric | val | test | test/pixel |" in table
+    assert "| mse | 0.08609 | 0.08445 | 0.0829 |" in table
+    assert "| rate_failed |  | 95.4% |  |" in table
 
 
 def test_reconstruction_grid_labels_its_columns_and_shows_the_tools_error():

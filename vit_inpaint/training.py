@@ -6,7 +6,6 @@ or printing a config (`python train.py --cfg job`) never pays for torch or Light
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -65,6 +64,7 @@ def _fit_and_test(
     _quiet_library_noise()
 
     from vit_inpaint.viz.hparams import log_hparams
+    from vit_inpaint.viz.summary import console_summary
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     if cfg.get("threads"):
@@ -84,7 +84,10 @@ def _fit_and_test(
     log.info("training %s on %s", module.describe(), folder.output_dir)
     Launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    metrics = _scalars(trainer.callback_metrics, prefix="val/")
+    # The baselines were scored once, before fit: recorded here beside the model's metrics.
+    prefixes = ("val/", "test/") if cfg.get("test") else ("val/",)
+    metrics = _scalars(module.baselines, prefix=prefixes)
+    metrics.update(_scalars(trainer.callback_metrics, prefix="val/"))
     if cfg.get("test"):
         trainer.test(module, datamodule=datamodule, ckpt_path=cfg.get("test_ckpt"), verbose=False)
         metrics.update(_scalars(trainer.callback_metrics, prefix="test/"))
@@ -94,7 +97,7 @@ def _fit_and_test(
         for logger in loggers:
             log_hparams(logger, cfg, metrics, step=trainer.global_step)
             logger.finalize("success")
-        log.info("final metrics: %s", json.dumps(metrics, sort_keys=True))
+        log.info(console_summary(metrics, folder.output_dir))
 
     optimized = cfg.get("optimized_metric")
     return metrics.get(optimized) if optimized else None
@@ -195,7 +198,19 @@ def _quiet_library_noise() -> None:
     # test_ckpt=best with two ModelCheckpoints (the best epoch, and last.ckpt every epoch): it
     # takes the first one's best, the one conf/callbacks/default.yaml lists first, as meant.
     warnings.filterwarnings("ignore", message=r".*configured with multiple `ModelCheckpoint`")
+    # Lightning's advertisement and its accelerator census: the run's config already says where
+    # it trains (trainer.accelerator).
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _LightningChatter) for f in rank_zero.filters):
+        rank_zero.addFilter(_LightningChatter())
 
 
-def _scalars(metrics: dict, prefix: str) -> dict[str, float]:
+class _LightningChatter(logging.Filter):
+    SILENCED = ("💡 Tip", "GPU available", "TPU available")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.SILENCED)
+
+
+def _scalars(metrics: dict, prefix: str | tuple[str, ...]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if k.startswith(prefix)}

@@ -33,8 +33,8 @@ class TaskModule(L.LightningModule):
         """optimizer: build_optimizer's settings (conf/optimizer/)."""
         super().__init__()
         self.optimizer_config = dict(optimizer or {"name": "adam", "lr": 5e-4})
-        # Baselines' scores on the same images (set by training.train, not saved): logged beside
-        # the model's metrics.
+        # Baselines' scores on the same images (set by training.build_module, not saved): scored
+        # once per run, recorded in metrics.json beside the model's metrics.
         self.baselines: dict[str, float] = {}
 
     @classmethod
@@ -86,6 +86,21 @@ class TaskModule(L.LightningModule):
             + (f"Last good checkpoint: {checkpoint}. " if checkpoint else "No checkpoint yet. ")
             + "A lower optimizer.lr, or data without NaN or infinite pixels, usually cures it."
         )
+
+    def log_split(self, prefix: str, values: dict, constants: tuple[str, ...] = ()) -> None:
+        """Logs one split's metrics. Only validation metrics that change from epoch to epoch go
+        to the logger (TensorBoard's curves); a test set's single values and the constants of a
+        fixed split (`constants`: names without the prefix) reach only callback_metrics, from
+        which training.py writes metrics.json, the HParams metrics and the run's summary."""
+        # torchmetrics has already summed its states over DDP processes, so every process holds
+        # the same values: sync_dist averages equal numbers (and is free without DDP).
+        curves = {}
+        if prefix == "val/":
+            curves = {k: v for k, v in values.items() if k[len(prefix) :] not in constants}
+            self.log_dict(curves, sync_dist=True)
+        rest = {k: v for k, v in values.items() if k not in curves}
+        if rest:
+            self.log_dict(rest, sync_dist=True, logger=False)
 
     def configure_optimizers(self):
         return configure_optimizers(self, self.optimizer_config)

@@ -125,10 +125,7 @@ class ClassificationModule(TaskModule):
         values = {f"{prefix}{name}": value for name, value in metrics.compute().items()}
         confusion = metrics.confusion.compute().cpu().numpy()
         metrics.reset()
-        for key, value in self.baselines.items():
-            if key.startswith(prefix):
-                values[key] = value
-        self.log_dict(values, sync_dist=True)
+        self.log_split(prefix, values)
         experiment = getattr(self.logger, "experiment", None)
         if picture and self.trainer.is_global_zero and hasattr(experiment, "add_image"):
             from vit_inpaint.viz.confusion import confusion_picture

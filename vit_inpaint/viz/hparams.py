@@ -1,5 +1,5 @@
-"""What TensorBoard's HParams tab shows on first load: the settings that tell runs apart, and the
-test metrics, without ticking anything by hand.
+"""What TensorBoard's HParams tab shows on first load: the settings that tell runs apart (seed
+included), as the user typed them, and the key test metrics, without ticking anything by hand.
 
 How TensorBoard 2.21 picks that first view (read from its source, so the summaries are written
 here rather than by Lightning's `log_hyperparams`):
@@ -7,13 +7,15 @@ here rather than by Lightning's `log_hyperparams`):
 - The server sorts the experiment's hparams by (`differs` first, then name), whatever order they
   were written in; the page then shows the first 5 hparams and the first 5 metrics. So each
   hparam's name starts with its rank ("03 model.dim") and the page shows `display_name`
-  ("model.dim"); `differs` is set on the settings the run was given on the command line: in a
-  sweep, the ones that vary (they also name the job's folder).
+  ("model.dim"); `differs` is set on the seed and on the settings the run was given on the
+  command line: in a sweep, the ones that vary (they also name the job's folder).
 - Metrics keep the order they are written in: the first five are the ones to compare runs on.
-- The protocol has float, string and bool types, and the page writes floats with 5 significant
-  digits ("64.000"). Integers are written as strings, right-aligned in INT_WIDTH characters so that
-  the server's string sort orders them as numbers; the page drops the leading spaces.
-  Booleans are bools (PyTorch's `hparams` writes them as floats: `True` is an `int`).
+  A metric's value is the last point of a scalar with its tag. The test metrics are single
+  values, so they are written under METRIC_PREFIX, a tag group that sorts after train/ and val/
+  in the Time Series tab (whose first view opens the first two groups: the learning curves),
+  and shown in HParams under their own names (`display_name`).
+- The protocol has float, string and bool types: integers are floats (the page writes them with
+  5 significant digits, "64.000", and sorts them as numbers), booleans are bools.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.config.choices import ATTENTIONS, OPTIMIZERS, POS_EMBEDDINGS
 
-INT_WIDTH = 10
+# The tag group of the HParams metrics that are no curve: "z" sorts it after train/ and val/.
+METRIC_PREFIX = "z_hparams/"
 # (shown name, config key), most telling first. A command-line override of the key, or of the
 # config group named in GROUPS, marks the setting as one that tells runs apart.
 HPARAMS = (
@@ -53,14 +56,15 @@ DOMAINS = {
     "model.attention": ATTENTIONS,
     "optimizer": OPTIMIZERS,
 }
-# The metrics shown on first load, in this order; the run's other metrics follow.
-# (Inpainting's, then task=classify's: a run logs one set or the other.)
+# The HParams metrics, in this order (inpainting's, then task=classify's: a run logs one set or
+# the other); every other metric is in the run's text summary and metrics.json.
 FIRST_METRICS = (
     "test/mse",
     "test/nmse",
     "test/rate_perfect",
     "test/rate_failed",
     "val/mse",
+    "test/mse_over_bayes",
     "test/acc",
     "test/nll",
     "val/acc",
@@ -68,12 +72,18 @@ FIRST_METRICS = (
 )
 
 
-def hparams_of(cfg: DictConfig) -> dict:
-    """The settings shown in the HParams tab, most telling first, as plain values."""
+def hparams_of(cfg: DictConfig, choices: dict | None = None) -> dict:
+    """The settings shown in the HParams tab, most telling first, as plain values; a config group
+    (GROUPS) under the name the user chose (`choices`: Hydra's runtime choices), e.g. data
+    `uniform_noise`."""
     values = {}
     for name, key in HPARAMS:
-        value = OmegaConf.select(cfg, key)
-        values[name] = value.rsplit(".", 1)[-1] if name == "data" else value
+        group = GROUPS.get(key)
+        if group and (choices or {}).get(group):
+            values[name] = choices[group]
+        else:
+            value = OmegaConf.select(cfg, key)
+            values[name] = value.rsplit(".", 1)[-1] if name == "data" else value
     return values
 
 
@@ -83,11 +93,15 @@ def overridden(overrides: list[str]) -> set[str]:
     return {name for name, key in HPARAMS if key in keys or GROUPS.get(key) in keys}
 
 
-def ordered_metrics(metrics: dict[str, float]) -> list[str]:
-    """FIRST_METRICS, then the run's own test and val metrics, then the other test sets'."""
-    first = [m for m in FIRST_METRICS if m in metrics]
-    rest = sorted(set(metrics) - set(first), key=lambda m: (m.count("/"), m))
-    return first + rest
+def hparams_metrics(metrics: dict[str, float]) -> list[str]:
+    """The FIRST_METRICS this run has, in that order."""
+    return [m for m in FIRST_METRICS if m in metrics]
+
+
+def metric_tag(name: str) -> str:
+    """The scalar tag an HParams metric is read from: a validation metric's own curve, the
+    others' single value under METRIC_PREFIX."""
+    return name if name.startswith("val/") else METRIC_PREFIX + name
 
 
 def stored_name(rank: int, name: str) -> str:
@@ -111,11 +125,8 @@ def summaries(hparams: dict, metrics: dict[str, float], differs: set[str]) -> li
             start.hparams[stored].bool_value = value
             info.type = api_pb2.DATA_TYPE_BOOL
             info.domain_discrete.extend([False, True])
-        elif isinstance(value, int):
-            start.hparams[stored].string_value = f"{value:>{INT_WIDTH}d}"
-            info.type = api_pb2.DATA_TYPE_STRING
-        elif isinstance(value, float):
-            start.hparams[stored].number_value = value
+        elif isinstance(value, int | float):
+            start.hparams[stored].number_value = float(value)
             info.type = api_pb2.DATA_TYPE_FLOAT64
         else:
             start.hparams[stored].string_value = str(value)
@@ -126,7 +137,8 @@ def summaries(hparams: dict, metrics: dict[str, float], differs: set[str]) -> li
     experiment = api_pb2.Experiment(
         hparam_infos=infos,
         metric_infos=[
-            api_pb2.MetricInfo(name=api_pb2.MetricName(tag=m)) for m in ordered_metrics(metrics)
+            api_pb2.MetricInfo(name=api_pb2.MetricName(tag=metric_tag(m)), display_name=m)
+            for m in hparams_metrics(metrics)
         ],
     )
     end = plugin_data.SessionEndInfo(status=api_pb2.STATUS_SUCCESS)
@@ -136,22 +148,31 @@ def summaries(hparams: dict, metrics: dict[str, float], differs: set[str]) -> li
         metadata.SESSION_END_INFO_TAG: plugin_data.HParamsPluginData(session_end_info=end),
     }
     return [
-        Summary(
-            value=[Summary.Value(tag=tag, metadata=metadata.create_summary_metadata(content))]
-        )
+        Summary(value=[Summary.Value(tag=tag, metadata=metadata.create_summary_metadata(content))])
         for tag, content in contents.items()
     ]
 
 
 def log_hparams(logger, cfg: DictConfig, metrics: dict[str, float], step: int) -> None:
-    """Writes the run's final metrics as scalars and its HParams summaries, through `logger`
-    (a Lightning TensorBoardLogger)."""
+    """Writes the run's HParams summaries, the values of its HParams metrics and the markdown
+    table of all its final metrics (Text tab), through `logger` (a Lightning
+    TensorBoardLogger)."""
     from hydra.core.hydra_config import HydraConfig
 
-    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    hparams = hparams_of(cfg)
-    logger.log_metrics(metrics, step)
+    from vit_inpaint.viz.summary import markdown_summary
+
+    overrides, choices = [], {}
+    if HydraConfig.initialized():
+        overrides = list(HydraConfig.get().overrides.task)
+        choices = dict(HydraConfig.get().runtime.choices)
+    hparams = hparams_of(cfg, choices)
+    # Through the writer, not logger.log_metrics: Lightning would add an `epoch` scalar.
+    writer = logger.experiment
+    for name in hparams_metrics(metrics):
+        if metric_tag(name) != name:  # a validation curve is there already
+            writer.add_scalar(metric_tag(name), metrics[name], step)
+    writer.add_text("summary", markdown_summary(metrics), step)
     # The writer Lightning's own log_hyperparams writes these summaries with.
-    writer = logger.experiment._get_file_writer()
-    for summary in summaries(hparams, metrics, overridden(overrides)):
-        writer.add_summary(summary, step)
+    file_writer = writer._get_file_writer()
+    for summary in summaries(hparams, metrics, overridden(overrides) | {"seed"}):
+        file_writer.add_summary(summary, step)

@@ -1,11 +1,16 @@
-"""Pictures in TensorBoard: reconstructions like the report's figure 12, and attention maps, each
-readable without the README: column labels drawn in, attention maps with axes and a colour bar."""
+"""What a run writes for TensorBoard: the learning curves without Lightning's `epoch` scalar, and
+pictures readable at the Images tab's own size: reconstructions like the report's figure 12 with
+labelled columns, and one attention map per head, each titled with its layer and epoch.
+
+Image tags sit in the `val_images/` group, which sorts after train/ and val/: the Time Series tab
+opens its first two groups, the learning curves."""
 
 from __future__ import annotations
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from vit_inpaint.viz.pictures import masked_rgb
 
@@ -17,8 +22,20 @@ COLUMN_LABELS = (
     "|error|, hidden\n(visible: 0)",
 )
 HEADER_HEIGHT = 30
-# Attention maps are drawn for this many validation images (a matplotlib figure each row).
+# Attention maps are drawn for this many validation images (one row each).
 ATTENTION_SAMPLES = 2
+# The Images tab draws a picture at its own size up to about this width, shrinking wider ones.
+TENSORBOARD_WIDTH = 340
+
+
+class CurvesLogger(TensorBoardLogger):
+    """Lightning's TensorBoardLogger without the `epoch` scalar it adds to every epoch-end log: a
+    straight line that opened the Time Series tab (the step axis already orders the points)."""
+
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        metrics = {k: v for k, v in metrics.items() if k != "epoch"}
+        if metrics:
+            super().log_metrics(metrics, step)
 
 
 def upscale(image: torch.Tensor, scale: int) -> torch.Tensor:
@@ -27,12 +44,18 @@ def upscale(image: torch.Tensor, scale: int) -> torch.Tensor:
 
 
 def reconstruction_grid(
-    images: torch.Tensor, masks: torch.Tensor, pred: torch.Tensor, scale: int = 24, gap: int = 2
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    pred: torch.Tensor,
+    scale: int = 24,
+    gap: int = 2,
+    labels: tuple[str, ...] = COLUMN_LABELS,
 ) -> torch.Tensor:
     """(3, HEADER_HEIGHT + rows*(H*scale+gap), 4*(W*scale+gap)) RGB grid under a row of
-    COLUMN_LABELS, one row per sample: original | masked (hidden in red) | what the inpainting tool
-    returns (the model's clipped prediction on hidden pixels, the given ones elsewhere) | its
-    absolute error, black (0) on visible pixels."""
+    `labels` (COLUMN_LABELS, or those with the epoch written in), one row per sample: original |
+    masked (hidden in red) | what the inpainting tool returns (the model's clipped prediction on
+    hidden pixels, the given ones elsewhere) | its absolute error, black (0) on visible
+    pixels."""
     from vit_inpaint.viz.figures import label_strip
 
     gray = lambda x: x[:, None].expand(-1, 3, -1, -1)  # noqa: E731
@@ -44,36 +67,70 @@ def reconstruction_grid(
     tiles = [upscale(c, scale) for c in columns]  # each (B, 3, H*s, W*s)
     tiles = [torch.nn.functional.pad(t, (0, gap, 0, gap), value=1.0) for t in tiles]
     row = torch.cat(tiles, dim=-1)  # (B, 3, H*s+gap, 4*(W*s+gap))
-    header = label_strip(list(COLUMN_LABELS), tiles[0].shape[-1], HEADER_HEIGHT)
+    header = label_strip(list(labels), tiles[0].shape[-1], HEADER_HEIGHT)
     header = torch.from_numpy(header).permute(2, 0, 1).float() / 255.0
     return torch.cat([header, *row], dim=-2)
 
 
-def attention_picture(
-    images: torch.Tensor, masks: torch.Tensor, weights: torch.Tensor
+def head_picture(
+    images: np.ndarray, masks: np.ndarray, weights: np.ndarray, patch_size: int, title: str
 ) -> np.ndarray:
-    """(H, W, 3) uint8: per image (row), the masked input and the attention map of each head
-    (S, heads, N, N), with query/key patch axes, head titles and a colour bar."""
-    from vit_inpaint.evaluation.replay import Prediction
-    from vit_inpaint.viz.figures import attention_figure, pixels
+    """(H, W, 3) uint8, TENSORBOARD_WIDTH wide: per image (row), the masked input with its patch
+    grid and patch numbers (the attention map's query and key indices), then one head's
+    attention map (N, N) with each weight written in its cell. images, masks (S, H, W); weights
+    (S, N, N)."""
+    from vit_inpaint.viz.figures import annotate, new_figure, pixels, show
 
-    rows = [
-        Prediction(
-            label=f"val image {i}",
-            images=images[i : i + 1].numpy(),
-            masks=masks[i : i + 1].numpy(),
-            reconstructions=images[i : i + 1].numpy(),  # not drawn
-            attention=weights[i].numpy(),
-        )
-        for i in range(len(weights))
-    ]
-    return pixels(attention_figure(rows))
+    rows, size = len(weights), images.shape[-1]
+    figure = new_figure(TENSORBOARD_WIDTH / 100, 1.55 * rows + 0.35)
+    grid = figure.subplots(rows, 2, squeeze=False)
+    figure.suptitle(title, fontsize=8)
+    from matplotlib.patheffects import withStroke
+
+    per_row = size // patch_size
+    outline = [withStroke(linewidth=2, foreground="black")]  # readable on light and dark pixels
+    for row in range(rows):
+        axes = grid[row, 0]
+        show(axes, masked_rgb(images[row], masks[row]))
+        for line in range(patch_size, size, patch_size):
+            axes.axhline(line - 0.5, color="yellow", linewidth=1)
+            axes.axvline(line - 0.5, color="yellow", linewidth=1)
+        for patch in range(per_row * per_row):
+            y, x = divmod(patch, per_row)
+            centre = (patch_size - 1) / 2
+            axes.text(
+                x * patch_size + centre,
+                y * patch_size + centre,
+                str(patch),
+                ha="center",
+                va="center",
+                color="yellow",
+                fontsize=9,
+                weight="bold",
+                path_effects=outline,
+            )
+        axes.set_ylabel(f"val image {row}", fontsize=7)
+        maps = grid[row, 1]
+        show(maps, weights[row], cmap="viridis", vmin=0, vmax=1)
+        tokens = range(weights.shape[-1])
+        maps.set_xticks(tokens)
+        maps.set_yticks(tokens)
+        maps.tick_params(labelsize=6)
+        annotate(maps, weights[row])
+        maps.set_xlabel("key patch", fontsize=7)
+        maps.set_ylabel("query patch", fontsize=7)
+        if row == 0:
+            axes.set_title("input (hidden: red)", fontsize=7)
+            maps.set_title("attention weight (0-1)", fontsize=7)
+    return pixels(figure)
 
 
 class ReconstructionImages(L.Callback):
-    """Every few epochs, logs reconstructions and last-layer attention maps of fixed val samples."""
+    """Reconstructions of fixed val samples every few epochs and after the last one; the last
+    layer's attention maps, one picture per head, after the last epoch only (matplotlib figures:
+    each costs as much as a few training steps)."""
 
-    def __init__(self, every_n_epochs: int = 5, num_samples: int = 8, scale: int = 24):
+    def __init__(self, every_n_epochs: int = 10, num_samples: int = 8, scale: int = 24):
         self.every_n_epochs = every_n_epochs
         self.num_samples = num_samples
         self.scale = scale
@@ -90,11 +147,34 @@ class ReconstructionImages(L.Callback):
         images = dm.images["val"][: self.num_samples].to(pl_module.device)
         masks = dm.masks["val"][: self.num_samples].to(pl_module.device)
         with torch.no_grad():
-            pred, attention = pl_module.model(images, masks, return_attention=True)
+            if last:
+                pred, attention = pl_module.model(images, masks, return_attention=True)
+            else:
+                pred = pl_module.model(images, masks)
         step = trainer.global_step
         images, masks = images.cpu(), masks.cpu()
-        grid = reconstruction_grid(images, masks, pred.float().cpu(), self.scale)
-        experiment.add_image("val/reconstructions", grid, step)
+        # Epochs counted from 1, as "30 epochs" counts them; this is the weights after it, not
+        # the best checkpoint that the test (and the report) use.
+        when = f"epoch {epoch + 1}" + (" (last)" if last else "")
+        labels = (f"{COLUMN_LABELS[0]}\n{when}", *COLUMN_LABELS[1:])
+        grid = reconstruction_grid(images, masks, pred.float().cpu(), self.scale, labels=labels)
+        experiment.add_image("val_images/reconstructions", grid, step)
+        if not last:
+            return
         shown = slice(0, ATTENTION_SAMPLES)
-        picture = attention_picture(images[shown], masks[shown], attention[-1][shown].float().cpu())
-        experiment.add_image("val/attention_last_layer", picture, step, dataformats="HWC")
+        weights = attention[-1][shown].float().cpu().numpy()  # (S, heads, N, N)
+        for head in range(weights.shape[1]):
+            title = f"layer {len(attention)} (last), head {head}, {when}"
+            picture = head_picture(
+                images[shown].numpy(),
+                masks[shown].numpy(),
+                weights[:, head],
+                pl_module.model.patch_size,
+                title,
+            )
+            experiment.add_image(
+                f"val_images/attention_layer{len(attention)}_head{head}",
+                picture,
+                step,
+                dataformats="HWC",
+            )
