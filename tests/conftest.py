@@ -139,7 +139,9 @@ def pytest_runtest_protocol(item, nextitem):
 def pytest_collection_modifyitems(config, items):
     """Tests that share a module- or session-scoped fixture of ours (a model trained once, a
     finished sweep) run on one worker (`--dist loadgroup`), so the fixture is built once; every
-    other test goes to whichever worker is free."""
+    other test goes to whichever worker is free. Such fixtures are session-scoped: a worker runs
+    a group's tests among others, and pytest would tear a module-scoped one down (and build it
+    again) each time the worker moves to another file in between."""
     for item in items:
         # Grouped by the file that defines the fixture: a test file's fixtures often build on
         # one another (a sweep, then its report), and all of them then stay together.
