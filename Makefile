@@ -68,10 +68,10 @@ bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; 
 evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-Stokes on the test photos
 	$(BIN)/python -m vit_inpaint.cli.evaluate --out-dir outputs/evaluation
 
-# One pytest worker per core (pytest-xdist); tests that share a trained fixture stay on one worker
-# (--dist loadgroup and the xdist_group marks).
+# One pytest worker per core (pytest-xdist); each test file runs on one worker (--dist loadfile),
+# so a model or sweep a file trains once for its tests is trained once.
 test: $(STAMP) ## run the whole test suite (CPU, about 3 minutes)
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about a minute)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -135,26 +135,6 @@ def pytest_runtest_protocol(item, nextitem):
 # --- make test: pytest-xdist, one worker per core ---------------------------------------------
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the marks
-def pytest_collection_modifyitems(config, items):
-    """Tests that share a module- or session-scoped fixture of ours (a model trained once, a
-    finished sweep) run on one worker (`--dist loadgroup`), so the fixture is built once; every
-    other test goes to whichever worker is free. Such fixtures are session-scoped: a worker runs
-    a group's tests among others, and pytest would tear a module-scoped one down (and build it
-    again) each time the worker moves to another file in between."""
-    for item in items:
-        # Grouped by the file that defines the fixture: a test file's fixtures often build on
-        # one another (a sweep, then its report), and all of them then stay together.
-        shared = sorted(
-            fixturedef.baseid
-            for fixturedefs in item._fixtureinfo.name2fixturedefs.values()
-            for fixturedef in fixturedefs
-            if fixturedef.scope in ("module", "session") and fixturedef.baseid.startswith("tests")
-        )
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(shared[0]))
-
-
 def pytest_configure(config):
     # Under pytest-xdist each worker gets one torch thread: two workers already fill two cores,
     # and a second thread per worker would only make them fight.

@@ -19,7 +19,7 @@ def _metrics(folder) -> dict:
     return json.loads((folder / "metrics.json").read_text())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("digits") / "run"
     train(compose_config(TINY, "task=classify", "data=digits", output_dir=out))

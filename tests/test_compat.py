@@ -12,7 +12,7 @@ from tests.conftest import ONE_EPOCH, compose_config
 pytestmark = pytest.mark.slow  # trains a tiny model
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def old_checkpoint(tmp_path_factory):
     from vit_inpaint.training import train
 

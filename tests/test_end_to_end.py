@@ -16,7 +16,7 @@ from tests.conftest import run_sweep
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
     sweep = tmp_path_factory.mktemp("sweep") / "multirun"
     result = run_sweep(sweep, "masking=pixel,patch2x2", subprocess_=True)  # as a user types it

@@ -21,7 +21,7 @@ from vit_inpaint.evaluation.photos import evaluate, mask_of, photo_sources, read
 SMALL = ["--scales", "1", "--bins", "1", "--kinds", "holes2"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """A tiny model of the inpainter's kind: 8x8 windows of photos, mixed masks, push-pull prior."""
     from vit_inpaint.training import train

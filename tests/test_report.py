@@ -44,7 +44,7 @@ def run_report_cli(folder: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def seeds_sweep(tmp_path_factory) -> Path:
     """A real multirun: two masks x two seeds, tiny budget."""
     sweep = tmp_path_factory.mktemp("report") / "seeds"
@@ -65,7 +65,7 @@ def sweep_copy(seeds_sweep, tmp_path) -> Path:
     return copy_without_report(seeds_sweep, tmp_path / "sweep")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def report(seeds_sweep, tmp_path_factory) -> tuple[Path, str]:
     """write_report on a copy of the sweep: (its folder, the Markdown it returned)."""
     sweep = copy_without_report(seeds_sweep, tmp_path_factory.mktemp("report") / "sweep")

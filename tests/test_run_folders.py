@@ -53,7 +53,7 @@ def refused(result: subprocess.CompletedProcess, *words: str) -> str:
     return errors[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("shared") / "finished"
     result = run_train(*BUDGET, f"hydra.run.dir={run}")

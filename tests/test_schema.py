@@ -37,7 +37,7 @@ PROBES = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def no_torch(tmp_path_factory):
     """A PYTHONPATH under which `import torch` (or lightning) fails: a command that runs under it
     answered without loading them."""
