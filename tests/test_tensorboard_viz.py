@@ -65,8 +65,8 @@ def test_summaries_say_what_matters_and_keep_every_metric(tmp_path):
     }
     text = console_summary(metrics, tmp_path)
     assert text.splitlines()[0] == (
-        "finished: val mse 0.08609, test mse 0.08445, Bayes limit (best possible) 0.0833, "
-        "failed 95.4%"
+        "finished: val mse (last epoch) 0.08609, test mse 0.08445, "
+        "Bayes limit (best possible) 0.0833, failed 95.4%"
     )
     assert f"tensorboard --logdir {tmp_path}" in text
     table = markdown_summary(metrics)

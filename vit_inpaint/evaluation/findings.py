@@ -177,6 +177,8 @@ def inpaint_glossary(configurations: list[Configuration]) -> list[str]:
     """Markdown bullets defining the inpainting metrics these runs logged."""
     present = {key for c in configurations for job in c.finished for key in job.metrics}
     lines = [
+        "- **val/mse**: the same on the validation images, after the last epoch (the best "
+        "epoch's is what picked the tested checkpoint).",
         "- **test mse**: mean squared error over the hidden pixels of the test images, pixel "
         "values in [0, 1] (so in pixel²); the checkpoint with the best val/mse. Each row is "
         "tested on its own kind of mask, so rows trained on different masks answer different "

@@ -9,7 +9,7 @@ from pathlib import Path
 # (metric, label) of the console's lines, in order; a run prints the ones it has (inpainting's
 # or task=classify's).
 HEADLINE = (
-    ("val/mse", "val mse"),
+    ("val/mse", "val mse (last epoch)"),
     ("test/mse", "test mse"),
     ("test/mse_bayes", "Bayes limit (best possible)"),
     ("test/nmse", "test nmse (1 = mean fill)"),
@@ -37,7 +37,7 @@ def console_summary(metrics: dict[str, float], output_dir: Path) -> str:
             "finished: " + ", ".join(shown),
             f"  run folder:   {output_dir}",
             f"  all metrics:  {output_dir / 'metrics.json'}",
-            f"  see it:       tensorboard --logdir {output_dir}",
+            f"  see it:       {tensorboard_command()} --logdir {output_dir}",
         ]
     )
 
@@ -60,8 +60,21 @@ def markdown_summary(metrics: dict[str, float]) -> str:
         cells = [formatted(name, table[name][s]) if s in table[name] else "" for s in splits]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return (
-        "Final metrics. test: the best checkpoint on val/mse; test/&lt;mask&gt;: the test images "
+        "Final metrics. val: after the last epoch; test: the best checkpoint on val/mse; "
+        "test/&lt;mask&gt;: the test images "
         "under another kind of mask; mse_&lt;name&gt;: a baseline on the same pixels "
         "(mse_bayes: the best possible). Every value is also in the run's metrics.json.\n\n"
         + "\n".join(lines)
     )
+
+
+def tensorboard_command() -> str:
+    """`tensorboard` where the shell finds it (an activated venv), else the venv's own path, so
+    the printed line works as typed."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    if shutil.which("tensorboard"):
+        return "tensorboard"
+    return str(Path(sys.executable).with_name("tensorboard"))
