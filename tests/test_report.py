@@ -476,3 +476,19 @@ def test_a_failure_while_writing_leaves_the_previous_report_and_figures(tmp_path
         write_report(sweep)
 
     assert {p.name: p.read_bytes() for p in sweep.iterdir() if p.is_file()} == previous
+
+
+def test_the_report_pictures_say_which_checkpoint_they_show(seeds_sweep):
+    """TensorBoard's pictures show the last epoch, the report's the best one, which may come
+    early: each row of the report's pictures names its checkpoint and epoch."""
+    import torch
+
+    from vit_inpaint.evaluation.replay import predict
+    from vit_inpaint.evaluation.runs import find_job_dirs, group_jobs, read_job
+
+    configurations, _ = group_jobs([read_job(p) for p in find_job_dirs(seeds_sweep)])
+    for configuration in configurations:
+        prediction = predict(configuration, 2)
+        best = configuration.finished[0].checkpoint
+        epoch = torch.load(best, weights_only=True)["epoch"] + 1  # Lightning counts from 0
+        assert prediction.label.endswith(f"best val/mse, epoch {epoch}"), prediction.label

@@ -54,9 +54,18 @@ def predict(configuration: Configuration, count: int) -> Prediction | None:
         _, attention = module.model(images[:1], masks[:1], return_attention=True)
     seed = f" (seed {job.seed})" if job.seed is not None else ""
     return Prediction(
-        label=configuration.label + seed,
+        label=configuration.label + seed + f", {checkpoint_words(job.checkpoint)}",
         images=images.numpy(),
         masks=masks.numpy(),
         reconstructions=reconstructions.numpy(),
         attention=attention[-1][0].float().numpy(),
     )
+
+
+def checkpoint_words(path) -> str:
+    """Which checkpoint a picture shows, for its title: TensorBoard's pictures show the last
+    epoch, the report's the best one, which may come early ("best val/mse, epoch 3")."""
+    from vit_inpaint.tasks.checkpoints import epochs_done, read_checkpoint
+
+    which = "last epoch" if path.name == "last.ckpt" else "best val/mse"
+    return f"{which}, epoch {epochs_done(read_checkpoint(path))}"
