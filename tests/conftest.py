@@ -77,6 +77,18 @@ def run_sweep(sweep_dir: Path, *overrides: str, budget=(TINY,), subprocess_: boo
     return run_train(*sweep, subprocess_=subprocess_)
 
 
+def refused(result: subprocess.CompletedProcess, *words: str) -> str:
+    """The one `error:` line of a launch refused with exit status 2 and no traceback; it must
+    hold every one of `words`. Returns that line."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    for word in words:
+        assert word in errors[0], errors[0]
+    return errors[0]
+
+
 def job_dir(sweep: Path, *overrides: str) -> Path:
     """The one job folder whose name holds all of `overrides` (names carry every override)."""
     (match,) = [p for p in sweep.iterdir() if set(overrides) <= set(p.name.split(","))]

@@ -10,22 +10,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from tests.conftest import TINY, compose_config, run_train
+from tests.conftest import TINY, compose_config, refused, run_train
 from vit_inpaint.models import build_inpainter
 
 # Issue 17's budget for its probes.
 T = (TINY, "data.num_val=64", "data.num_test=64", "threads=1", "trainer.max_epochs=1")
-
-
-def assert_refused(result, *fragments: str) -> str:
-    """Exit status 2 and one `error:` line holding every fragment; returns that line."""
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    assert len(errors) == 1, result.stderr[-3000:]
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 @pytest.mark.parametrize(
@@ -69,7 +58,7 @@ def assert_refused(result, *fragments: str) -> str:
 def test_a_config_error_is_one_line_and_leaves_no_folder(overrides, fragments, tmp_path):
     run_dir = tmp_path / "run"
     result = run_train(*T, *overrides, f"hydra.run.dir={run_dir}")
-    assert_refused(result, *fragments)
+    refused(result, *fragments)
     assert not run_dir.exists(), sorted(p.name for p in run_dir.iterdir())
 
 
@@ -114,7 +103,7 @@ def test_an_unusable_checkpoint_is_refused_naming_the_field_and_file(
     run_dir = tmp_path / "run"
     path = bad_checkpoints / name
     result = run_train(*T, f"{field}={path}", f"hydra.run.dir={run_dir}")
-    assert_refused(result, f"{field}:", str(path), fragment)
+    refused(result, f"{field}:", str(path), fragment)
     assert not run_dir.exists()
 
 

@@ -23,7 +23,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from tests.conftest import ROOT, TINY, compose_config, run_sweep, run_train
+from tests.conftest import ROOT, TINY, compose_config, refused, run_sweep, run_train
 from vit_inpaint.storage import atomic
 
 pytestmark = pytest.mark.slow
@@ -40,17 +40,6 @@ def snapshot(folder: Path) -> dict[str, str]:
         )
         for p in sorted(folder.rglob("*"))
     }
-
-
-def refused(result: subprocess.CompletedProcess, *words: str) -> str:
-    """The one `error:` line of a run refused with exit status 2; it must hold `words`."""
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr[-3000:]
-    for word in words:
-        assert word in errors[0], errors[0]
-    return errors[0]
 
 
 @pytest.fixture(scope="module")

@@ -14,23 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY, job_dir, run_sweep, run_train
+from tests.conftest import ROOT, TINY, job_dir, refused, run_sweep, run_train
 from tests.test_report import rows_by_configuration
 from vit_inpaint.storage.run_folder import RECORD, claim_record, launch_claim
 
 # issue 17's `T`: the smallest run that still trains, tests and writes every file.
 T = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64", "threads=1")
-
-
-def one_error_line(result: subprocess.CompletedProcess, *words: str) -> str:
-    """The one `error:` line of a launch refused with exit status 2; it must hold `words`."""
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr[-3000:]
-    for word in words:
-        assert word in errors[0], errors[0]
-    return errors[0]
 
 
 def test_a_folder_claim_belongs_to_one_job_not_to_the_process(tmp_path):
@@ -63,7 +52,7 @@ def test_a_sweep_whose_jobs_would_share_a_folder_is_refused_before_its_first_job
 ):
     folder = tmp_path / "sweep"
     result = run_sweep(folder, *sweep, budget=T)
-    one_error_line(result, "share one folder", *colliding)
+    refused(result, "share one folder", *colliding)
     assert not folder.exists() or not any(folder.iterdir())
 
 
@@ -92,7 +81,7 @@ def test_a_second_optuna_search_into_the_same_folder_is_refused_before_its_first
     first = run_train(*search)
     assert first.returncode == 0, first.stderr[-3000:]
     before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
-    one_error_line(run_train(*search), f"hydra.sweep.dir={sweep}", "earlier sweep")
+    refused(run_train(*search), f"hydra.sweep.dir={sweep}", "earlier sweep")
     assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before
 
 
@@ -131,7 +120,7 @@ def test_a_run_folder_that_cannot_be_made_is_one_error_line_and_leaves_nothing(p
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     command = [*prefix, sys.executable, "train.py", *T, f"hydra.run.dir={run}"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    one_error_line(result, str(run)[:200])
+    refused(result, str(run)[:200])
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
     if probe == "a file":
         assert Path(run).read_text() == "not a folder"
@@ -140,7 +129,7 @@ def test_a_run_folder_that_cannot_be_made_is_one_error_line_and_leaves_nothing(p
 def test_a_key_no_job_reads_refuses_the_sweep_before_its_first_job(tmp_path):
     """+foo=1 failed every job alike, each with a traceback and an empty folder."""
     sweep = tmp_path / "sweep"
-    one_error_line(run_sweep(sweep, "+foo=1", "masking=pixel,patch2x2", budget=T), "foo")
+    refused(run_sweep(sweep, "+foo=1", "masking=pixel,patch2x2", budget=T), "foo")
     assert not sweep.exists()
 
 
@@ -149,7 +138,7 @@ def test_a_sweep_refused_before_any_job_leaves_its_folder_free_for_the_corrected
     """Hydra writes multirun.yaml before it composes the jobs; no job ran, so a corrected
     sweep may use the folder (it was refused as "an earlier sweep")."""
     sweep = tmp_path / "sweep"
-    one_error_line(run_sweep(sweep, "model=vit,nope", budget=T), "model=nope", "mae, vit")
+    refused(run_sweep(sweep, "model=vit,nope", budget=T), "model=nope", "mae, vit")
     assert [p.name for p in sweep.iterdir()] == ["multirun.yaml"]
     corrected = run_sweep(sweep, "masking=pixel,patch2x2", budget=T)
     assert corrected.returncode == 0, corrected.stderr[-6000:]
