@@ -118,6 +118,9 @@ class PhotosSettings:
     val: list[str] = field(default_factory=list)
     test: list[str] = field(default_factory=list)
     downscale: Any = 1  # int or list of ints: OmegaConf has no type for either
+    # Training crops mirrored and turned by multiples of 90 degrees at random (8 orientations):
+    # a photograph's edges and textures seen in every direction.
+    flip_and_turn: bool = False
 
     def __post_init__(self) -> None:
         self.train, self.val, self.test = list(self.train), list(self.val), list(self.test)

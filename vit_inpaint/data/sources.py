@@ -147,6 +147,26 @@ PHOTO_SPLITS = {
     "val": ["coins", "moon", "cell"],
     "test": ["chelsea", "clock", "gravel"],
 }
+# The photo inpainter's own splits (conf/experiment/inpainter.yaml lists the same names; a test
+# checks it): more photographs to learn from, and a test set of every kind a user brings (faces,
+# outdoor, an animal, an object, texture, text) that neither training nor model selection sees.
+# `cat` is chelsea again: it is in no split.
+INPAINTER_SPLITS = {
+    "train": [
+        "brick",
+        "coffee",
+        "grass",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "microaneurysms",
+        "retina",
+        "rocket",
+        "stereo_motorcycle",
+        "text",
+    ],
+    "val": ["coins", "moon", "cell"],
+    "test": ["astronaut", "camera", "chelsea", "clock", "gravel", "page"],
+}
 
 
 @dataclass
@@ -209,7 +229,20 @@ class Photos(PhotosSettings):
             rows = (top[:, None] + offsets)[:, :, None]  # (k, size, 1)
             cols = (left[:, None] + offsets)[:, None, :]  # (k, 1, size)
             crops[chosen] = photo[rows, cols]
+        if split == "train" and self.flip_and_turn:
+            crops = _flip_and_turn(crops, generator)
         return crops
+
+
+def _flip_and_turn(crops: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each (size, size) crop in one of its 8 orientations, drawn at random."""
+    orientation = torch.randint(0, 8, (len(crops),), generator=generator)
+    out = crops.clone()
+    for k in range(8):
+        chosen = (orientation == k).nonzero().squeeze(1)
+        turned = torch.rot90(crops[chosen], k % 4, dims=(1, 2))
+        out[chosen] = turned.flip(2) if k >= 4 else turned
+    return out
 
 
 def _check_photo_name(name: str) -> None:
@@ -228,6 +261,8 @@ def load_photo(name: str, downscale: int = 1) -> torch.Tensor:
     import skimage.util
 
     image = getattr(skimage.data, name)()
+    if isinstance(image, tuple):  # stereo_motorcycle: (left, right, disparity); the left view
+        image = image[0]
     if image.ndim == 3:
         image = skimage.color.rgb2gray(image[..., :3])
     image = skimage.util.img_as_float(image).astype(np.float32)

@@ -28,9 +28,17 @@ class Inpainter:
     def window(self) -> int:
         return self.network.image_size
 
-    def predict(self, windows, masks):
-        """(B, s, s) windows and masks -> the network's (B, s, s) predictions."""
-        return self.network(windows, masks)
+    @property
+    def prior(self) -> str:
+        """The classical fill the network corrects (models/prior.py), or "none"."""
+        return getattr(self.network, "prior", "none")
+
+    def predict(self, windows, masks, priors=None):
+        """(B, s, s) windows and masks (and the prior's fill of them) -> the network's (B, s, s)
+        predictions."""
+        if priors is None:
+            return self.network(windows, masks)
+        return self.network(windows, masks, prior=priors)
 
     def fill(
         self,
@@ -40,11 +48,18 @@ class Inpainter:
         progress: bool = False,
     ) -> np.ndarray:
         """Fills a (H, W) gray image's hidden pixels with overlapping windows (fill/windows.py);
-        stride: between windows (default half a window; the window size: no overlap)."""
+        stride: between windows (default half a window; the window size: no overlap). A network
+        that corrects the biharmonic fill gets that of the whole image (models/biharmonic.py),
+        which sees each hole's whole surroundings, not the window's only."""
         from vit_inpaint.fill.windows import fill_windows
 
+        prior = None
+        if self.prior == "biharmonic":
+            from vit_inpaint.models.biharmonic import biharmonic_fill
+
+            prior = biharmonic_fill(image, mask)
         return fill_windows(
-            image, mask, self.window, self.predict, stride=stride, progress=progress
+            image, mask, self.window, self.predict, stride=stride, progress=progress, prior=prior
         )
 
 

@@ -12,6 +12,8 @@ context on all sides.
     4. A hole too large for one window to see across is filled from its border inward: a pass
        keeps only the filled pixels within `reach` of a visible pixel, which then count as
        visible for the next pass; no pixel is ever filled from a window that sees nothing.
+       With a `prior` (a fill of the whole image the model corrects, e.g. the biharmonic one),
+       every pixel already has a value seen from the whole image: one pass fills them all.
 Windows are computed in batches of `batch_size`, so memory stays bounded on large images.
 """
 
@@ -65,13 +67,15 @@ def fill_windows(
     reach: int | None = None,
     batch_size: int = BATCH_SIZE,
     progress: bool = False,
+    prior: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fills the hidden pixels of a (H, W) image in [0, 1]; returns float64 (H, W).
 
-    predict(windows (B, size, size) float32 tensor, masks (B, size, size) bool tensor) -> (B,
-    size, size) tensor of predictions (e.g. InpaintingViT's forward). stride: between window
-    starts, a divisor of size (default size // 2); reach: how far from a visible pixel one pass
-    fills (default size // 4).
+    predict(windows (B, size, size) float32 tensor, masks (B, size, size) bool tensor[, priors
+    (B, size, size) float32 tensor, with a prior]) -> (B, size, size) tensor of predictions
+    (e.g. InpaintingViT's forward). stride: between window starts, a divisor of size (default
+    size // 2); reach: how far from a visible pixel one pass fills (default size // 4); prior:
+    (H, W) fill of the whole image, cut into the same windows for predict.
     """
     import torch
 
@@ -94,6 +98,8 @@ def fill_windows(
     values[mask] = 0.0
     values = np.pad(values, padding, mode="symmetric")
     hidden = np.pad(mask, padding, mode="symmetric")
+    if prior is not None:
+        prior = np.pad(prior.astype(np.float32), padding, mode="symmetric")
     tops = np.arange(0, hidden.shape[0] - size + 1, stride)
     lefts = np.arange(0, hidden.shape[1] - size + 1, stride)
     weights = window_weights(size).astype(np.float32)
@@ -102,8 +108,10 @@ def fill_windows(
     while hidden.any():
         passes += 1
         counts = _box_sums(hidden, tops, lefts, size, size)
-        # Windows with a hidden pixel to fill and a visible one to go on.
-        i, j = np.nonzero((counts > 0) & (counts < size * size))
+        # Windows with a hidden pixel to fill and something to go on: a visible pixel, or the
+        # prior's fill.
+        full = counts >= size * size if prior is None else np.zeros_like(counts, dtype=bool)
+        i, j = np.nonzero((counts > 0) & ~full)
         starts = np.stack([tops[i], lefts[j]], axis=1)
         # Windows `size / stride` starts apart do not overlap: each group of them adds its
         # predictions with plain indexing (no pixel twice in one assignment).
@@ -123,12 +131,16 @@ def fill_windows(
         for chunk in chunks:
             r = chunk[:, 0, None, None] + offsets[None, :, None]
             c = chunk[:, 1, None, None] + offsets[None, None, :]
+            inputs = [torch.from_numpy(values[r, c]), torch.from_numpy(hidden[r, c])]
+            if prior is not None:
+                inputs.append(torch.from_numpy(prior[r, c]))
             with torch.no_grad():
-                pred = predict(torch.from_numpy(values[r, c]), torch.from_numpy(hidden[r, c]))
+                pred = predict(*inputs)
             pred = pred.float().clamp(0.0, 1.0).cpu().numpy()
             total[r, c] += pred * weights
             weight_sum[r, c] += weights
-        filled = _near_visible(hidden, reach) & (weight_sum > 0)
+        near = hidden if prior is not None else _near_visible(hidden, reach)
+        filled = near & (weight_sum > 0)
         if not filled.any():
             raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
         values[filled] = total[filled] / weight_sum[filled]

@@ -10,7 +10,7 @@ task hands its encoder to the other by those names (`ENCODER_PREFIXES`).
 
     images (B, H, W) in [0, 1], mask (B, H, W) bool, True = hidden
     -> pixel features (B, C, H, W): the value (0 where hidden), a "this pixel is hidden" flag
-       (, the push-pull fill of the hidden pixels with model.prior=pushpull)
+       (, a classical fill of the hidden pixels with model.prior: models/prior.py)
     -> patchify        (B, N, C*p*p)   N = (H/p) * (W/p) tokens
     -> embed + pos     (B, N, dim)
     -> depth x Block   (B, N, dim)
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from vit_inpaint.models.layers import Block, PositionalEncoding, patchify
-from vit_inpaint.models.prior import pushpull_fill
+from vit_inpaint.models.prior import prior_fill
 from vit_inpaint.models.settings import ModelSettings
 
 # The state_dict names (inside a model) that belong to the encoder; everything else is a head.
@@ -78,20 +78,24 @@ class Encoder(nn.Module):
         self.norm = nn.LayerNorm(dim)
 
     def pixel_features(
-        self, images: torch.Tensor, mask: torch.Tensor
+        self, images: torch.Tensor, mask: torch.Tensor, prior: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(B, C, H, W) features and, with model.prior=pushpull, the prior fill (B, H, W).
+        """(B, C, H, W) features and, with a model.prior, the prior fill (B, H, W).
 
         Hidden pixel values never reach the model: they are zeroed here. The hidden-flag channel
         lets a mask hide one pixel inside a patch: the model is told which pixels are missing
         rather than guessing it from a zero that could also be a real black pixel.
+        prior: the fill of these windows when the caller has it, e.g. cut from the biharmonic
+        fill of a whole image (fill/windows.py), which sees past the window's border; by
+        default each window is filled on its own.
         """
         hidden = mask.to(images.dtype)
         visible_values = images * (1.0 - hidden)
         channels = [visible_values, hidden]
         base = None
-        if self.prior == "pushpull":
-            base = pushpull_fill(visible_values, mask)
+        if self.prior != "none":
+            base = prior_fill(self.prior, visible_values, mask) if prior is None else prior
+            base = torch.where(mask, base, images)  # visible pixels: their own values
             channels.append(base)
         return torch.stack(channels, dim=1), base
 

@@ -1,11 +1,16 @@
-"""A classical fill that the inpainting model can start from (`model.prior=pushpull`).
+"""The classical fills an inpainting model can start from (`model.prior`): it predicts a
+correction to the fill instead of the pixel, so it does not have to learn plain interpolation,
+only what a smooth fill gets wrong (edges, texture).
+
+    pushpull     each window's own quick smooth fill (below)
+    biharmonic   the smoothest fill (models/biharmonic.py): the photo inpainter's prior, solved
+                 over the whole image by the filling tool and over each window in training
 
 Push-pull: average the visible pixels down a pyramid (each level halves the image, counting only
 visible pixels), then come back up, filling every hidden pixel from the coarsest level that saw a
 visible pixel near it; a few Laplace smoothing steps then take out the blockiness. The result is a
 smooth, everywhere-defined guess, computed from the window's own visible pixels only, in a few
-vectorised passes over the batch. The model predicts a correction to it: it does not have to
-learn plain interpolation, only what a smooth fill gets wrong (edges, texture).
+vectorised passes over the batch.
 """
 
 from __future__ import annotations
@@ -46,3 +51,17 @@ def pushpull_fill(images: torch.Tensor, masks: torch.Tensor, steps: int = SMOOTH
         average = 0.25 * average
         out = torch.where(hidden, average, out)
     return out[:, 0]
+
+
+def prior_fill(name: str, visible_values: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """The `model.prior` fill of a batch: (B, H, W) values (hidden ones zero), masks -> (B, H, W).
+
+    Neither depends on a weight: no gradient flows through them."""
+    if name == "pushpull":
+        return pushpull_fill(visible_values, masks)
+    if name == "biharmonic":
+        from vit_inpaint.models.biharmonic import biharmonic_windows
+
+        with torch.no_grad():
+            return biharmonic_windows(visible_values.detach(), masks)
+    raise ValueError(f"unknown prior {name!r}")

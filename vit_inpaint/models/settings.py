@@ -18,7 +18,7 @@ from dataclasses import dataclass
 MODEL_NAMES = ("vit", "mae")  # model.name: conf/model/vit.yaml, mae.yaml
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
 ATTENTIONS = ("manual", "sdpa")  # model.attention
-PRIORS = ("none", "pushpull")  # model.prior
+PRIORS = ("none", "pushpull", "biharmonic")  # model.prior
 
 
 def _positive_integer(name: str, value) -> None:

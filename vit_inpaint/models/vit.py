@@ -22,9 +22,10 @@ class InpaintingViT(Encoder):
 
     attend_to_hidden=False adds the report's attention mask (section 6): tokens whose pixels are
     all hidden carry no information of their own, so no query may attend to them as a key.
-    prior="pushpull" gives each pixel a third input channel, a classical smooth fill of the hidden
-    pixels (models/prior.py), and the head predicts a correction to that fill instead of the
-    pixel itself (beyond the report: the photo inpainter's recipe, conf/experiment/inpainter.yaml).
+    prior="pushpull" or "biharmonic" gives each pixel a third input channel, a classical smooth
+    fill of the hidden pixels (models/prior.py), and the head predicts a correction to that fill
+    instead of the pixel itself (beyond the report: the photo inpainter's recipe,
+    conf/experiment/inpainter.yaml).
     Takes the Encoder's arguments (conf/model/vit.yaml).
     """
 
@@ -40,13 +41,18 @@ class InpaintingViT(Encoder):
         return unpatchify(pixels, self.patch_size, self.image_size, self.image_size)
 
     def forward(
-        self, images: torch.Tensor, mask: torch.Tensor, return_attention: bool = False
+        self,
+        images: torch.Tensor,
+        mask: torch.Tensor,
+        return_attention: bool = False,
+        prior: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """images (B, H, W), mask (B, H, W) bool (True = hidden) -> reconstruction (B, H, W).
 
         With return_attention, also the attention weights of every layer, each (B, heads, N, N).
+        prior: the windows' model.prior fill, when the caller has it (Encoder.pixel_features).
         """
-        features, base = self.pixel_features(images, mask)
+        features, base = self.pixel_features(images, mask, prior)
         tokens, attention_maps = self.forward_features(features, mask, return_attention)
         out = self.forward_head(tokens)
         if base is not None:
