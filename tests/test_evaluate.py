@@ -90,10 +90,10 @@ def test_the_summary_is_the_geometric_mean_of_the_ratios():
 def test_training_photographs_are_refused(checkpoint, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "vit_inpaint.cli.evaluate", "--ckpt", str(checkpoint), "--photos",
-         "camera", "--out-dir", str(tmp_path / "e")],
+         "retina", "--out-dir", str(tmp_path / "e")],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
-    assert result.returncode == 2 and "training photographs" in result.stderr
+    assert result.returncode == 2 and "trained or selected on" in result.stderr
     assert not (tmp_path / "e").exists()
 
 
@@ -191,7 +191,7 @@ def test_an_unknown_name_is_refused_before_anything(tmp_path, monkeypatch, capsy
     _refuse_loading_a_model(monkeypatch)
     out = tmp_path / "out"
     last = _refused(["--photos", "nosuchphoto", "--out-dir", str(out)], capsys)
-    assert "nosuchphoto" in last and "chelsea, clock, gravel" in last
+    assert "nosuchphoto" in last and "astronaut, camera, chelsea, clock, gravel, page" in last
     assert not out.exists()
 
 

@@ -81,3 +81,36 @@ def test_downscaled_photos_are_block_averages():
     full, half = load_photo("camera"), load_photo("camera", 2)
     assert half.shape == (full.shape[0] // 2, full.shape[1] // 2)
     assert half[3, 5] == pytest.approx(float(full[6:8, 10:12].mean()), abs=1e-6)
+
+
+def test_the_inpainters_splits_are_its_recipes_and_keep_the_test_photographs_out():
+    """data/settings.py INPAINTER_SPLITS (what `make evaluate` tests on) is what
+    experiment=inpainter_full trains and selects on; no photograph is in two splits (`cat` is
+    chelsea, a test photograph: in none)."""
+    from tests.conftest import compose_config
+    from vit_inpaint.data.settings import INPAINTER_SPLITS
+
+    images = compose_config("experiment=inpainter_full").data.images
+    for split in ("train", "val", "test"):
+        assert list(images[split]) == INPAINTER_SPLITS[split]
+    names = [n for split in INPAINTER_SPLITS.values() for n in split]
+    assert len(names) == len(set(names)) and "cat" not in names
+    assert len(INPAINTER_SPLITS["test"]) >= 6
+    for name in names:  # every one loads offline, as one gray photograph
+        photo = load_photo(name)
+        assert photo.dim() == 2 and min(photo.shape) >= 64
+
+
+def test_flip_and_turn_shows_training_crops_in_all_8_orientations_and_test_crops_as_they_are():
+    source = Photos(train=["camera"], val=["moon"], test=["gravel"], flip_and_turn=True)
+    plain = Photos(train=["camera"], val=["moon"], test=["gravel"])
+    torch.testing.assert_close(
+        source.sample(8, 8, "test", gen()), plain.sample(8, 8, "test", gen())
+    )
+    from vit_inpaint.data.sources import _flip_and_turn
+
+    crop = torch.arange(16.0).reshape(1, 4, 4)  # no symmetry: its 8 orientations all differ
+    seen = {tuple(x.flatten().tolist()) for x in _flip_and_turn(crop.repeat(200, 1, 1), gen())}
+    assert len(seen) == 8
+    turned = source.sample(50, 8, "train", gen())
+    assert turned.shape == (50, 8, 8) and 0 <= turned.min() and turned.max() <= 1

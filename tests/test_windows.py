@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from vit_inpaint.data.sources import load_photo
 from vit_inpaint.fill.windows import fill_windows
 from vit_inpaint.models.prior import pushpull_fill
 from vit_inpaint.models.vit import InpaintingViT
@@ -80,3 +81,20 @@ def test_a_model_with_the_prior_starts_from_the_prior_and_never_sees_hidden_valu
     torch.nn.init.normal_(model.head.weight)  # a head that passes on whatever it is given
     other = torch.where(masks, torch.rand(4, 16, 16), images)
     torch.testing.assert_close(model(other, masks), model(images, masks))
+
+
+def test_a_biharmonic_model_corrects_the_whole_images_fill_in_one_pass():
+    """model.prior=biharmonic: the filling tool gives each window its piece of the whole image's
+    biharmonic fill, so even a hole wider than a window is filled in one pass, from the fill."""
+    from vit_inpaint.fill.model import Inpainter
+    from vit_inpaint.models.biharmonic import biharmonic_fill
+
+    model = InpaintingViT(image_size=8, patch_size=4, dim=16, depth=1, heads=2, prior="biharmonic")
+    torch.nn.init.zeros_(model.head.weight)  # no correction: the model returns its prior
+    torch.nn.init.zeros_(model.head.bias)
+    image = load_photo("camera", 8).double().numpy()[:40, :40]
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[10:30, 12:28] = True  # wider than a window
+    mask[3, 3] = mask[35, 20] = True
+    filled = Inpainter(model.eval(), "test").fill(image, mask)
+    np.testing.assert_allclose(filled, biharmonic_fill(image, mask), atol=1e-5)

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vit_inpaint.data.settings import INPAINTER_SPLITS
 from vit_inpaint.evaluation.photos import (
     BINS,
     CLASSICAL,
@@ -69,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         metavar="PHOTO",
         help="image files, folders (every image file in them, by name; PNG, JPEG, TIFF, 8 or "
-        "16 bits, made gray) or bundled photographs' names (default: the test split: "
-        "chelsea clock gravel)",
+        "16 bits, made gray) or bundled photographs' names (default: the inpainter's test "
+        "photographs: " + " ".join(INPAINTER_SPLITS["test"]) + ")",
     )
     parser.add_argument(
         "--masks",
@@ -100,11 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --seed: must be >= 0, got {args.seed}")
     if args.out_dir.exists() and not args.out_dir.is_dir():
         parser.error(f"argument --out-dir: {args.out_dir} is a file, not a folder")
-    from vit_inpaint.data.sources import PHOTO_SPLITS
     from vit_inpaint.storage.images import FileError
 
     try:
-        sources = photo_sources(args.photos or PHOTO_SPLITS["test"])
+        sources = photo_sources(args.photos or INPAINTER_SPLITS["test"])
     except (OSError, ValueError) as err:  # OSError: a folder that cannot be listed
         parser.error(f"argument --photos: {err}")
     try:

@@ -241,8 +241,7 @@ def check_task(cfg: DictConfig) -> Task:
     if data.get("labels_per_class") is not None and not chosen.labelled:
         labelled = ", ".join(f"task={t.name}" for t in TASKS.values() if t.labelled)
         raise ConfigError(
-            f"data.labels_per_class needs {labelled} (labels train nothing in "
-            f"task={chosen.name})"
+            f"data.labels_per_class needs {labelled} (labels train nothing in task={chosen.name})"
         )
     shift = OmegaConf.select(cfg, "task.augment_shift", default=0)
     if not 0 <= shift < data.image_size:

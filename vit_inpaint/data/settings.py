@@ -109,6 +109,28 @@ class GaussianFieldSettings:
             raise ValueError(f"data.images.sigma must be positive, got {self.sigma}")
 
 
+# The photo inpainter's own splits (conf/experiment/inpainter_full.yaml lists the same names; a test
+# checks it): more photographs to learn from, and a test set of every kind a user brings (faces,
+# outdoor, an animal, an object, texture, text) that neither training nor model selection sees.
+# `cat` is chelsea again: it is in no split.
+INPAINTER_SPLITS = {
+    "train": [
+        "brick",
+        "coffee",
+        "grass",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "microaneurysms",
+        "retina",
+        "rocket",
+        "stereo_motorcycle",
+        "text",
+    ],
+    "val": ["coins", "moon", "cell"],
+    "test": ["astronaut", "camera", "chelsea", "clock", "gravel", "page"],
+}
+
+
 @dataclass
 class PhotosSettings:
     """data=photos' images: the photographs of each split (names in skimage.data), shrunk by

@@ -2,7 +2,8 @@
 
     python -m vit_inpaint.cli.evaluate [--ckpt CKPT] [--scales 4 1] [--photos ...] [--masks ...]
 
-On the test photographs (data/sources.py PHOTO_SPLITS["test"]) or the user's own image files
+On the inpainter's test photographs (data/settings.py INPAINTER_SPLITS["test"]: a face, an outdoor
+scene, an animal, an object, a texture and a page of text) or the user's own image files
 (read_photos: read as the inpaint tool reads them, then gray), at each scale (4: shrunk 4x,
 1: full resolution), for each mask kind (holes of 2, 4 and 8 pixels, dropout, strokes) and each
 coverage bin (0-10%, ..., 50-60%): one mask per photograph, drawn from a fixed seed with a coverage
@@ -69,15 +70,20 @@ class Photo:
 def photo_sources(arguments: list[str]) -> list[str | Path]:
     """The --photos arguments as bundled photographs' names and image files (a folder: its image
     files, sorted by name), each once. A bundled name wins over a file of that name (write
-    ./NAME for the file). Raises ValueError for a training photograph (the model saw it), a
-    name that is neither a bundled photograph nor a file or folder, and a folder without images."""
+    ./NAME for the file). Raises ValueError for a photograph the inpainter was trained or
+    selected on, a name that is neither a bundled photograph nor a file or folder, and a folder
+    without images."""
     import skimage.data
 
-    from vit_inpaint.data.sources import PHOTO_SPLITS
+    from vit_inpaint.data.settings import INPAINTER_SPLITS
 
-    leaked = sorted(set(arguments) & set(PHOTO_SPLITS["train"]))
+    seen = INPAINTER_SPLITS["train"] + INPAINTER_SPLITS["val"] + ["cat"]  # cat: chelsea again
+    leaked = sorted(set(arguments) & set(seen))
     if leaked:
-        raise ValueError(f"{leaked} are training photographs; evaluate on others")
+        raise ValueError(
+            f"{leaked}: the inpainter was trained or selected on them; evaluate on others "
+            f"(the test ones: {', '.join(INPAINTER_SPLITS['test'])})"
+        )
     sources: dict[str | Path, None] = {}
     for argument in arguments:
         path = Path(argument)
@@ -96,7 +102,7 @@ def photo_sources(arguments: list[str]) -> list[str | Path]:
         else:
             raise ValueError(
                 f"{argument}: neither a bundled photograph (the test ones: "
-                f"{', '.join(PHOTO_SPLITS['test'])}) nor an existing file or folder"
+                f"{', '.join(INPAINTER_SPLITS['test'])}) nor an existing file or folder"
             )
     return list(sources)
 

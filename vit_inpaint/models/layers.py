@@ -162,7 +162,6 @@ class Block(nn.Module):
         return x, weights
 
 
-
 def init_weights(module: nn.Module) -> None:
     # Small, ViT-style initialisation: truncated-normal linear weights, zero biases.
     if isinstance(module, nn.Linear):

@@ -31,9 +31,7 @@ def pushpull_fill(images: torch.Tensor, masks: torch.Tensor, steps: int = SMOOTH
     pyramid = [(value, weight)]
     while max(pyramid[-1][0].shape[-2:]) > 1:
         v, w = pyramid[-1]
-        pyramid.append(
-            (F.avg_pool2d(v, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True))
-        )
+        pyramid.append((F.avg_pool2d(v, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)))
     v, w = pyramid[-1]
     fill = v / w.clamp_min(1e-8)  # the visible mean (an all-hidden image gets 0)
     for v, w in reversed(pyramid[:-1]):
