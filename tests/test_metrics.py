@@ -3,7 +3,12 @@ import math
 import pytest
 import torch
 
-from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse, per_image_rmse
+from vit_inpaint.evaluation.metrics import (
+    InpaintingMetrics,
+    hidden_over_prior_mse,
+    masked_mse,
+    per_image_rmse,
+)
 from vit_inpaint.tasks.inpainting import InpaintingModule
 
 
@@ -77,3 +82,33 @@ def test_computed_metrics_are_the_names_a_config_may_optimise():
     images = torch.rand(4, 4, 4)
     metrics.update(images.flip(0), images, torch.rand(4, 4, 4) < 0.5)
     assert tuple(metrics.compute()) == METRIC_NAMES
+
+
+def test_the_loss_over_the_prior_scores_each_image_by_its_gain_on_the_prior_fill():
+    target = torch.zeros(3, 4, 4)
+    mask = torch.zeros(3, 4, 4, dtype=torch.bool)
+    mask[0, :2] = True  # 8 hidden pixels
+    mask[1, 0, 0] = True  # 1 hidden pixel
+    prior = torch.full((3, 4, 4), 0.5)  # every image's prior is 0.5 off
+    # Halving the error of both images: 1/4 of each prior's error, whatever their hidden counts.
+    loss = hidden_over_prior_mse(prior / 2, prior, target, mask)
+    assert loss.item() == pytest.approx(0.25 * 0.25 / (0.25 + 1e-4))
+    assert hidden_over_prior_mse(target, prior, target, mask).item() == 0.0  # perfect
+    # Image 2 has no hidden pixel: it is left out, not a division by zero.
+    assert torch.isfinite(hidden_over_prior_mse(prior, prior, target, mask))
+
+
+@pytest.mark.slow  # a short training run
+def test_training_over_the_prior_trains_a_biharmonic_model(tmp_path):
+    import json
+
+    from tests.conftest import TINY, compose_config
+    from vit_inpaint.training import train
+
+    cfg = compose_config(
+        TINY, "data=photos", "data.image_size=8", "model.patch_size=4", "masking=mixed",
+        "model.prior=biharmonic", "loss_pixels=hidden_over_prior", output_dir=tmp_path / "run",
+    )  # fmt: skip
+    train(cfg)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert math.isfinite(metrics["test/mse"]) and metrics["test/mse"] < 0.05

@@ -16,7 +16,7 @@ from vit_inpaint.models.settings import PRIORS as PRIORS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")  # optimizer.name
 SCHEDULES = ("constant", "cosine")  # optimizer.schedule
-LOSS_PIXELS = ("hidden", "all")  # loss_pixels
+LOSS_PIXELS = ("hidden", "all", "hidden_over_prior")  # loss_pixels
 # What InpaintingMetrics computes for each split (val/<name>, test/<name>).
 METRIC_NAMES = (
     "mse",

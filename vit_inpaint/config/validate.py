@@ -149,6 +149,11 @@ def check_top_level(cfg: DictConfig) -> None:
         )
     if cfg.get("loss_pixels", "hidden") not in LOSS_PIXELS:
         raise ConfigError(f"loss_pixels must be one of {LOSS_PIXELS}, got {cfg.loss_pixels!r}")
+    if cfg.get("loss_pixels") == "hidden_over_prior" and cfg.model.get("prior", "none") == "none":
+        raise ConfigError(
+            "loss_pixels=hidden_over_prior divides by the error of the model's prior fill: "
+            "set model.prior=biharmonic or pushpull"
+        )
     threads = cfg.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads must be a positive integer or null, got {threads!r}")

@@ -25,6 +25,24 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return ((pred - target).square() * weight).sum() / weight.sum()
 
 
+# hidden_over_prior_mse's floor on an image's prior error: a nearly flat image, which the prior
+# fills almost exactly, weighs at most as much as one whose prior is 1% off in every pixel.
+PRIOR_ERROR_FLOOR = 1e-4
+
+
+def hidden_over_prior_mse(pred, prior, target, mask) -> torch.Tensor:
+    """loss_pixels=hidden_over_prior: the mean over images of (hidden-pixel MSE of pred) /
+    (hidden-pixel MSE of the prior fill + PRIOR_ERROR_FLOOR); images with no hidden pixel are
+    left out. 1 per image where the model only repeats its prior."""
+    weight = mask.to(pred.dtype).flatten(1)
+    count = weight.sum(1)
+    model_error = ((pred - target).square().flatten(1) * weight).sum(1)
+    prior_error = ((prior - target).square().flatten(1) * weight).sum(1)
+    scored = count > 0
+    ratio = model_error[scored] / (prior_error[scored] + PRIOR_ERROR_FLOOR * count[scored])
+    return ratio.mean()
+
+
 def per_image_rmse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """(B,) root mean squared error over each image's hidden pixels."""
     weight = mask.to(pred.dtype)

@@ -99,6 +99,10 @@ class Encoder(nn.Module):
             channels.append(base)
         return torch.stack(channels, dim=1), base
 
+    def prior_fill(self, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The model.prior fill of (B, H, W) images (models/prior.py), from their visible pixels."""
+        return prior_fill(self.prior, images * (~mask).to(images.dtype), mask)
+
     def forward_features(
         self, features: torch.Tensor, mask: torch.Tensor, return_attention: bool = False
     ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:

@@ -3,7 +3,8 @@ inference (what every task shares: tasks/base.py).
 
     batch = (images (B, H, W), masks (B, H, W) bool, True = hidden)
     pred  = InpaintingViT(images, masks)       # hidden values never reach the model
-    loss  = MSE over hidden pixels             # or over all pixels with loss_pixels="all"
+    loss  = MSE over hidden pixels             # or over all pixels with loss_pixels="all", or
+                                               # relative to the prior's: "hidden_over_prior"
 
 Everything the module needs is stored in its hyperparameters as plain values, so
 `InpaintingModule.load_from_checkpoint(path)` rebuilds it without Hydra.
@@ -20,7 +21,7 @@ from torch import nn
 from vit_inpaint.config.choices import LOSS_PIXELS
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
 from vit_inpaint.errors import NonFiniteLossError
-from vit_inpaint.evaluation.metrics import InpaintingMetrics, masked_mse
+from vit_inpaint.evaluation.metrics import InpaintingMetrics, hidden_over_prior_mse, masked_mse
 from vit_inpaint.models import build_inpainter
 from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.finetune import freeze_for
@@ -50,7 +51,8 @@ class InpaintingModule(TaskModule):
     ):
         """model: the network's settings (conf/model/: name vit or mae, and their arguments);
         optimizer: build_optimizer's; train_mean: the mean
-        training pixel (nmse's yardstick); loss_pixels: "hidden" (the task) or "all"; masking: the
+        training pixel (nmse's yardstick); loss_pixels: "hidden" (the task), "all" or
+        "hidden_over_prior" (each image's error over its prior fill's); masking: the
         training mask's name, for the record. loss_on_visible: the old name of loss_pixels="all",
         kept so that checkpoints written before the rename still load."""
         super().__init__(optimizer)
@@ -108,6 +110,10 @@ class InpaintingModule(TaskModule):
 
     def training_loss(self, batch) -> torch.Tensor:
         images, masks = batch
+        if self.loss_pixels == "hidden_over_prior":
+            prior = self.model.prior_fill(images, masks)  # computed once, for both
+            pred = self.model(images, masks, prior=prior)
+            return hidden_over_prior_mse(pred, prior, images, masks)
         return self.loss(self(images, masks), images, masks)
 
     def validation_step(self, batch, batch_idx: int) -> None:
