@@ -23,6 +23,9 @@ SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "inpainter.ckpt"
 class Inpainter:
     network: object  # an InpaintingViT in eval mode
     source: str  # where it came from, for messages
+    # Test-time averaging: each window is also shown mirrored and turned (1, 2, 4 or 8 of its 8
+    # orientations) and the predictions, turned back, are averaged; costs that many passes.
+    orientations: int = 1
 
     @property
     def window(self) -> int:
@@ -35,10 +38,18 @@ class Inpainter:
 
     def predict(self, windows, masks, priors=None):
         """(B, s, s) windows and masks (and the prior's fill of them) -> the network's (B, s, s)
-        predictions."""
-        if priors is None:
-            return self.network(windows, masks)
-        return self.network(windows, masks, prior=priors)
+        predictions, averaged over `orientations`."""
+
+        total = None
+        for k in range(self.orientations):
+            inputs = [_orient(x, k) for x in (windows, masks, priors) if x is not None]
+            if priors is None:
+                pred = self.network(*inputs)
+            else:
+                pred = self.network(*inputs[:2], prior=inputs[2])
+            pred = _orient(pred, k, inverse=True)
+            total = pred if total is None else total + pred
+        return total / self.orientations if self.orientations > 1 else total
 
     def fill(
         self,
@@ -61,6 +72,18 @@ class Inpainter:
         return fill_windows(
             image, mask, self.window, self.predict, stride=stride, progress=progress, prior=prior
         )
+
+
+def _orient(x, k: int, inverse: bool = False):
+    """(B, s, s) windows in orientation k of 8 (k % 4 quarter turns, mirrored for k >= 4), or
+    back from it."""
+    import torch
+
+    if not inverse:
+        x = torch.rot90(x, k % 4, dims=(1, 2))
+        return x.flip(2) if k >= 4 else x
+    x = x.flip(2) if k >= 4 else x
+    return torch.rot90(x, -(k % 4), dims=(1, 2))
 
 
 def load_network(path: str | os.PathLike):
