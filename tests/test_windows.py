@@ -98,3 +98,24 @@ def test_a_biharmonic_model_corrects_the_whole_images_fill_in_one_pass():
     mask[3, 3] = mask[35, 20] = True
     filled = Inpainter(model.eval(), "test").fill(image, mask)
     np.testing.assert_allclose(filled, biharmonic_fill(image, mask), atol=1e-5)
+
+
+def test_test_time_averaging_turns_each_window_back_before_averaging():
+    """Inpainter.orientations=8: the network sees each window in its 8 orientations and each
+    prediction is turned back before the average; a network that returns its input pixel for
+    pixel (any orientation) is then unchanged by the averaging."""
+    from vit_inpaint.fill.model import Inpainter, _orient
+
+    windows = torch.rand(3, 8, 8)
+    for k in range(8):
+        assert torch.equal(_orient(_orient(windows, k), k, inverse=True), windows)
+    assert len({tuple(_orient(windows, k)[0].flatten().tolist()) for k in range(8)}) == 8
+
+    class Echo(torch.nn.Module):  # returns the visible values, an orientation-free "model"
+        image_size = 8
+
+        def forward(self, images, masks):
+            return images * 2.0
+
+    echo = Inpainter(Echo(), "test", orientations=8)
+    torch.testing.assert_close(echo.predict(windows, windows > 0.5), windows * 2.0)

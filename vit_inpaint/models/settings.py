@@ -46,6 +46,10 @@ class ModelSettings:
     attention: str = "manual"  # ATTENTIONS
     attend_to_hidden: bool = True
     prior: str = "none"  # PRIORS
+    # With a prior: each window's pixels and prior fill shifted and scaled by its visible pixels'
+    # mean and spread before the network, and the correction scaled back (models/vit.py), so
+    # the model corrects a faint window as it corrects a contrasted one.
+    normalize: bool = False
     # vit | mae (MAESettings). Last, so that ModelSettings(8, 2, dim=32) reads as InpaintingViT's
     # arguments always did (image_size, patch_size).
     name: str = "vit"
@@ -67,6 +71,8 @@ class ModelSettings:
                 f"model.dim ({self.dim}) must be divisible by model.heads ({self.heads})"
             )
         _one_of("prior", self.prior, PRIORS)
+        if self.normalize and self.prior == "none":
+            raise ValueError("model.normalize scales the correction of a prior: set model.prior")
         _one_of("pos_embedding", self.pos_embedding, POS_EMBEDDINGS)
         if self.pos_embedding == "sincos" and self.dim % 4 != 0:
             raise ValueError(

@@ -16,6 +16,24 @@ from torch import nn
 from vit_inpaint.models.encoder import Encoder
 from vit_inpaint.models.layers import init_weights, unpatchify
 
+# The least spread normalize divides by: a flat window gets corrections of at most this scale.
+SPREAD_FLOOR = 2e-3
+
+
+def normalize_windows(features: torch.Tensor, mask: torch.Tensor):
+    """model.normalize: (B, 3, H, W) features (values, hidden flag, prior fill) -> the same with
+    values and prior shifted by each window's visible mean and divided by its visible spread, and
+    that spread (B, 1, 1), which scales the network's correction back to pixels."""
+    visible = (~mask).to(features.dtype)
+    count = visible.sum((1, 2)).clamp_min(1.0)
+    mean = (features[:, 0] * visible).sum((1, 2)) / count
+    centred = (features[:, 0] - mean[:, None, None]) * visible
+    spread = (centred.square().sum((1, 2)) / count + SPREAD_FLOOR**2).sqrt()
+    spread, mean = spread[:, None, None], mean[:, None, None]
+    values = centred / spread  # hidden pixels stay 0
+    prior = (features[:, 2] - mean) / spread
+    return torch.stack([values, features[:, 1], prior], dim=1), spread
+
 
 class InpaintingViT(Encoder):
     """Predicts every pixel of an image from its visible pixels and the mask of hidden ones.
@@ -53,8 +71,13 @@ class InpaintingViT(Encoder):
         prior: the windows' model.prior fill, when the caller has it (Encoder.pixel_features).
         """
         features, base = self.pixel_features(images, mask, prior)
+        spread = None
+        if self.settings.normalize:
+            features, spread = normalize_windows(features, mask)
         tokens, attention_maps = self.forward_features(features, mask, return_attention)
         out = self.forward_head(tokens)
+        if spread is not None:
+            out = spread * out
         if base is not None:
             out = base + out  # the head predicts the prior's error, not the pixel
         return (out, attention_maps) if return_attention else out
