@@ -119,3 +119,20 @@ def test_test_time_averaging_turns_each_window_back_before_averaging():
 
     echo = Inpainter(Echo(), "test", orientations=8)
     torch.testing.assert_close(echo.predict(windows, windows > 0.5), windows * 2.0)
+
+
+def test_a_normalized_model_corrects_a_window_the_same_way_at_any_contrast():
+    """model.normalize: a window made fainter and brighter (a x + b) is filled as a times the
+    original's fill plus b: the model's correction scales with the window's own contrast."""
+    model = InpaintingViT(
+        image_size=8, patch_size=4, dim=16, depth=1, heads=2, prior="biharmonic", normalize=True
+    )
+    images = torch.rand(4, 8, 8, dtype=torch.float64)
+    masks = torch.rand(4, 8, 8) < 0.3
+    model = model.double().eval()
+    with torch.no_grad():
+        out = model(images, masks)
+        faint = model(0.2 * images + 0.5, masks)
+    torch.testing.assert_close(faint, 0.2 * out + 0.5, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="model.normalize"):
+        InpaintingViT(image_size=8, patch_size=4, normalize=True)
