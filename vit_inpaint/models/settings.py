@@ -46,6 +46,8 @@ class ModelSettings:
     attention: str = "manual"  # ATTENTIONS
     attend_to_hidden: bool = True
     prior: str = "none"  # PRIORS
+    # Channels of a convolutional stem before the patches (models/encoder.py ConvStem); 0: none.
+    stem_channels: int = 0
     # vit | mae (MAESettings). Last, so that ModelSettings(8, 2, dim=32) reads as InpaintingViT's
     # arguments always did (image_size, patch_size).
     name: str = "vit"
@@ -73,6 +75,13 @@ class ModelSettings:
                 f"model.dim ({self.dim}) must be divisible by 4 for model.pos_embedding=sincos"
             )
         _one_of("attention", self.attention, ATTENTIONS)
+        if isinstance(self.stem_channels, bool) or not isinstance(self.stem_channels, int) or (
+            self.stem_channels < 0
+        ):
+            raise ValueError(
+                f"model.stem_channels must be 0 (no stem) or a positive integer, "
+                f"got {self.stem_channels!r}"
+            )
 
 
 @dataclass
@@ -89,6 +98,11 @@ class MAESettings(ModelSettings):
         super().__post_init__()
         if self.prior != "none":
             raise ValueError(f"model=mae takes no prior: set model.prior=none, got {self.prior!r}")
+        if self.stem_channels:
+            raise ValueError(
+                "model=mae takes no stem (its encoder embeds the visible patches alone): set "
+                f"model.stem_channels=0, got {self.stem_channels}"
+            )
         for key in ("decoder_dim", "decoder_depth", "decoder_heads"):
             _positive_integer(key, getattr(self, key))
         if self.decoder_dim % self.decoder_heads != 0:
