@@ -49,23 +49,28 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(torch.exp(torch.tensor((low + high) / 2)).item())
 
 
-def reliability(probabilities: torch.Tensor, labels: torch.Tensor, bins: int = 15):
-    """The reliability diagram's numbers: for each of `bins` equal-width bins of the top-class
-    confidence, (mean confidence, accuracy, share of the images); bins with no image are left
-    out. The same binning as torchmetrics' CalibrationError (expected calibration error = the
-    share-weighted mean of |accuracy - confidence|)."""
-    confidence, predicted = probabilities.max(dim=1)
-    correct = (predicted == labels).double()
-    which = torch.clamp((confidence * bins).long(), max=bins - 1)
-    rows = []
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            rows.append(
-                (
-                    float(confidence[inside].double().mean()),
-                    float(correct[inside].mean()),
-                    float(inside.double().mean()),
-                )
-            )
-    return rows
+def reliability_bins(probabilities: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> dict:
+    """The reliability diagram's counts: for each of `bins` equal-width bins of the top-class
+    confidence, how many images fall in it, the sum of their confidences and how many are right
+    (the binning of torchmetrics' CalibrationError). Sums, so that seeds pool by adding them."""
+    confidence, predicted = probabilities.float().max(dim=1)
+    which = torch.clamp((confidence * bins).long(), max=bins - 1).cpu()
+    correct = (predicted == labels).double().cpu()
+    return {
+        "count": torch.bincount(which, minlength=bins).tolist(),
+        "confidence_sum": torch.bincount(which, confidence.double().cpu(), bins).tolist(),
+        "correct_sum": torch.bincount(which, correct, bins).tolist(),
+    }
+
+
+def reliability_points(pooled: dict) -> list[tuple[float, float, float]]:
+    """(mean confidence, accuracy, share of the images) of each non-empty bin of
+    reliability_bins' counts (or their sum over runs)."""
+    total = sum(pooled["count"]) or 1
+    return [
+        (conf / n, right / n, n / total)
+        for n, conf, right in zip(
+            pooled["count"], pooled["confidence_sum"], pooled["correct_sum"], strict=True
+        )
+        if n
+    ]

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Bins of the expected calibration error (torchmetrics' default; Guo et al. use 15 too).
 ECE_BINS = 15
+# In the run's folder after testing: the reliability diagram's counts (evaluation/calibration.py).
+RELIABILITY_FILE = "reliability.json"
 
 
 class ClassificationMetrics(torch.nn.Module):
@@ -185,6 +187,8 @@ class ClassificationModule(TaskModule):
         fitted = metrics.compute(None if prefix == "val/" else self.temperature)
         if prefix == "val/":
             self.temperature = float(fitted["temperature"])
+        elif self.trainer.is_global_zero:
+            self._write_reliability(metrics)
         values = {f"{prefix}{name}": value for name, value in fitted.items()}
         confusion = metrics.confusion.compute().cpu().numpy()
         metrics.reset()
@@ -199,6 +203,27 @@ class ClassificationModule(TaskModule):
             experiment.add_image(
                 f"{prefix}confusion_matrix", image, self.global_step, dataformats="HWC"
             )
+
+    def _write_reliability(self, metrics: ClassificationMetrics) -> None:
+        """reliability.json in the run's folder: the test split's reliability-diagram counts,
+        raw and with the temperature (the sweep report's reliability.png pools them)."""
+        import json
+        from pathlib import Path
+
+        from vit_inpaint.evaluation.calibration import reliability_bins
+        from vit_inpaint.storage.atomic import write_atomic
+
+        logits, labels = metrics.logits.compute(), metrics.labels.compute().long()
+        record = {
+            "split": "test",
+            "temperature": self.temperature,
+            "raw": reliability_bins(logits.softmax(dim=-1), labels, ECE_BINS),
+            "calibrated": reliability_bins(
+                (logits / self.temperature).softmax(dim=-1), labels, ECE_BINS
+            ),
+        }
+        folder = Path(self.trainer.default_root_dir)
+        write_atomic(folder / RELIABILITY_FILE, json.dumps(record, indent=1) + "\n")
 
     def classify(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities (B, C) of (B, H, W) float images in [0, 1], temperature-scaled
