@@ -68,7 +68,7 @@ def test_classify_runs_get_a_table_of_accuracy_nll_and_baselines_over_seeds(tmp_
 
 def test_calibrated_nll_gets_its_columns_where_runs_logged_it(tmp_path):
     calibrated = [
-        {**m, "test/nll_calibrated": nll, "val/temperature": t, "test/ece": 0.1}
+        {**m, "test/nll_calibrated": nll, "test/temperature": t, "test/ece": 0.1}
         for m, nll, t in zip(SEEDS, (0.3, 0.5), (1.5, 2.5), strict=True)
     ]
     for seed, metrics in enumerate(calibrated):
@@ -79,7 +79,7 @@ def test_calibrated_nll_gets_its_columns_where_runs_logged_it(tmp_path):
     assert row["calibrated nll (T from val)"] == "0.4 ± 0.14"
     assert row["calibrated nll / Bayes"] == "2 ± 0.71"  # 0.3 / 0.2 and 0.5 / 0.2
     (every,) = classification_table(markdown, every_metric=True).values()
-    assert every["val/temperature"] == "2 ± 0.71" and every["test/ece"] == "0.1 ± 0"
+    assert every["test/temperature"] == "2 ± 0.71" and every["test/ece"] == "0.1 ± 0"
     assert "test/ece_calibrated" not in every  # not logged: no column
 
 

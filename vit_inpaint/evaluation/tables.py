@@ -134,7 +134,9 @@ CLASSIFY_ALL = (
     Column("val/nll", "val/nll", better="lower"),
     Column("test/acc", "test/acc", percent=True, better="higher"),
     Column("test/nll", "test/nll", better="lower"),
-    Column("val/temperature", "val/temperature"),
+    # The T the test split was scored with: the tested checkpoint's, fitted on validation (the
+    # last epoch's val/temperature belongs to another checkpoint).
+    Column("test/temperature", "test/temperature"),
     Column("test/nll_calibrated", "test/nll_calibrated", better="lower"),
     Column("test/ece", "test/ece", better="lower"),
     Column("test/ece_calibrated", "test/ece_calibrated", better="lower"),
