@@ -165,6 +165,9 @@ def test_task_classify_composes_and_is_checked():
         (("task=classify", "data=digits", "optimized_metric=val/mse"), "optimized_metric"),
         (("finetune=half",), "finetune must be one of"),
         (("task=classify", "data=digits", "task.augment_shift=8"), "task.augment_shift"),
+        (("task=classify", "data=digits", "task.augment_rotate=181"), "task.augment_rotate"),
+        (("task=classify", "data=digits", "task.augment_scale=1.0"), "task.augment_scale"),
+        (("task=classify", "data=digits", "task.label_smoothing=-0.1"), "task.label_smoothing"),
         (("init_from=/no/such.ckpt",), "init_from: no checkpoint file"),
     ],
 )
@@ -243,3 +246,123 @@ def test_random_shift_moves_each_image_by_at_most_the_given_pixels():
     rows, cols = moved.flatten(1).argmax(1) // 8, moved.flatten(1).argmax(1) % 8
     assert torch.equal(moved.sum((1, 2)), torch.ones(64))  # the pixel stays inside, once
     assert set(rows.tolist()) == {3, 4, 5} and set(cols.tolist()) == {3, 4, 5}
+
+
+def test_random_affine_is_the_identity_at_zero_and_keeps_the_background():
+    from vit_inpaint.tasks.classification import random_affine
+
+    torch.manual_seed(0)
+    images = torch.zeros(16, 8, 8)
+    images[:, 2:6, 3:5] = torch.rand(16, 4, 2)
+    assert torch.allclose(random_affine(images, 0.0, 0.0), images, atol=1e-6)
+    turned = random_affine(images, 15.0, 0.1)
+    assert turned.shape == images.shape and not torch.allclose(turned, images)
+    assert turned.min() >= 0 and turned.max() <= 1
+    # A digit near the centre, turned a little, stays inside: its ink is kept, within 20%.
+    assert torch.allclose(turned.sum((1, 2)), images.sum((1, 2)), rtol=0.2)
+    assert torch.equal(turned[:, :, 0], torch.zeros(16, 8))  # the empty border stays empty
+
+
+def test_label_smoothing_is_in_the_training_loss_only():
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    module = ClassificationModule(model=dict(image_size=8, dim=32, depth=1), label_smoothing=0.2)
+    images, labels = torch.rand(6, 8, 8), torch.randint(0, 10, (6,))
+    logits = module(images)
+    loss = module.training_loss((images, labels))
+    assert torch.allclose(loss, F.cross_entropy(logits, labels, label_smoothing=0.2))
+    module.val_metrics.update(logits.detach(), labels)  # validation NLL: the plain label
+    assert torch.allclose(module.val_metrics.compute()["nll"], F.cross_entropy(logits, labels))
+
+
+# --- temperature scaling -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("true_temperature", [0.5, 1.0, 3.0])
+def test_fit_temperature_finds_the_temperature_the_labels_were_drawn_with(true_temperature):
+    from vit_inpaint.evaluation.calibration import fit_temperature
+
+    generator = torch.Generator().manual_seed(0)
+    logits = 3 * torch.randn(20000, 5, generator=generator)
+    labels = torch.multinomial((logits / true_temperature).softmax(1), 1, generator=generator)
+    fitted = fit_temperature(logits, labels[:, 0])
+    assert fitted == pytest.approx(true_temperature, rel=0.05)
+
+
+def test_validation_fits_the_temperature_and_the_test_uses_the_saved_one(tmp_path):
+    import lightning
+
+    torch.manual_seed(0)
+    module = ClassificationModule(model=dict(image_size=8, dim=32, depth=1), num_classes=4)
+    logits = 4 * torch.randn(400, 4)  # over-confident: the labels follow logits / 2
+    labels = torch.multinomial((logits / 2).softmax(1), 1)[:, 0]
+    module.val_metrics.update(logits, labels)
+    val = module.val_metrics.compute()
+    assert val["temperature"] == pytest.approx(2.0, rel=0.25)
+    assert val["nll_calibrated"] < val["nll"] and val["ece_calibrated"] < val["ece"]
+    module.temperature = float(val["temperature"])
+    # The temperature travels in the checkpoint, and classify() applies it.
+    path = tmp_path / "classifier.ckpt"
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "pytorch-lightning_version": lightning.__version__,
+    }
+    module.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, path)
+    loaded = ClassificationModule.load_from_checkpoint(path)
+    assert loaded.temperature == module.temperature
+    images = torch.rand(3, 8, 8)
+    with torch.no_grad():
+        expected = (module(images) / module.temperature).softmax(1)
+    assert torch.allclose(loaded.classify(images), expected, atol=1e-6)
+    # The test split is scored with the given temperature, not one fitted on itself.
+    loaded.test_metrics.update(logits, labels)
+    test = loaded.test_metrics.compute(temperature=1.0)
+    assert test["temperature"] == 1.0 and torch.allclose(test["nll_calibrated"], test["nll"])
+
+
+# --- the convolutional stem (model.stem_channels) ------------------------------------------------
+
+
+def test_a_conv_stem_gives_each_patch_its_neighbours_and_travels_with_the_encoder():
+    settings = dict(image_size=8, patch_size=2, dim=32, depth=1, heads=4, stem_channels=8)
+    classifier = ViTClassifier(**settings, num_classes=10)
+    assert classifier.embed.in_features == 8 * 2 * 2
+    images = torch.zeros(1, 8, 8)
+    changed = images.clone()
+    changed[0, 0, 2] = 1.0  # a pixel of patch (0, 1), beside patch (0, 0)
+    with torch.no_grad():
+        before = classifier.stem(_features(classifier, images)[0])
+        after = classifier.stem(_features(classifier, changed)[0])
+        logits = classifier(changed)
+    # What patch (0, 0) embeds (its 2x2 pixels after the stem) depends on its neighbour's pixel.
+    assert not torch.allclose(before[..., :2, :2], after[..., :2, :2])
+    assert before.shape == (1, 8, 8, 8) and logits.shape == (1, 10)
+    # The stem is part of the encoder: an inpainter of the same settings hands it over.
+    inpainter = InpaintingViT(**settings)
+    assert any(k.startswith("stem.") and is_encoder_key(k) for k in inpainter.state_dict())
+    checkpoint = _checkpoint(inpainter, {}, **settings)
+    loaded, fresh = load_fitting(classifier, checkpoint, "test")
+    assert "stem.0.weight" in loaded and fresh == ["head.bias", "head.weight"]
+    assert "model.stem_channels=8 there, 0 here" in mismatch(
+        checkpoint, {**settings, "stem_channels": 0}
+    )
+
+
+def _features(model, images):
+    mask = torch.zeros_like(images, dtype=torch.bool)
+    return model.pixel_features(images, mask)[0], mask
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (("model.stem_channels=-1",), "model.stem_channels must be 0"),
+        (("model=mae", "masking=patches", "model.stem_channels=8"), "model=mae takes no stem"),
+    ],
+)
+def test_bad_stem_settings_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        check_config(compose_config(TINY, *overrides))

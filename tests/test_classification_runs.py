@@ -81,3 +81,31 @@ def test_init_from_an_inpainting_run_and_a_mismatch_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"init_from: .*model\.dim=32 there, 64 here"):
         train(wider)
     assert not (tmp_path / "wide").exists() or not any((tmp_path / "wide").iterdir())
+
+
+def test_the_digits_recipe_tests_its_averaged_weights_with_the_fitted_temperature(tmp_path):
+    """experiment=digits' EMA and temperature: the test split scores the weights that were
+    validated (the average, not the raw weights) with the temperature fitted beside them."""
+    from vit_inpaint import ClassificationModule
+    from vit_inpaint.data.labelled import build_labelled_data
+
+    out = tmp_path / "run"
+    cfg = compose_config(TINY, "experiment=digits", "task.augment_rotate=10", output_dir=out)
+    assert cfg.callbacks.ema is not None
+    train(cfg)
+    metrics = _metrics(out)
+    assert metrics["val/temperature"] > 0 and "test/nll_calibrated" in metrics
+    best = next((out / "checkpoints").glob("epoch*.ckpt"))
+    saved = torch.load(best, weights_only=False)
+    assert "current_model_state" in saved  # the average is the state_dict, raw weights beside
+    assert any(
+        not torch.equal(saved["state_dict"][k], saved["current_model_state"][k])
+        for k in saved["state_dict"]
+    )
+    module = ClassificationModule.load_from_checkpoint(best)
+    assert module.temperature == pytest.approx(saved["temperature"])
+    data = build_labelled_data(cfg)
+    data.setup("test")
+    images, labels = next(iter(data.test_dataloader()))
+    accuracy = (module.classify(images).argmax(1) == labels).double().mean().item()
+    assert accuracy == pytest.approx(metrics["test/acc"], abs=1e-6)

@@ -177,7 +177,11 @@ def test_bench_mae_trains_both_models_on_the_same_masks_and_reports_them(monkeyp
     assert result["vit_params"] < result["mae_params"]  # the same encoder, plus a decoder
     assert result["vit_mse"] > 0 and result["mae_mse"] > 0 and result["bayes_mse"] > 0
     assert result["speedup"] == result["vit_epoch_s"] / result["mae_epoch_s"]
+    # Equal wall time: the faster model went on from where the equal-epoch comparison stopped.
+    assert result["equal_time_model"] == ("mae" if result["speedup"] >= 1 else "vit")
+    assert result["equal_time_epochs"] >= 3 and result["equal_time_mse"] > 0
     lines = []
     monkeypatch.setattr("builtins.print", lambda *a: lines.append(" ".join(map(str, a))))
     bench_mae.main(args)
-    assert lines[-1].startswith("8x8, 75% of the 2x2 patches hidden, 3 epochs of 64: vit ")
+    assert lines[-2].startswith("8x8, 75% of the 2x2 patches hidden, 3 epochs of 64: vit ")
+    assert lines[-1].startswith("  at equal wall time (")

@@ -66,6 +66,47 @@ def test_classify_runs_get_a_table_of_accuracy_nll_and_baselines_over_seeds(tmp_
     assert "Cross-evaluation" not in markdown  # classifiers are not tested under other masks
 
 
+def test_calibrated_nll_gets_its_columns_where_runs_logged_it(tmp_path):
+    calibrated = [
+        {**m, "test/nll_calibrated": nll, "test/temperature": t, "test/ece": 0.1}
+        for m, nll, t in zip(SEEDS, (0.3, 0.5), (1.5, 2.5), strict=True)
+    ]
+    for seed, metrics in enumerate(calibrated):
+        make_classify_job(tmp_path, "task=classify", f"seed={seed}", metrics=metrics)
+    configurations, shared = read(tmp_path)
+    markdown = render_markdown(tmp_path, configurations, shared, {})
+    (row,) = classification_table(markdown).values()
+    assert row["calibrated nll (T from val)"] == "0.4 ± 0.14"
+    assert row["calibrated nll / Bayes"] == "2 ± 0.71"  # 0.3 / 0.2 and 0.5 / 0.2
+    (every,) = classification_table(markdown, every_metric=True).values()
+    assert every["test/temperature"] == "2 ± 0.71" and every["test/ece"] == "0.1 ± 0"
+    assert "test/ece_calibrated" not in every  # not logged: no column
+
+
+def test_the_reliability_diagram_pools_the_seeds_reliability_files(tmp_path):
+    import pytest
+    import torch
+
+    from vit_inpaint.evaluation.calibration import reliability_bins, reliability_points
+    from vit_inpaint.evaluation.report import write_report
+
+    # Two seeds' test splits: pooling their counts is binning all their images at once.
+    probabilities = torch.tensor([[0.95, 0.05], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    labels = torch.tensor([0, 1, 0, 1])
+    halves = [reliability_bins(probabilities[i : i + 2], labels[i : i + 2]) for i in (0, 2)]
+    both = reliability_bins(probabilities, labels)
+    assert {k: [a + b for a, b in zip(*(h[k] for h in halves), strict=True)] for k in both} == both
+    # The last of 15 bins (confidence >= 14/15) holds the 0.95 only, which is right.
+    assert reliability_points(both)[-1] == pytest.approx((0.95, 1.0, 0.25))
+    for seed, (metrics, counts) in enumerate(zip(SEEDS, halves, strict=True)):
+        job = make_classify_job(tmp_path, "task=classify", f"seed={seed}", metrics=metrics)
+        record = {"split": "test", "temperature": 1.0, "raw": counts, "calibrated": counts}
+        (job / "reliability.json").write_text(json.dumps(record))
+    markdown = write_report(tmp_path)
+    assert (tmp_path / "reliability.png").stat().st_size > 0
+    assert "[reliability.png](reliability.png): classifiers" in markdown
+
+
 def test_a_two_stage_folder_reports_both_sweeps_side_by_side(tmp_path):
     """outputs/<experiment>/{pretrain,finetune}: each stage's sweep, one report of both, the
     fine-tuned runs named by their experiment, not by the pretraining folder's path."""

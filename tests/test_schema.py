@@ -73,7 +73,8 @@ def test_an_unknown_key_is_refused_in_one_line_before_torch_loads(tmp_path, no_t
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         "error: model.dimm: no such setting; model has image_size, patch_size, dim, depth, "
-        "heads, mlp_ratio, pos_embedding, attention, attend_to_hidden, prior, normalize, name"
+        "heads, mlp_ratio, pos_embedding, attention, attend_to_hidden, prior, normalize, "
+        "stem_channels, name"
     ]
     assert not run.exists()
 

@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> None:
             f"({r['mae_mse'] / r['bayes_mse']:.3f}x Bayes); parameters vit {r['vit_params']:,}, "
             f"mae {r['mae_params']:,}"
         )
+        print(
+            f"  at equal wall time ({r['equal_time_s']:.1f} s of training, {args.epochs} epochs "
+            f"of the other): {r['equal_time_model']} {r['equal_time_epochs']} epochs, val mse "
+            f"{r['equal_time_mse']:.5f} ({r['equal_time_mse'] / r['bayes_mse']:.3f}x Bayes)"
+        )
 
 
 if __name__ == "__main__":

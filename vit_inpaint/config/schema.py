@@ -117,6 +117,9 @@ class TaskConfig:
 @dataclass
 class ClassifyTaskConfig(TaskConfig):
     augment_shift: int = MISSING
+    augment_rotate: float = MISSING
+    augment_scale: float = MISSING
+    label_smoothing: float = MISSING
 
 
 # --- the top level: conf/train.yaml -------------------------------------------------------------

@@ -253,6 +253,15 @@ def check_task(cfg: DictConfig) -> Task:
         raise ConfigError(
             f"task.augment_shift must be between 0 and data.image_size - 1, got {shift}"
         )
+    rotate = OmegaConf.select(cfg, "task.augment_rotate", default=0.0)
+    if not 0 <= rotate <= 180:
+        raise ConfigError(f"task.augment_rotate must be between 0 and 180 degrees, got {rotate}")
+    scale = OmegaConf.select(cfg, "task.augment_scale", default=0.0)
+    if not 0 <= scale < 1:
+        raise ConfigError(f"task.augment_scale must be at least 0 and below 1, got {scale}")
+    smoothing = OmegaConf.select(cfg, "task.label_smoothing", default=0.0)
+    if not 0 <= smoothing < 1:
+        raise ConfigError(f"task.label_smoothing must be at least 0 and below 1, got {smoothing}")
     if not chosen.takes_loss_pixels and cfg.get("loss_pixels", "hidden") != "hidden":
         raise ConfigError(f"loss_pixels is an inpainting setting: task={chosen.name} takes none")
     return chosen

@@ -55,6 +55,7 @@ FIGURE_FILES = (
     "cross_eval.png",
     "reconstructions.png",
     "attention.png",
+    "reliability.png",
 )
 # How many test images per configuration the reconstruction figure shows.
 NUM_PICTURES = 4
@@ -119,6 +120,9 @@ FIGURE_NOTES = {
     "reconstruction; each configuration's best checkpoint on val/mse, first seed",
     "attention.png": "last-layer attention of each head for one test image; best checkpoint on "
     "val/mse, first seed",
+    "reliability.png": "classifiers: test accuracy against confidence in 15 bins, pooled over "
+    "seeds, raw and temperature-scaled (T fitted on validation); on the diagonal, a predicted "
+    "probability is as often right as it says",
 }
 BOLD_NOTE = (
     "- **Bold**: the best configuration of a column where lower or higher is better (lowest mse "
@@ -223,7 +227,12 @@ def write_report(sweep_dir: Path) -> str:
     file atomically, so a failure leaves the previous report and figures in place.
     """
     from vit_inpaint.storage.atomic import write_all_atomic
-    from vit_inpaint.viz.figures import plot_cross_eval, plot_seed_curves, plot_val_curves
+    from vit_inpaint.viz.figures import (
+        plot_cross_eval,
+        plot_reliability,
+        plot_seed_curves,
+        plot_val_curves,
+    )
 
     sweep_dir = Path(sweep_dir)
     job_dirs = find_job_dirs(sweep_dir)
@@ -238,6 +247,9 @@ def write_report(sweep_dir: Path) -> str:
         "cross_eval.png": plot_cross_eval(configurations, files["cross_eval.png"]),
         **plot_models(configurations, files),
     }
+    if any(not TASKS[c.task].reconstructs for c in configurations if c.task in TASKS):
+        # Classifiers only: an inpainting sweep's report does not list it as skipped.
+        figures["reliability.png"] = plot_reliability(configurations, files["reliability.png"])
     markdown = render_markdown(sweep_dir, configurations, shared, figures)
     outputs = {
         sweep_dir / name: files[name].getvalue() for name, skip in figures.items() if not skip

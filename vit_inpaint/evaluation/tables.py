@@ -123,12 +123,23 @@ CLASSIFY_MAIN = (
     Column("test/acc_bayes", "Bayes accuracy", percent=True),
     Column("test/nll", "test nll (nats)", better="lower"),
     Column("test/nll", "nll / Bayes (1 = optimal)", over="test/nll_bayes", better="lower"),
+    # Temperature scaling (evaluation/calibration.py): T fitted on the validation split.
+    Column("test/nll_calibrated", "calibrated nll (T from val)", better="lower"),
+    Column(
+        "test/nll_calibrated", "calibrated nll / Bayes", over="test/nll_bayes", better="lower"
+    ),
 )
 CLASSIFY_ALL = (
     Column("val/acc", "val/acc", percent=True, better="higher"),
     Column("val/nll", "val/nll", better="lower"),
     Column("test/acc", "test/acc", percent=True, better="higher"),
     Column("test/nll", "test/nll", better="lower"),
+    # The T the test split was scored with: the tested checkpoint's, fitted on validation (the
+    # last epoch's val/temperature belongs to another checkpoint).
+    Column("test/temperature", "test/temperature"),
+    Column("test/nll_calibrated", "test/nll_calibrated", better="lower"),
+    Column("test/ece", "test/ece", better="lower"),
+    Column("test/ece_calibrated", "test/ece_calibrated", better="lower"),
     *(
         Column(f"test/{m}_{b}", f"test/{m}_{b}", percent=m == "acc")
         for b in (*CLASSIFIERS, "bayes")

@@ -11,7 +11,8 @@ task hands its encoder to the other by those names (`ENCODER_PREFIXES`).
     images (B, H, W) in [0, 1], mask (B, H, W) bool, True = hidden
     -> pixel features (B, C, H, W): the value (0 where hidden), a "this pixel is hidden" flag
        (, a classical fill of the hidden pixels with model.prior: models/prior.py)
-    -> patchify        (B, N, C*p*p)   N = (H/p) * (W/p) tokens
+    (-> ConvStem       (B, S, H, W)    with model.stem_channels=S: two 3x3 convolutions)
+    -> patchify        (B, N, C*p*p)   N = (H/p) * (W/p) tokens (S*p*p values with a stem)
     -> embed + pos     (B, N, dim)
     -> depth x Block   (B, N, dim)
     -> norm            (B, N, dim)
@@ -27,7 +28,7 @@ from vit_inpaint.models.prior import prior_fill
 from vit_inpaint.models.settings import ModelSettings
 
 # The state_dict names (inside a model) that belong to the encoder; everything else is a head.
-ENCODER_PREFIXES = ("embed.", "pos.", "blocks.", "norm.")
+ENCODER_PREFIXES = ("embed.", "pos.", "blocks.", "norm.", "stem.")
 # The settings that shape the encoder's weights (the others, attention and attend_to_hidden,
 # change how it computes, not what it holds): what init_from= must match.
 ENCODER_SETTINGS = (
@@ -39,6 +40,7 @@ ENCODER_SETTINGS = (
     "mlp_ratio",
     "pos_embedding",
     "prior",
+    "stem_channels",
 )
 
 
@@ -70,12 +72,16 @@ class Encoder(nn.Module):
         channels = 2 if prior == "none" else 3  # value, hidden flag (, prior fill)
         grid = image_size // patch_size
         num_tokens = grid * grid
-        self.embed = nn.Linear(channels * patch_size * patch_size, dim)  # e = W x + b (7.2)
+        # With a stem (model.stem_channels), its channels are what the patches hold.
+        embedded = s.stem_channels or channels
+        self.embed = nn.Linear(embedded * patch_size * patch_size, dim)  # e = W x + b (7.2)
         self.pos = PositionalEncoding(s.pos_embedding, num_tokens, (grid, grid), dim)
         self.blocks = nn.ModuleList(
             Block(dim, s.heads, s.mlp_ratio, s.attention) for _ in range(s.depth)
         )
         self.norm = nn.LayerNorm(dim)
+        # Last, so that without a stem the modules draw their random numbers as they always did.
+        self.stem = ConvStem(channels, s.stem_channels) if s.stem_channels else None
 
     def pixel_features(
         self, images: torch.Tensor, mask: torch.Tensor, prior: torch.Tensor | None = None
@@ -109,6 +115,8 @@ class Encoder(nn.Module):
         """features (B, C, H, W), mask (B, H, W) bool -> tokens (B, N, dim) after the final norm,
         and the attention weights of every layer (each (B, heads, N, N), or None without
         return_attention)."""
+        if self.stem is not None:
+            features = self.stem(features)
         x = self.pos(self.embed(patchify(features, self.patch_size)))
         key_mask = None
         if not self.attend_to_hidden:
@@ -118,3 +126,18 @@ class Encoder(nn.Module):
             x, weights = block(x, key_mask, return_attention)
             attention_maps.append(weights)
         return self.norm(x), attention_maps
+
+
+class ConvStem(nn.Sequential):
+    """model.stem_channels=N: two 3x3 convolutions (each followed by GELU) from the pixel features
+    to N channels per pixel, before the patches are cut: each patch token then sees its
+    neighbours' pixels too, the locality a plain patch embedding lacks (Xiao et al. 2021, "Early
+    convolutions help transformers see better"). The image size is kept (padding 1)."""
+
+    def __init__(self, channels: int, width: int):
+        super().__init__(
+            nn.Conv2d(channels, width, 3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.GELU(),
+        )

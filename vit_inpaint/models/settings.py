@@ -50,6 +50,8 @@ class ModelSettings:
     # mean and spread before the network, and the correction scaled back (models/vit.py), so
     # the model corrects a faint window as it corrects a contrasted one.
     normalize: bool = False
+    # Channels of a convolutional stem before the patches (models/encoder.py ConvStem); 0: none.
+    stem_channels: int = 0
     # vit | mae (MAESettings). Last, so that ModelSettings(8, 2, dim=32) reads as InpaintingViT's
     # arguments always did (image_size, patch_size).
     name: str = "vit"
@@ -79,6 +81,13 @@ class ModelSettings:
                 f"model.dim ({self.dim}) must be divisible by 4 for model.pos_embedding=sincos"
             )
         _one_of("attention", self.attention, ATTENTIONS)
+        if isinstance(self.stem_channels, bool) or not isinstance(self.stem_channels, int) or (
+            self.stem_channels < 0
+        ):
+            raise ValueError(
+                f"model.stem_channels must be 0 (no stem) or a positive integer, "
+                f"got {self.stem_channels!r}"
+            )
 
 
 @dataclass
@@ -95,6 +104,11 @@ class MAESettings(ModelSettings):
         super().__post_init__()
         if self.prior != "none":
             raise ValueError(f"model=mae takes no prior: set model.prior=none, got {self.prior!r}")
+        if self.stem_channels:
+            raise ValueError(
+                "model=mae takes no stem (its encoder embeds the visible patches alone): set "
+                f"model.stem_channels=0, got {self.stem_channels}"
+            )
         for key in ("decoder_dim", "decoder_depth", "decoder_heads"):
             _positive_integer(key, getattr(self, key))
         if self.decoder_dim % self.decoder_heads != 0:

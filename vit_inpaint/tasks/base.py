@@ -145,6 +145,7 @@ class TaskModule(L.LightningModule):
         try:
             module = cls(**{k: v for k, v in settings.items() if k in accepted})
             module.load_state_dict(checkpoint["state_dict"], strict=strict)
+            module.on_load_checkpoint(checkpoint)  # what a task keeps beside its weights
         except Exception as err:  # e.g. weights that do not fit the saved settings
             raise CheckpointError(
                 f"{checkpoint_path}: not a checkpoint of vit-inpaint "

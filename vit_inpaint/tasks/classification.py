@@ -4,10 +4,14 @@
     logits = ViTClassifier(images)             # the shared encoder, mean-pooled, a linear head
     loss   = cross-entropy
 
-Logged per split: `acc` (top-1 accuracy) and `nll` (mean cross-entropy, nats), both torchmetrics,
-beside the baselines scored on the same images (`acc_logreg`, `nll_svm`, `acc_bayes`, ...), and
-at test time the confusion matrix as a picture. As with InpaintingModule, everything needed to
-rebuild the module is in its hyperparameters: `ClassificationModule.load_from_checkpoint(path)`.
+Logged per split: `acc` (top-1 accuracy), `nll` (mean cross-entropy, nats) and `ece` (expected
+calibration error, 15 bins), all torchmetrics, and the same after temperature scaling
+(evaluation/calibration.py): `val/temperature`, fitted on the validation split after each
+validation epoch, and `nll_calibrated`, `ece_calibrated` with it (on the test split, with the
+temperature saved in the checkpoint tested), beside the baselines scored on the same images
+(`acc_logreg`, `nll_svm`, `acc_bayes`, ...), and at test time the confusion matrix as a picture.
+As with InpaintingModule, everything needed to rebuild the module is in its hyperparameters (and
+the temperature in the checkpoint): `ClassificationModule.load_from_checkpoint(path)`.
 """
 
 from __future__ import annotations
@@ -17,10 +21,15 @@ import logging
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
-from torchmetrics import MeanMetric
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+from torchmetrics import CatMetric, MeanMetric
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassCalibrationError,
+    MulticlassConfusionMatrix,
+)
 
 from vit_inpaint.config.choices import FINETUNE
+from vit_inpaint.evaluation.calibration import fit_temperature
 from vit_inpaint.models import build_classifier
 from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.finetune import freeze_for
@@ -28,28 +37,54 @@ from vit_inpaint.tasks.finetune import freeze_for
 log = logging.getLogger(__name__)
 
 
+# Bins of the expected calibration error (torchmetrics' default; Guo et al. use 15 too).
+ECE_BINS = 15
+# In the run's folder after testing: the reliability diagram's counts (evaluation/calibration.py).
+RELIABILITY_FILE = "reliability.json"
+
+
 class ClassificationMetrics(torch.nn.Module):
-    """Accuracy, NLL and the confusion matrix of one split (torchmetrics: summed over DDP)."""
+    """Accuracy, NLL, calibration error and the confusion matrix of one split (torchmetrics:
+    summed over DDP), and the split's logits and labels, which temperature scaling refits on."""
 
     def __init__(self, num_classes: int):
         super().__init__()
         self.acc = MulticlassAccuracy(num_classes, average="micro")
         self.nll = MeanMetric()
+        self.ece = MulticlassCalibrationError(num_classes, n_bins=ECE_BINS)
         self.confusion = MulticlassConfusionMatrix(num_classes)
+        # A few thousand logits at most (360 digits, 1000 Gaussian fields): kept to fit on.
+        self.logits = CatMetric()
+        self.labels = CatMetric()
         self.updated = False
 
     @torch.no_grad()
     def update(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        logits = logits.float()
         self.acc.update(logits, labels)
-        self.nll.update(F.cross_entropy(logits.float(), labels, reduction="none"))
+        self.nll.update(F.cross_entropy(logits, labels, reduction="none"))
+        self.ece.update(logits.softmax(dim=-1), labels)
         self.confusion.update(logits, labels)
+        self.logits.update(logits)
+        self.labels.update(labels)
         self.updated = True
 
-    def compute(self) -> dict[str, torch.Tensor]:
-        return {"acc": self.acc.compute(), "nll": self.nll.compute()}
+    def compute(self, temperature: float | None = None) -> dict[str, torch.Tensor]:
+        """acc, nll, ece; with a temperature (None: fitted on these very images), also
+        temperature, nll_calibrated and ece_calibrated."""
+        values = {"acc": self.acc.compute(), "nll": self.nll.compute(), "ece": self.ece.compute()}
+        logits, labels = self.logits.compute(), self.labels.compute().long()
+        if temperature is None:
+            temperature = fit_temperature(logits, labels)
+        scaled = logits / temperature
+        ece = MulticlassCalibrationError(logits.shape[-1], n_bins=ECE_BINS).to(logits.device)
+        values["temperature"] = torch.tensor(temperature, device=logits.device)
+        values["nll_calibrated"] = F.cross_entropy(scaled, labels)
+        values["ece_calibrated"] = ece(scaled.softmax(dim=-1), labels)
+        return values
 
     def reset(self) -> None:
-        for metric in (self.acc, self.nll, self.confusion):
+        for metric in (self.acc, self.nll, self.ece, self.confusion, self.logits, self.labels):
             metric.reset()
         self.updated = False
 
@@ -65,11 +100,17 @@ class ClassificationModule(TaskModule):
         class_names: list[str] | None = None,
         finetune: str = "full",
         augment_shift: int = 0,
+        augment_rotate: float = 0.0,
+        augment_scale: float = 0.0,
+        label_smoothing: float = 0.0,
     ):
         """model: the encoder's settings (conf/model/vit.yaml); optimizer: build_optimizer's;
         class_names: for the confusion matrix (default "0", "1", ...); finetune: which weights
         train, full | linear_probe (the head only) | last_block (the last block, norm, head);
-        augment_shift: move each training image by up to this many pixels (task.augment_shift)."""
+        augment_shift: move each training image by up to this many pixels (task.augment_shift);
+        augment_rotate, augment_scale: turn each training image by up to this many degrees and
+        scale it by up to this fraction (task.augment_rotate, task.augment_scale; 0: off);
+        label_smoothing: of the training loss's targets (task.label_smoothing)."""
         super().__init__(optimizer)
         self.save_hyperparameters(logger=False)
         if finetune not in FINETUNE:
@@ -77,6 +118,12 @@ class ClassificationModule(TaskModule):
         self.model = build_classifier(num_classes, **(model or {}))
         freeze_for(self.model, finetune)
         self.augment_shift = augment_shift
+        self.augment_rotate = augment_rotate
+        self.augment_scale = augment_scale
+        self.label_smoothing = label_smoothing
+        # Temperature scaling's T (evaluation/calibration.py), refitted on each validation epoch
+        # and saved in every checkpoint, so the checkpoint tested brings the T fitted with it.
+        self.temperature = 1.0
         self.class_names = list(class_names or [str(c) for c in range(num_classes)])
         self.val_metrics = ClassificationMetrics(num_classes)
         self.test_metrics = ClassificationMetrics(num_classes)
@@ -91,6 +138,9 @@ class ClassificationModule(TaskModule):
             class_names=datamodule.class_names,
             finetune=cfg.finetune,
             augment_shift=cfg.task.augment_shift,
+            augment_rotate=cfg.task.augment_rotate,
+            augment_scale=cfg.task.augment_scale,
+            label_smoothing=cfg.task.label_smoothing,
         )
 
     def describe(self) -> str:
@@ -101,9 +151,11 @@ class ClassificationModule(TaskModule):
 
     def training_loss(self, batch) -> torch.Tensor:
         images, labels = batch
+        if self.augment_rotate or self.augment_scale:
+            images = random_affine(images, self.augment_rotate, self.augment_scale)
         if self.augment_shift:
             images = random_shift(images, self.augment_shift)
-        return F.cross_entropy(self(images), labels)
+        return F.cross_entropy(self(images), labels, label_smoothing=self.label_smoothing)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, labels = batch
@@ -119,10 +171,25 @@ class ClassificationModule(TaskModule):
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test/", self.test_metrics, picture=True)
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["temperature"] = self.temperature
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # 1.0 (no scaling) for a checkpoint written before temperature scaling.
+        self.temperature = float(checkpoint.get("temperature", 1.0))
+
     def _log_metrics(self, prefix: str, metrics: ClassificationMetrics, picture: bool) -> None:
         if not metrics.updated:
             return
-        values = {f"{prefix}{name}": value for name, value in metrics.compute().items()}
+        # Validation fits the temperature on its own images; the test split is scored with the
+        # temperature of the checkpoint under test, fitted on the validation split.
+        fitted = metrics.compute(None if prefix == "val/" else self.temperature)
+        if prefix == "val/":
+            self.temperature = float(fitted["temperature"])
+        elif self.trainer.is_global_zero:
+            self._write_reliability(metrics)
+        values = {f"{prefix}{name}": value for name, value in fitted.items()}
         confusion = metrics.confusion.compute().cpu().numpy()
         metrics.reset()
         self.log_split(prefix, values)
@@ -137,8 +204,30 @@ class ClassificationModule(TaskModule):
                 f"{prefix}confusion_matrix", image, self.global_step, dataformats="HWC"
             )
 
+    def _write_reliability(self, metrics: ClassificationMetrics) -> None:
+        """reliability.json in the run's folder: the test split's reliability-diagram counts,
+        raw and with the temperature (the sweep report's reliability.png pools them)."""
+        import json
+        from pathlib import Path
+
+        from vit_inpaint.evaluation.calibration import reliability_bins
+        from vit_inpaint.storage.atomic import write_atomic
+
+        logits, labels = metrics.logits.compute(), metrics.labels.compute().long()
+        record = {
+            "split": "test",
+            "temperature": self.temperature,
+            "raw": reliability_bins(logits.softmax(dim=-1), labels, ECE_BINS),
+            "calibrated": reliability_bins(
+                (logits / self.temperature).softmax(dim=-1), labels, ECE_BINS
+            ),
+        }
+        folder = Path(self.trainer.default_root_dir)
+        write_atomic(folder / RELIABILITY_FILE, json.dumps(record, indent=1) + "\n")
+
     def classify(self, images: torch.Tensor) -> torch.Tensor:
-        """Class probabilities (B, C) of (B, H, W) float images in [0, 1]."""
+        """Class probabilities (B, C) of (B, H, W) float images in [0, 1], temperature-scaled
+        with the checkpoint's `temperature` (fitted on the validation split)."""
         if images.dim() != 3:
             raise ValueError(f"images must be (B, H, W), got {tuple(images.shape)}")
         size = self.model.image_size
@@ -148,7 +237,24 @@ class ClassificationModule(TaskModule):
             )
         with self.inference():
             logits = self.model(images.to(device=self.device, dtype=torch.float32))
-            return logits.float().softmax(dim=-1)
+            return (logits.float() / self.temperature).softmax(dim=-1)
+
+
+def random_affine(images: torch.Tensor, degrees: float, scale: float) -> torch.Tensor:
+    """Each image (B, H, W) turned about its centre by its own random angle in -degrees..degrees
+    and scaled by its own factor in 1-scale..1+scale, resampled bilinearly, the uncovered corners
+    filled with 0 (the digits' background, as random_shift). A digit written slanted or a little
+    larger is the same digit. Draws from torch's global generator, which the run's seed sets."""
+    b = images.shape[0]
+    angle = (torch.rand(b, device=images.device) * 2 - 1) * (degrees * torch.pi / 180)
+    zoom = 1 + (torch.rand(b, device=images.device) * 2 - 1) * scale
+    # affine_grid maps output to input coordinates: the inverse of the wanted turn and zoom.
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta.to(images.dtype), (b, 1, *images.shape[1:]), align_corners=False)
+    moved = F.grid_sample(images[:, None], grid, mode="bilinear", align_corners=False)
+    return moved[:, 0]
 
 
 def random_shift(images: torch.Tensor, most: int) -> torch.Tensor:

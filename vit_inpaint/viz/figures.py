@@ -372,3 +372,56 @@ def label_strip(labels: list[str], column_width: int, height: int, fontsize: flo
         x = (index + 0.5) / len(labels)
         figure.text(x, 0.5, label, ha="center", va="center", fontsize=fontsize, linespacing=1.1)
     return pixels(figure)
+
+
+def read_reliability(c: Configuration) -> dict | None:
+    """The test split's reliability counts of `c`'s finished seeds, summed (each run's
+    reliability.json, tasks/classification.py); None if no run wrote one."""
+    import json
+
+    pooled = None
+    for job in c.finished:
+        try:
+            record = json.loads((job.path / "reliability.json").read_text())
+        except (OSError, ValueError):
+            continue  # a run from before calibration, or an unreadable file: left out
+        if pooled is None:
+            pooled = {kind: dict(record[kind]) for kind in ("raw", "calibrated")}
+            continue
+        for kind in ("raw", "calibrated"):
+            for key, values in record[kind].items():
+                pooled[kind][key] = [a + b for a, b in zip(pooled[kind][key], values, strict=True)]
+    return pooled
+
+
+def plot_reliability(configurations: list[Configuration], path: Path) -> str | None:
+    """One panel per classification configuration: the test split's accuracy against the
+    top-class confidence (15 bins, pooled over seeds), raw and temperature-scaled, with the
+    diagonal of perfect calibration; marker area ~ share of the images. Returns why it was
+    skipped, if so."""
+    from vit_inpaint.evaluation.calibration import reliability_points
+
+    panels = [(c, pooled) for c in configurations if (pooled := read_reliability(c)) is not None]
+    if not panels:
+        return "no classification run wrote reliability.json"
+    figure = new_figure(4.0 * len(panels), 4.3)
+    for index, (c, pooled) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        axes.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="calibrated")
+        for kind, colour in (("raw", "C3"), ("calibrated", "C0")):
+            points = np.array(reliability_points(pooled[kind]))
+            label = "raw" if kind == "raw" else "temperature-scaled (T from val)"
+            axes.plot(points[:, 0], points[:, 1], color=colour, marker=None, label=label)
+            axes.scatter(points[:, 0], points[:, 1], s=20 + 400 * points[:, 2], color=colour,
+                         alpha=0.6)  # fmt: skip
+        axes.set_xlim(0, 1.02)
+        axes.set_ylim(0, 1.02)
+        axes.set_xlabel("confidence (top class)")
+        axes.set_ylabel("accuracy")
+        seeds = len(c.finished)
+        axes.set_title(wrapped(f"{c.label} ({seeds} seed{'s' * (seeds > 1)})"), fontsize="small")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="x-small", loc="upper left")
+    figure.suptitle("Reliability on the test split (below the diagonal: over-confident)")
+    save(figure, path)
+    return None
