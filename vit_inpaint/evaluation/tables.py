@@ -125,9 +125,7 @@ CLASSIFY_MAIN = (
     Column("test/nll", "nll / Bayes (1 = optimal)", over="test/nll_bayes", better="lower"),
     # Temperature scaling (evaluation/calibration.py): T fitted on the validation split.
     Column("test/nll_calibrated", "calibrated nll (T from val)", better="lower"),
-    Column(
-        "test/nll_calibrated", "calibrated nll / Bayes", over="test/nll_bayes", better="lower"
-    ),
+    Column("test/nll_calibrated", "calibrated nll / Bayes", over="test/nll_bayes", better="lower"),
 )
 CLASSIFY_ALL = (
     Column("val/acc", "val/acc", percent=True, better="higher"),

@@ -81,8 +81,10 @@ class ModelSettings:
                 f"model.dim ({self.dim}) must be divisible by 4 for model.pos_embedding=sincos"
             )
         _one_of("attention", self.attention, ATTENTIONS)
-        if isinstance(self.stem_channels, bool) or not isinstance(self.stem_channels, int) or (
-            self.stem_channels < 0
+        if (
+            isinstance(self.stem_channels, bool)
+            or not isinstance(self.stem_channels, int)
+            or (self.stem_channels < 0)
         ):
             raise ValueError(
                 f"model.stem_channels must be 0 (no stem) or a positive integer, "
