@@ -4,8 +4,9 @@
     python -m vit_inpaint.cli.inpaint --ckpt outputs/runs/<time>/checkpoints/last.ckpt \\
         --image photo.png --holes 200 --seed 0 --out filled.png --side-by-side compare.png
 
-Without `--ckpt` the tool uses the inpainter that ships with the package (trained by
-`python train.py experiment=inpainter`, BENCHMARKS.md), so it works right after `make install`.
+Without `--ckpt` the tool uses the inpainter that ships with the package (BENCHMARKS.md: the
+recipe that made it), so it works right after `make install`. It corrects the biharmonic fill of
+the whole image (model.prior=biharmonic, models/biharmonic.py).
 
 The mask is an image of the same size: white (non-zero) pixels are hidden and filled in, black
 ones are kept. Pixels brighter than half the mask's brightest value count as hidden, so 0/1,
@@ -16,8 +17,9 @@ mean squared error on the hidden pixels of the model and of each classical metho
 
 The model sees `image_size` x `image_size` windows: the image is filled by overlapping windows
 that give every hole context on all sides, weighted towards their centres, only where there is
-something to fill, and from the border inward for holes larger than a window (fill/windows.py;
-`--single-tiling`: windows that do not overlap, faster, holes on window borders see fewer sides).
+something to fill (fill/windows.py; `--single-tiling`: windows that do not overlap, faster,
+holes on window borders see fewer sides). A model without a whole-image prior fills holes larger
+than a window from their border inward.
 Colour images are filled one channel at a time. An alpha channel (gray + alpha, RGBA) is no
 colour: it is not filled, comes back exactly as it was and stays in the output (same mode as an
 8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours). Visible pixels come
