@@ -18,7 +18,8 @@ import time
 
 from vit_inpaint.data.settings import INPAINTER_SPLITS
 from vit_inpaint.evaluation.photos import BINS, KINDS, evaluate, summary
-from vit_inpaint.fill.model import load_inpainter
+from vit_inpaint.fill.model import Inpainter, load_inpainter
+from vit_inpaint.storage.images import FileError
 
 
 def main() -> None:
@@ -28,12 +29,21 @@ def main() -> None:
     parser.add_argument("--strides", nargs="+", type=int, default=[0], help="0: half a window")
     parser.add_argument("--scales", nargs="+", type=int, default=[4, 1])
     args = parser.parse_args()
-    inpainter = load_inpainter(args.ckpt)
-    for orientations, stride in itertools.product(args.orientations, args.strides):
-        inpainter.orientations = orientations
+    try:
+        network = load_inpainter(args.ckpt).network
+        settings = [
+            (Inpainter(network, str(args.ckpt), orientations), stride)
+            for orientations, stride in itertools.product(args.orientations, args.strides)
+        ]
+    except (FileError, ValueError) as err:
+        parser.error(str(err))
+    if any(stride < 0 or (stride and network.image_size % stride) for stride in args.strides):
+        parser.error(f"argument --strides: each must divide the window ({network.image_size})")
+    for inpainter, stride in settings:
+        orientations = inpainter.orientations
         seconds = [0.0]
 
-        def fill(image, mask, stride=stride or None, seconds=seconds):
+        def fill(image, mask, stride=stride or None, seconds=seconds, inpainter=inpainter):
             start = time.perf_counter()
             out = inpainter.fill(image, mask, stride=stride)
             seconds[0] += time.perf_counter() - start

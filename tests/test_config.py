@@ -106,6 +106,10 @@ BAD = [
     (["data=photos", "data.images.downscale=[1,0]"], "data.images.downscale"),
     (["model.prior=magic"], "model.prior"),
     (["loss_pixels=hidden_over_prior"], "set model.prior=biharmonic"),
+    (
+        ["task=classify", "data=digits", "model.prior=pushpull", "model.normalize=true"],
+        "model.normalize",
+    ),
     (["data.image_size=6", "model.patch_size=4"], "data.image_size"),
     (["model.dim=30", "model.heads=4"], "model.heads"),
     (["masking=random_pixels", "masking.ratio=1.0"], "masking"),

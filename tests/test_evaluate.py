@@ -93,7 +93,9 @@ def test_training_photographs_are_refused(checkpoint, tmp_path):
          "retina", "--out-dir", str(tmp_path / "e")],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
+    # The checkpoint records the photographs it trained on (experiment=inpainter's).
     assert result.returncode == 2 and "trained or selected on" in result.stderr
+    assert "records" in result.stderr
     assert not (tmp_path / "e").exists()
 
 
@@ -290,3 +292,13 @@ def test_the_users_masks_replace_the_generated_ones(user_files):
     again = user_files / "again"
     assert main(["--photos", str(photos), "--masks", *masks, "--out-dir", str(again)]) == 0
     assert [r["mse"] for r in _rows(again)] == [r["mse"] for r in rows]
+
+
+def test_only_bundled_photographs_count_as_photo_names():
+    """--photos NAME: a photograph of skimage.data, not a stack of faces, a file name or a
+    download."""
+    from vit_inpaint.evaluation.photos import _is_bundled_photo
+
+    assert _is_bundled_photo("camera") and _is_bundled_photo("stereo_motorcycle")
+    for name in ("lfw_subset", "lbp_frontal_face_cascade_filename", "download_all", "nosuch"):
+        assert not _is_bundled_photo(name)

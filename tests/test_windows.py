@@ -136,3 +136,23 @@ def test_a_normalized_model_corrects_a_window_the_same_way_at_any_contrast():
     torch.testing.assert_close(faint, 0.2 * out + 0.5, atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="model.normalize"):
         InpaintingViT(image_size=8, patch_size=4, normalize=True)
+
+
+def test_the_python_api_refuses_what_it_cannot_fill_and_reads_any_0_1_mask():
+    from vit_inpaint.fill.model import Inpainter
+
+    model = InpaintingViT(image_size=8, patch_size=4, dim=16, depth=1, heads=2, prior="biharmonic")
+    inpainter = Inpainter(model.eval(), "test")
+    image = load_photo("camera", 8).double().numpy()[:24, :24]
+    mask = np.zeros(image.shape, dtype=np.uint8)
+    mask[5:9, 5:9] = 1  # 0/1 integers, not bools: rows 0 and 1 stay as they are
+    filled = inpainter.fill(image, mask)
+    np.testing.assert_array_equal(filled[mask == 0], image[mask == 0])
+    with pytest.raises(ValueError, match="no visible pixel"):
+        inpainter.fill(image, np.ones(image.shape, dtype=bool))  # with a prior too
+    with pytest.raises(ValueError, match=r"\(H, W\) gray image"):
+        inpainter.fill(np.stack([image] * 3, axis=-1), mask)
+    with pytest.raises(ValueError, match="positive divisor"):
+        inpainter.fill(image, mask, stride=-2)
+    with pytest.raises(ValueError, match="orientations must be 1, 2, 4 or 8"):
+        Inpainter(model, "test", orientations=3)

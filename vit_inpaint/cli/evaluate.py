@@ -103,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --out-dir: {args.out_dir} is a file, not a folder")
     from vit_inpaint.storage.images import FileError
 
+    # The shipped inpainter's photographs are known now; a checkpoint's are read with it below.
+    shipped_seen = None if args.ckpt is None else []
     try:
-        sources = photo_sources(args.photos or INPAINTER_SPLITS["test"])
+        sources = photo_sources(args.photos or INPAINTER_SPLITS["test"], shipped_seen)
     except (OSError, ValueError) as err:  # OSError: a folder that cannot be listed
         parser.error(f"argument --photos: {err}")
     try:
@@ -126,6 +128,17 @@ def main(argv: list[str] | None = None) -> int:
         inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
+    if args.ckpt is not None and inpainter.photos is not None:
+        try:  # the photographs this checkpoint records it trained and was selected on
+            photo_sources([str(s) for s in sources if isinstance(s, str)], inpainter.photos)
+        except ValueError as err:
+            parser.error(f"argument --photos: {err} (as {args.ckpt} records)")
+    elif args.ckpt is not None:
+        print(
+            f"note: {args.ckpt} does not record the photographs it trained on (a run before "
+            "they were recorded, or not of data=photos): make sure --photos holds none of them",
+            file=sys.stderr,
+        )
     results = evaluate(
         inpainter.fill, photos, scales, args.kinds, BINS[: args.bins], args.seed, args.methods
     )

@@ -264,6 +264,10 @@ def check_task(cfg: DictConfig) -> Task:
         raise ConfigError(f"task.label_smoothing must be at least 0 and below 1, got {smoothing}")
     if not chosen.takes_loss_pixels and cfg.get("loss_pixels", "hidden") != "hidden":
         raise ConfigError(f"loss_pixels is an inpainting setting: task={chosen.name} takes none")
+    if not chosen.reconstructs and OmegaConf.select(cfg, "model.normalize", default=False):
+        raise ConfigError(
+            f"model.normalize scales an inpainter's correction: task={chosen.name} takes none"
+        )
     return chosen
 
 

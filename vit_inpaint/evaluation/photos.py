@@ -67,27 +67,28 @@ class Photo:
         return image, block_mean(torch.from_numpy(self.mask).double(), scale).numpy() > 0
 
 
-def photo_sources(arguments: list[str]) -> list[str | Path]:
+def photo_sources(arguments: list[str], seen: list[str] | None = None) -> list[str | Path]:
     """The --photos arguments as bundled photographs' names and image files (a folder: its image
     files, sorted by name), each once. A bundled name wins over a file of that name (write
     ./NAME for the file). Raises ValueError for a photograph the inpainter was trained or
     selected on, a name that is neither a bundled photograph nor a file or folder, and a folder
     without images."""
-    import skimage.data
 
     from vit_inpaint.data.settings import INPAINTER_SPLITS
 
-    seen = INPAINTER_SPLITS["train"] + INPAINTER_SPLITS["val"] + ["cat"]  # cat: chelsea again
+    if seen is None:  # the shipped inpainter's
+        seen = INPAINTER_SPLITS["train"] + INPAINTER_SPLITS["val"]
+    seen = [*seen, *(["cat"] if "chelsea" in seen else [])]  # cat: chelsea again
     leaked = sorted(set(arguments) & set(seen))
     if leaked:
         raise ValueError(
             f"{leaked}: the inpainter was trained or selected on them; evaluate on others "
-            f"(the test ones: {', '.join(INPAINTER_SPLITS['test'])})"
+            f"(the shipped inpainter's test ones: {', '.join(INPAINTER_SPLITS['test'])})"
         )
     sources: dict[str | Path, None] = {}
     for argument in arguments:
         path = Path(argument)
-        if callable(getattr(skimage.data, argument, None)):
+        if _is_bundled_photo(argument):
             sources[argument] = None
         elif os.path.isdir(path):  # os.path: a name too long for the system is no folder
             files = [f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")]
@@ -105,6 +106,24 @@ def photo_sources(arguments: list[str]) -> list[str | Path]:
                 f"{', '.join(INPAINTER_SPLITS['test'])}) nor an existing file or folder"
             )
     return list(sources)
+
+
+def _is_bundled_photo(name: str) -> bool:
+    """Whether skimage.data `name` is one photograph (gray or colour; stereo_motorcycle: a pair),
+    not a file name, a stack of images (lfw_subset) or a 3-D volume."""
+    import skimage.data
+
+    loader = getattr(skimage.data, name, None)
+    if not callable(loader) or name.startswith(("_", "download")) or "filename" in name:
+        return False  # never a download at run time, nor a file name
+    try:
+        image = loader()
+    except Exception:  # noqa: BLE001 - a loader that needs a download or an argument
+        return False
+    if isinstance(image, tuple):
+        image = image[0]
+    shape = getattr(image, "shape", ())
+    return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (3, 4))
 
 
 def mask_files(sources: list[str | Path], arguments: list[str]) -> list[Path]:

@@ -26,6 +26,13 @@ class Inpainter:
     # Test-time averaging: each window is also shown mirrored and turned (1, 2, 4 or 8 of its 8
     # orientations) and the predictions, turned back, are averaged; costs that many passes.
     orientations: int = 1
+    # The photographs (skimage.data names) of its training and validation splits, as its
+    # checkpoint records them (runs from issue 20 on); None: not recorded.
+    photos: list[str] | None = None
+
+    def __post_init__(self):
+        if self.orientations not in (1, 2, 4, 8):
+            raise ValueError(f"orientations must be 1, 2, 4 or 8, got {self.orientations!r}")
 
     @property
     def window(self) -> int:
@@ -64,8 +71,9 @@ class Inpainter:
         which sees each hole's whole surroundings, not the window's only."""
         from vit_inpaint.fill.windows import fill_windows
 
+        mask = np.asarray(mask).astype(bool)  # a 0/1 or 0/255 mask too
         prior = None
-        if self.prior == "biharmonic":
+        if self.prior == "biharmonic" and image.shape == mask.shape and not mask.all():
             from vit_inpaint.models.biharmonic import biharmonic_fill
 
             prior = biharmonic_fill(image, mask)
@@ -112,7 +120,12 @@ def load_inpainter(path: str | os.PathLike | None = None) -> Inpainter:
                 "--ckpt a checkpoint of `python train.py experiment=inpainter`"
             )
         path = SHIPPED
-    return Inpainter(load_network(path), str(path))
+    from vit_inpaint.tasks.checkpoints import read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    recorded = checkpoint.get("hyper_parameters", {}).get("photos")
+    photos = None if recorded is None else [name for split in recorded.values() for name in split]
+    return Inpainter(usable_network(checkpoint, path), str(path), photos=photos)
 
 
 def ship(path: str | os.PathLike, destination: str | os.PathLike = SHIPPED) -> Path:
@@ -129,6 +142,7 @@ def ship(path: str | os.PathLike, destination: str | os.PathLike = SHIPPED) -> P
     checkpoint = read_checkpoint(path)
     usable_network(checkpoint, path)  # refuses a file that is not a usable inpainter
     keep = ("state_dict", "hyper_parameters", "epoch", "global_step", "pytorch-lightning_version")
+    # hyper_parameters keep the record of the photographs it trained on: evaluate refuses them.
     slim = {key: checkpoint[key] for key in keep if key in checkpoint}
     buffer = io.BytesIO()
     torch.save(slim, buffer)

@@ -79,6 +79,16 @@ def fill_windows(
     """
     import torch
 
+    image, mask = np.asarray(image), np.asarray(mask).astype(bool)  # a 0/1 or 0/255 mask too
+    if image.ndim != 2 or image.shape != mask.shape:
+        raise ValueError(
+            f"expects a (H, W) gray image and a mask of its shape, got {image.shape} and "
+            f"{mask.shape} (fill a colour image one channel at a time)"
+        )
+    if mask.all():
+        raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
+    if stride is not None and stride < 1:
+        raise ValueError(f"the stride must be a positive divisor of the window size, got {stride}")
     stride = stride or max(1, size // 2)
     if size % stride:
         raise ValueError(f"the stride ({stride}) must divide the window size ({size})")

@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 SPLIT_CONSTANTS = ("mse_mean_fill", "coverage")
 
 
+def _photo_splits(cfg) -> dict | None:
+    """The training and validation photographs of a data=photos run (None for other data)."""
+    images = cfg.data.get("images")
+    if images is None or "train" not in images:
+        return None
+    return {split: [str(name) for name in images[split]] for split in ("train", "val")}
+
+
 class InpaintingModule(TaskModule):
     TASK = "inpaint"
 
@@ -48,13 +56,16 @@ class InpaintingModule(TaskModule):
         rate_thresholds: dict | None = None,
         masking: str | None = None,
         loss_on_visible: bool | None = None,
+        photos: dict | None = None,
     ):
         """model: the network's settings (conf/model/: name vit or mae, and their arguments);
         optimizer: build_optimizer's; train_mean: the mean
         training pixel (nmse's yardstick); loss_pixels: "hidden" (the task), "all" or
         "hidden_over_prior" (each image's error over its prior fill's); masking: the
         training mask's name, for the record. loss_on_visible: the old name of loss_pixels="all",
-        kept so that checkpoints written before the rename still load."""
+        kept so that checkpoints written before the rename still load. photos: {"train": [...],
+        "val": [...]}, the photographs (data=photos) it trained and was selected on, for the
+        record: the evaluation refuses to score the model on them."""
         super().__init__(optimizer)
         # logger=False: the run logs its hyperparameters once, at the end, with its final metrics.
         self.save_hyperparameters(logger=False)
@@ -82,6 +93,7 @@ class InpaintingModule(TaskModule):
             loss_pixels=cfg.loss_pixels,
             rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
             masking=cfg.masking.name,
+            photos=_photo_splits(cfg),
         )
         if cfg.get("finetune", "full") != "full":
             freeze_for(module.model, cfg.finetune)
