@@ -90,7 +90,9 @@ def test_the_digits_recipe_tests_its_averaged_weights_with_the_fitted_temperatur
     from vit_inpaint.data.labelled import build_labelled_data
 
     out = tmp_path / "run"
-    cfg = compose_config(TINY, "experiment=digits", "task.augment_rotate=10", output_dir=out)
+    cfg = compose_config(
+        TINY, "experiment=digits", "model.stem_channels=8", "trainer.max_epochs=1", output_dir=out
+    )
     assert cfg.callbacks.ema is not None
     train(cfg)
     metrics = _metrics(out)

@@ -95,7 +95,8 @@ def test_the_reliability_diagram_pools_the_seeds_reliability_files(tmp_path):
     labels = torch.tensor([0, 1, 0, 1])
     halves = [reliability_bins(probabilities[i : i + 2], labels[i : i + 2]) for i in (0, 2)]
     both = reliability_bins(probabilities, labels)
-    assert {k: [a + b for a, b in zip(*(h[k] for h in halves), strict=True)] for k in both} == both
+    pooled = {k: [a + b for a, b in zip(*(h[k] for h in halves), strict=True)] for k in both}
+    assert pooled == both
     # The last of 15 bins (confidence >= 14/15) holds the 0.95 only, which is right.
     assert reliability_points(both)[-1] == pytest.approx((0.95, 1.0, 0.25))
     for seed, (metrics, counts) in enumerate(zip(SEEDS, halves, strict=True)):
