@@ -111,3 +111,12 @@ def test_the_digits_recipe_tests_its_averaged_weights_with_the_fitted_temperatur
     images, labels = next(iter(data.test_dataloader()))
     accuracy = (module.classify(images).argmax(1) == labels).double().mean().item()
     assert accuracy == pytest.approx(metrics["test/acc"], abs=1e-6)
+    # Resuming it without the average would continue from the averaged weights and drop the
+    # raw ones: refused before training, naming the setting.
+    resume = compose_config(
+        TINY, "experiment=digits", "model.stem_channels=8", "trainer.max_epochs=2",
+        "callbacks.ema=null", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
+        output_dir=tmp_path / "resumed",
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="callbacks.ema"):
+        train(resume)

@@ -106,6 +106,7 @@ BAD = [
     (["data=photos", "data.images.downscale=[1,0]"], "data.images.downscale"),
     (["model.prior=magic"], "model.prior"),
     (["loss_pixels=hidden_over_prior"], "set model.prior=biharmonic"),
+    (["experiment=digits", "callbacks.ema.decay=2"], "callbacks.ema.decay"),
     (
         ["task=classify", "data=digits", "model.prior=pushpull", "model.normalize=true"],
         "model.normalize",

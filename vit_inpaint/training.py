@@ -139,6 +139,14 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
             )
         if field == "ckpt_path":
             resumed = checkpoint
+            # An EMA run's checkpoint holds the averaged weights; its raw ones need the callback.
+            averaged = "current_model_state" in checkpoint
+            if averaged != (OmegaConf.select(cfg, "callbacks.ema") is not None):
+                with_ = "with" if averaged else "without"
+                raise ConfigError(
+                    f"ckpt_path: {path} was trained {with_} callbacks.ema (an average of the "
+                    f"weights); resume it {with_} it too"
+                )
     return resumed
 
 

@@ -157,6 +157,11 @@ def check_top_level(cfg: DictConfig) -> None:
     threads = cfg.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads must be a positive integer or null, got {threads!r}")
+    decay = OmegaConf.select(cfg, "callbacks.ema.decay", default=None)
+    if decay is not None and not (isinstance(decay, (int, float)) and 0 < decay < 1):
+        raise ConfigError(
+            f"callbacks.ema.decay must be between 0 and 1 (both excluded), got {decay}"
+        )
     finetune = cfg.get("finetune", "full")
     if finetune not in FINETUNE:
         raise ConfigError(f"finetune must be one of {FINETUNE}, got {finetune!r}")

@@ -25,8 +25,8 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     The NLL is convex in 1/T, so a one-dimensional search is exact: golden-section search on log T
     (no learning rate to tune, no gradient, deterministic), in float64. With no images it is 1.
     """
-    if logits.numel() == 0:
-        return 1.0
+    if not isinstance(logits, torch.Tensor) or logits.numel() == 0:
+        return 1.0  # no images (torchmetrics gives a list), or none with finite logits
     logits, labels = logits.double(), labels.long()
 
     def nll(log_t: float) -> float:

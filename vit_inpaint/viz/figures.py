@@ -374,24 +374,29 @@ def label_strip(labels: list[str], column_width: int, height: int, fontsize: flo
     return pixels(figure)
 
 
-def read_reliability(c: Configuration) -> dict | None:
+def read_reliability(c: Configuration) -> tuple[dict | None, int]:
     """The test split's reliability counts of `c`'s finished seeds, summed (each run's
-    reliability.json, tasks/classification.py); None if no run wrote one."""
+    reliability.json, tasks/classification.py), and how many runs they pool; None if no run
+    wrote a readable one."""
     import json
 
-    pooled = None
+    pooled, runs = None, 0
     for job in c.finished:
         try:
             record = json.loads((job.path / "reliability.json").read_text())
-        except (OSError, ValueError):
+            record = {kind: dict(record[kind]) for kind in ("raw", "calibrated")}
+            if pooled is not None:
+                record = {
+                    kind: {
+                        key: [a + b for a, b in zip(pooled[kind][key], values, strict=True)]
+                        for key, values in record[kind].items()
+                    }
+                    for kind in record
+                }
+        except (OSError, ValueError, TypeError, KeyError):
             continue  # a run from before calibration, or an unreadable file: left out
-        if pooled is None:
-            pooled = {kind: dict(record[kind]) for kind in ("raw", "calibrated")}
-            continue
-        for kind in ("raw", "calibrated"):
-            for key, values in record[kind].items():
-                pooled[kind][key] = [a + b for a, b in zip(pooled[kind][key], values, strict=True)]
-    return pooled
+        pooled, runs = record, runs + 1
+    return pooled, runs
 
 
 def plot_reliability(configurations: list[Configuration], path: Path) -> str | None:
@@ -401,11 +406,12 @@ def plot_reliability(configurations: list[Configuration], path: Path) -> str | N
     skipped, if so."""
     from vit_inpaint.evaluation.calibration import reliability_points
 
-    panels = [(c, pooled) for c in configurations if (pooled := read_reliability(c)) is not None]
+    panels = [(c, *read_reliability(c)) for c in configurations]
+    panels = [panel for panel in panels if panel[1] is not None]
     if not panels:
         return "no classification run wrote reliability.json"
     figure = new_figure(4.0 * len(panels), 4.3)
-    for index, (c, pooled) in enumerate(panels):
+    for index, (c, pooled, seeds) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
         axes.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="calibrated")
         for kind, colour in (("raw", "C3"), ("calibrated", "C0")):
@@ -418,7 +424,6 @@ def plot_reliability(configurations: list[Configuration], path: Path) -> str | N
         axes.set_ylim(0, 1.02)
         axes.set_xlabel("confidence (top class)")
         axes.set_ylabel("accuracy")
-        seeds = len(c.finished)
         axes.set_title(wrapped(f"{c.label} ({seeds} seed{'s' * (seeds > 1)})"), fontsize="small")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="x-small", loc="upper left")
