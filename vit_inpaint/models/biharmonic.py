@@ -10,7 +10,7 @@ only within two pixels of the image's border, where each truncates the stencil i
 
 Both solvers below run conjugate gradients on the normal equations (the Laplacian with the
 image's edge repeated is symmetric, so they read M L L u = 0 on the hidden pixels M), with a
-Jacobi preconditioner, from the push-pull fill (models/prior.py); the hidden regions of
+Jacobi preconditioner, from the push-pull fill (models/pushpull.py); the hidden regions of
 photographs with holes, missing pixels and strokes are a few pixels across, so they converge in
 tens to a hundred or so iterations:
 
@@ -52,7 +52,7 @@ def biharmonic_windows(values, mask, tolerance: float = TOLERANCE, max_iteration
     import torch
     import torch.nn.functional as F
 
-    from vit_inpaint.models.prior import pushpull_fill
+    from vit_inpaint.models.pushpull import pushpull_fill
 
     values = torch.where(mask, 0.0, values)
     hidden = mask.to(values.dtype)
@@ -192,7 +192,7 @@ def _coarse_start(values: np.ndarray, mask: np.ndarray, tolerance: float) -> np.
 def _pushpull(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     import torch
 
-    from vit_inpaint.models.prior import pushpull_fill
+    from vit_inpaint.models.pushpull import pushpull_fill
 
     filled = pushpull_fill(torch.from_numpy(values)[None], torch.from_numpy(mask)[None], steps=0)
     return filled[0].numpy()
