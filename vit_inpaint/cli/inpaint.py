@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--side-by-side",
         type=Path,
         metavar="PNG",
-        help="also write original | masked | model | biharmonic | telea | navier_stokes as one PNG",
+        help="also write original | masked | model | biharmonic | Telea | Navier-Stokes as one PNG",
     )
     return parser
 
@@ -259,13 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.holes is not None:
         hidden = mask if colour.ndim == 2 else np.broadcast_to(mask[..., None], colour.shape)
         errors = {"model": filled, **{name: classical[name] for name in scored}}
+        mse = {
+            name: float(np.mean((x[hidden] - colour[hidden]) ** 2)) for name, x in errors.items()
+        }
         print(
-            "mse on the hidden pixels: "
-            + ", ".join(
-                f"{name} {np.mean((x[hidden] - colour[hidden]) ** 2):.4g}"
-                for name, x in errors.items()
-            )
+            "mse on the hidden pixels (lower is better): "
+            + ", ".join(f"{name} {value:.4g}" for name, value in mse.items())
         )
+        ratio = mse["model"] / max(mse["biharmonic"], 1e-12)
+        print(f"model / biharmonic = {ratio:.3f} (below 1: the model is better)")
     return 0
 
 
