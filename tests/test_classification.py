@@ -366,3 +366,18 @@ def _features(model, images):
 def test_bad_stem_settings_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):
         check_config(compose_config(TINY, *overrides))
+
+
+def test_the_svm_baseline_calibrates_with_as_few_as_two_images_a_class():
+    """data.labels_per_class=3: Platt scaling's cross-validation takes as many folds as the
+    smallest class allows (5 would need 5 images a class); with 1 image a class, no SVM."""
+    import numpy as np
+
+    from vit_inpaint.evaluation.classifiers import baseline_classifiers
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 3)
+    images = rng.normal(size=(12, 8)) + labels[:, None]
+    svm = baseline_classifiers(smallest_class=3)["svm"]
+    assert svm.fit(images, labels).predict_proba(images).shape == (12, 4)
+    assert "svm" not in baseline_classifiers(smallest_class=1)

@@ -29,17 +29,20 @@ def accuracy_and_nll(probabilities: np.ndarray, labels: np.ndarray) -> tuple[flo
     return accuracy, nll
 
 
-def baseline_classifiers() -> dict:
+def baseline_classifiers(smallest_class: int = 5) -> dict:
+    """The classical classifiers; smallest_class: the fewest training images of a class."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
-    return {
-        "logreg": LogisticRegression(max_iter=2000),
-        # An SVM gives no probabilities of its own: Platt scaling fitted by 5-fold
-        # cross-validation gives it an NLL (what SVC(probability=True) did, deprecated there).
-        "svm": CalibratedClassifierCV(SVC(kernel="rbf"), ensemble=False),
-    }
+    classifiers = {"logreg": LogisticRegression(max_iter=2000)}
+    # An SVM gives no probabilities of its own: Platt scaling fitted by 5-fold cross-validation
+    # gives it an NLL (what SVC(probability=True) did, deprecated there); fewer folds when a
+    # class has fewer than 5 images (data.labels_per_class=3, say), none with 1.
+    if smallest_class >= 2:
+        folds = min(5, smallest_class)
+        classifiers["svm"] = CalibratedClassifierCV(SVC(kernel="rbf"), cv=folds, ensemble=False)
+    return classifiers
 
 
 def evaluate_classifiers(datamodule) -> dict[str, float]:
@@ -52,7 +55,9 @@ def evaluate_classifiers(datamodule) -> dict[str, float]:
     labels = {s: datamodule.labels[s].numpy() for s in ("train", "val", "test")}
     n = min(len(labels["train"]), MAX_BASELINE_TRAIN)
     results = {}
-    for name, classifier in baseline_classifiers().items():
+    present = np.bincount(labels["train"][:n])
+    smallest = int(present[present > 0].min()) if n else 0
+    for name, classifier in baseline_classifiers(smallest).items():
         classifier.fit(flat["train"][:n], labels["train"][:n])
         for split in ("val", "test"):
             # predict_proba's columns follow classifier.classes_: put them at their label's place.
