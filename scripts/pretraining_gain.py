@@ -59,6 +59,7 @@ def main() -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, axes = plt.subplots(figsize=(5.5, 3.8))
     labels = ("ViT from scratch", "fine-tuned from the ViT inpainter", "RBF SVM")
@@ -69,6 +70,7 @@ def main() -> None:
         )  # fmt: skip
     axes.set_xscale("log")
     axes.set_xticks([r[0] for r in rows], [str(r[0]) for r in rows])
+    axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.set_xlabel("labelled training images a class")
     axes.set_ylabel("test accuracy (mean ± std over seeds)")
     axes.set_title("Digits: what pretraining on every unlabelled image buys", fontsize="medium")
