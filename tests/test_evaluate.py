@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import ROOT, TINY, compose_config
 from vit_inpaint.cli.evaluate import main
 from vit_inpaint.evaluation.classical import METHODS, neighbour_mean
-from vit_inpaint.evaluation.photos import evaluate, mask_of, photo_sources, read_photo, summary
+from vit_inpaint.evaluation.photo_inputs import photo_sources, read_photo
+from vit_inpaint.evaluation.photos import evaluate, mask_of, summary
 
 # Small runs: the user's photographs are 32x48 crops, one scale, one bin, one mask kind.
 SMALL = ["--scales", "1", "--bins", "1", "--kinds", "holes2"]
@@ -297,7 +298,7 @@ def test_the_users_masks_replace_the_generated_ones(user_files):
 def test_only_bundled_photographs_count_as_photo_names():
     """--photos NAME: a photograph of skimage.data, not a stack of faces, a file name or a
     download."""
-    from vit_inpaint.evaluation.photos import _is_bundled_photo
+    from vit_inpaint.evaluation.photo_inputs import _is_bundled_photo
 
     assert _is_bundled_photo("camera") and _is_bundled_photo("stereo_motorcycle")
     for name in ("lfw_subset", "lbp_frontal_face_cascade_filename", "download_all", "nosuch"):

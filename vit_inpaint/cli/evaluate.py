@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from vit_inpaint.data.settings import INPAINTER_SPLITS
+from vit_inpaint.evaluation.photo_inputs import mask_files, photo_sources, read_photos, refuse_seen
 from vit_inpaint.evaluation.photos import (
     BINS,
     CLASSICAL,
@@ -25,9 +26,6 @@ from vit_inpaint.evaluation.photos import (
     evaluate,
     figure_png,
     markdown,
-    mask_files,
-    photo_sources,
-    read_photos,
 )
 
 DESCRIPTION = __doc__.split("\n\n")[0]
@@ -130,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --ckpt: {err}")
     if args.ckpt is not None and inpainter.photos is not None:
         try:  # the photographs this checkpoint records it trained and was selected on
-            photo_sources([str(s) for s in sources if isinstance(s, str)], inpainter.photos)
+            refuse_seen([s for s in sources if isinstance(s, str)], inpainter.photos)
         except ValueError as err:
             parser.error(f"argument --photos: {err} (as {args.ckpt} records)")
     elif args.ckpt is not None:

@@ -4,11 +4,12 @@
 
 On the inpainter's test photographs (data/settings.py INPAINTER_SPLITS["test"]: a face, an outdoor
 scene, an animal, an object, a texture and a page of text) or the user's own image files
-(read_photos: read as the inpaint tool reads them, then gray), at each scale (4: shrunk 4x,
-1: full resolution), for each mask kind (holes of 2, 4 and 8 pixels, dropout, strokes) and each
-coverage bin (0-10%, ..., 50-60%): one mask per photograph, drawn from a fixed seed with a coverage
-inside the bin, filled by the model and by each classical method (evaluation/classical.py).
-With the user's own masks (one per photograph) those masks are the one case, of kind "user".
+(evaluation/photo_inputs.py: read as the inpaint tool reads them, then gray), at each scale
+(4: shrunk 4x, 1: full resolution), for each mask kind (holes of 2, 4 and 8 pixels, dropout,
+strokes) and each coverage bin (0-10%, ..., 50-60%): one mask per photograph, drawn from a fixed
+seed with a coverage inside the bin, filled by the model and by each classical method
+(evaluation/classical.py). With the user's own masks (one per photograph) those masks are the
+one case, of kind "user".
 The command (cli/evaluate.py) writes into --out-dir:
     evaluation.csv   one row per scale x kind x bin x method: hidden-pixel MSE and PSNR (pooled over
                      the photographs), seconds per megapixel
@@ -22,12 +23,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -36,9 +35,6 @@ BINS = ((0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
 CLASSICAL = ("biharmonic", "telea", "navier_stokes", "neighbour_mean")
 # The targets are stated over coverage up to 30% (issue: geometric mean over kinds and bins).
 TARGET_COVERAGE = 0.3
-# The files of a folder given to --photos that are read (imageio reads them through Pillow or
-# tifffile); anything else there (notes, sidecar files) is no photograph.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 # A photograph shrunk below this many pixels a side leaves the 8-pixel holes no room.
 SMALLEST = 8
 
@@ -65,132 +61,6 @@ class Photo:
         if self.mask is None:
             return image, None
         return image, block_mean(torch.from_numpy(self.mask).double(), scale).numpy() > 0
-
-
-def photo_sources(arguments: list[str], seen: list[str] | None = None) -> list[str | Path]:
-    """The --photos arguments as bundled photographs' names and image files (a folder: its image
-    files, sorted by name), each once. A bundled name wins over a file of that name (write
-    ./NAME for the file). Raises ValueError for a photograph the inpainter was trained or
-    selected on, a name that is neither a bundled photograph nor a file or folder, and a folder
-    without images."""
-
-    from vit_inpaint.data.settings import INPAINTER_SPLITS
-
-    if seen is None:  # the shipped inpainter's
-        seen = INPAINTER_SPLITS["train"] + INPAINTER_SPLITS["val"]
-    seen = [*seen, *(["cat"] if "chelsea" in seen else [])]  # cat: chelsea again
-    leaked = sorted(set(arguments) & set(seen))
-    if leaked:
-        raise ValueError(
-            f"{leaked}: the inpainter was trained or selected on them; evaluate on others "
-            f"(the shipped inpainter's test ones: {', '.join(INPAINTER_SPLITS['test'])})"
-        )
-    sources: dict[str | Path, None] = {}
-    for argument in arguments:
-        path = Path(argument)
-        if _is_bundled_photo(argument):
-            sources[argument] = None
-        elif os.path.isdir(path):  # os.path: a name too long for the system is no folder
-            files = [f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")]
-            images = sorted((f for f in files if f.suffix.lower() in IMAGE_SUFFIXES), key=str)
-            if not images:
-                raise ValueError(
-                    f"{path}: the folder holds no image file ({', '.join(IMAGE_SUFFIXES)})"
-                )
-            sources.update(dict.fromkeys(images))
-        elif os.path.exists(path):
-            sources[path] = None
-        else:
-            raise ValueError(
-                f"{argument}: neither a bundled photograph (the test ones: "
-                f"{', '.join(INPAINTER_SPLITS['test'])}) nor an existing file or folder"
-            )
-    return list(sources)
-
-
-def _is_bundled_photo(name: str) -> bool:
-    """Whether skimage.data `name` is one photograph (gray or colour; stereo_motorcycle: a pair),
-    not a file name, a stack of images (lfw_subset) or a 3-D volume."""
-    import skimage.data
-
-    loader = getattr(skimage.data, name, None)
-    if not callable(loader) or name.startswith(("_", "download")) or "filename" in name:
-        return False  # never a download at run time, nor a file name
-    try:
-        image = loader()
-    except Exception:  # noqa: BLE001 - a loader that needs a download or an argument
-        return False
-    if isinstance(image, tuple):
-        image = image[0]
-    shape = getattr(image, "shape", ())
-    return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (3, 4))
-
-
-def mask_files(sources: list[str | Path], arguments: list[str]) -> list[Path]:
-    """--masks: one mask per photograph, as files in the photographs' order or as one folder
-    holding a file named like each photograph (its stem; a bundled photograph's name). Raises
-    ValueError when the count or a name does not match."""
-    paths = [Path(argument) for argument in arguments]
-    if len(paths) == 1 and os.path.isdir(paths[0]):
-        folder, found = paths[0], []
-        for source in sources:
-            stem = source if isinstance(source, str) else source.stem
-            matches = sorted(f for f in folder.iterdir() if f.is_file() and f.stem == stem)
-            if len(matches) != 1:
-                raise ValueError(
-                    f"{folder}: {len(matches)} files named {stem}.* for the photograph {source} "
-                    f"({', '.join(m.name for m in matches) or 'none'}); it needs one mask"
-                )
-            found += matches
-        return found
-    if len(paths) != len(sources):
-        raise ValueError(
-            f"{len(paths)} masks for {len(sources)} photographs "
-            f"({', '.join(map(str, sources))}): give one per photograph, in the same order, "
-            "or a folder of masks named like the photographs"
-        )
-    return paths
-
-
-def read_photo(path: Path) -> np.ndarray:
-    """An image file as gray (H, W) float64 in [0, 1]: read as the inpaint tool reads it
-    (storage/images.py), alpha dropped, colour made gray as the bundled photographs are."""
-    import skimage.color
-
-    from vit_inpaint.storage.images import read_image, split_alpha
-
-    colour, _ = split_alpha(read_image(path))
-    return skimage.color.rgb2gray(colour) if colour.ndim == 3 else colour
-
-
-def read_photos(
-    sources: list[str | Path], masks: list[Path] | None = None
-) -> tuple[list[Photo], list[str]]:
-    """(the photographs that could be read, with their masks; a line per file skipped and why).
-    A photograph that cannot be read is skipped with its mask; a mask that cannot be read or
-    that does not fit its photograph raises FileError naming both, since it was chosen for it."""
-    from vit_inpaint.data.sources import load_photo
-    from vit_inpaint.storage.images import FileError, check_mask, read_mask
-
-    photos, skipped = [], []
-    for index, source in enumerate(sources):
-        pixels = None
-        if isinstance(source, Path):
-            try:
-                pixels = read_photo(source)
-            except FileError as err:
-                skipped.append(f"skipped {err}")
-                continue
-        mask = None
-        if masks is not None:
-            mask = read_mask(masks[index])
-            shape = load_photo(source).shape if pixels is None else pixels.shape
-            try:
-                check_mask(mask, *shape)
-            except FileError as err:
-                raise FileError(f"{masks[index]}, the mask of {source}: {err}") from None
-        photos.append(Photo(str(source), pixels, mask))
-    return photos, skipped
 
 
 def check_scales(photos: list[Photo], scales: list[int]) -> None:

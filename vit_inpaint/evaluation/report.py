@@ -227,12 +227,8 @@ def write_report(sweep_dir: Path) -> str:
     file atomically, so a failure leaves the previous report and figures in place.
     """
     from vit_inpaint.storage.atomic import write_all_atomic
-    from vit_inpaint.viz.figures import (
-        plot_cross_eval,
-        plot_reliability,
-        plot_seed_curves,
-        plot_val_curves,
-    )
+    from vit_inpaint.viz.figures import plot_cross_eval, plot_seed_curves, plot_val_curves
+    from vit_inpaint.viz.reliability import plot_reliability
 
     sweep_dir = Path(sweep_dir)
     job_dirs = find_job_dirs(sweep_dir)
