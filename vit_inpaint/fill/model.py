@@ -94,13 +94,6 @@ def _orient(x, k: int, inverse: bool = False):
     return torch.rot90(x, -(k % 4), dims=(1, 2))
 
 
-def load_network(path: str | os.PathLike):
-    """The InpaintingViT of one of this project's checkpoints, in eval mode on the CPU."""
-    from vit_inpaint.tasks.checkpoints import read_checkpoint
-
-    return usable_network(read_checkpoint(path), path)
-
-
 def usable_network(checkpoint: dict, source: str | os.PathLike):
     """The inpainting network of a checkpoint read by tasks/checkpoints.py (which refuses
     non-finite weights, as for every other route)."""
