@@ -69,11 +69,11 @@ class Inpainter:
         stride: between windows (default half a window; the window size: no overlap). A network
         that corrects the biharmonic fill gets that of the whole image (models/biharmonic.py),
         which sees each hole's whole surroundings, not the window's only."""
-        from vit_inpaint.fill.windows import fill_windows
+        from vit_inpaint.fill.windows import checked_inputs, fill_windows
 
-        mask = np.asarray(mask).astype(bool)  # a 0/1 or 0/255 mask too
+        image, mask = checked_inputs(image, mask)  # before the prior's solve
         prior = None
-        if self.prior == "biharmonic" and image.shape == mask.shape and not mask.all():
+        if self.prior == "biharmonic":
             from vit_inpaint.models.biharmonic import biharmonic_fill
 
             prior = biharmonic_fill(image, mask)

@@ -58,6 +58,20 @@ def _near_visible(hidden: np.ndarray, reach: int, strip: int = 512) -> np.ndarra
     return near
 
 
+def checked_inputs(image, mask) -> tuple[np.ndarray, np.ndarray]:
+    """(image, mask as bool: a 0/1 or 0/255 mask too); raises ValueError for what no window
+    can fill: not a (H, W) gray image with a mask of its shape, or no visible pixel."""
+    image, mask = np.asarray(image), np.asarray(mask).astype(bool)
+    if image.ndim != 2 or image.shape != mask.shape:
+        raise ValueError(
+            f"expects a (H, W) gray image and a mask of its shape, got {image.shape} and "
+            f"{mask.shape} (fill a colour image one channel at a time)"
+        )
+    if mask.all():
+        raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
+    return image, mask
+
+
 def fill_windows(
     image: np.ndarray,
     mask: np.ndarray,
@@ -79,14 +93,7 @@ def fill_windows(
     """
     import torch
 
-    image, mask = np.asarray(image), np.asarray(mask).astype(bool)  # a 0/1 or 0/255 mask too
-    if image.ndim != 2 or image.shape != mask.shape:
-        raise ValueError(
-            f"expects a (H, W) gray image and a mask of its shape, got {image.shape} and "
-            f"{mask.shape} (fill a colour image one channel at a time)"
-        )
-    if mask.all():
-        raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
+    image, mask = checked_inputs(image, mask)
     if stride is not None and stride < 1:
         raise ValueError(f"the stride must be a positive divisor of the window size, got {stride}")
     stride = stride or max(1, size // 2)
