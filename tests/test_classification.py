@@ -213,6 +213,52 @@ def test_finetune_modes_freeze_the_right_weights():
     assert trains() == {n for n, _ in model.named_parameters()}
 
 
+def test_layer_decay_gives_earlier_layers_smaller_rates_and_skips_frozen_weights():
+    from vit_inpaint.tasks.optim import layer_groups
+
+    model = ViTClassifier(image_size=8, dim=32, depth=2, heads=4, num_classes=3, stem_channels=8)
+    rate = {id(p): g["lr"] for g in layer_groups(model, 1e-3, 0.5) for p in g["params"]}
+    named = dict(model.named_parameters())
+    expected = {"stem.": 1e-3 / 8, "embed.": 1e-3 / 8, "pos.": 1e-3 / 8, "blocks.0.": 1e-3 / 4,
+                "blocks.1.": 1e-3 / 2, "norm.": 1e-3, "head.": 1e-3}  # fmt: skip
+    assert set(rate) == {id(p) for p in named.values()}  # every weight, once
+    for name, parameter in named.items():
+        (prefix,) = [p for p in expected if name.startswith(p)]
+        assert rate[id(parameter)] == pytest.approx(expected[prefix]), name
+    freeze_for(model, "last_block")
+    kept = {id(p) for g in layer_groups(model, 1e-3, 0.5) for p in g["params"]}
+    assert kept == {id(p) for p in model.parameters() if p.requires_grad}
+    # optimizer.layer_decay is what a run's optimizer gets (1, the default: one rate).
+    for decay, rates in ((0.5, [1e-3 / 4, 1e-3 / 2, 1e-3]), (1.0, [1e-3])):
+        optimizer = {"name": "adam", "lr": 1e-3, "schedule": "constant", "layer_decay": decay}
+        module = ClassificationModule(model=dict(image_size=8, dim=32, depth=1, heads=4),
+                                      optimizer=optimizer, num_classes=3)  # fmt: skip
+        groups = module.configure_optimizers().param_groups
+        assert sorted(g["lr"] for g in groups) == pytest.approx(rates)
+
+
+def test_a_linear_probe_standardises_the_frozen_features_as_mae_does():
+    settings = dict(image_size=8, dim=32, depth=1, heads=4)
+    probe = ClassificationModule(model=settings, num_classes=3, finetune="linear_probe")
+    assert isinstance(probe.model.head_norm, torch.nn.BatchNorm1d)
+    assert not any(p.requires_grad for p in probe.model.head_norm.parameters())  # no scale/shift
+    images = torch.rand(64, 8, 8) * 0.1  # features far from unit scale
+    probe.train()
+    tokens, _ = probe.model.forward_features(*_features(probe.model, images))
+    normed = probe.model.head_norm(tokens.mean(dim=1))
+    assert normed.mean(dim=0).abs().max() < 1e-4
+    assert normed.std(dim=0).mean() == pytest.approx(1, abs=0.02)
+    # A full fine-tune keeps the plain head (and the state_dict of earlier checkpoints).
+    full = ClassificationModule(model=settings, num_classes=3)
+    assert isinstance(full.model.head_norm, torch.nn.Identity)
+
+
+def _features(model, images):
+    mask = torch.zeros_like(images, dtype=torch.bool)
+    features, _ = model.pixel_features(images, mask)
+    return features, mask
+
+
 def test_a_checkpoint_of_the_other_task_is_refused_by_name(tmp_path):
     from vit_inpaint import InpaintingModule
     from vit_inpaint.tasks.checkpoints import CheckpointError

@@ -136,6 +136,8 @@ BAD = [
     (["trainer.max_epochs=0"], "trainer.max_epochs"),
     (["trainer.max_epochs=1.5"], "trainer.max_epochs"),  # the trainer has no schema: see schema.py
     (["optimizer.schedule=linear"], "optimizer.schedule"),
+    (["optimizer.layer_decay=0"], "optimizer.layer_decay"),
+    (["optimizer=sgd", "optimizer.layer_decay=1.5"], "optimizer.layer_decay"),
     (["threads=0"], "threads"),
     (["ckpt_path=/no/such/run/checkpoints/last.ckpt"], "ckpt_path"),
     (["optimized_metric=test/mse"], "optimized_metric"),

@@ -77,6 +77,11 @@ class OptimizerChecks:
             raise ValueError(
                 f"optimizer.schedule must be one of {SCHEDULES}, got {self.schedule!r}"
             )
+        if not 0 < self.layer_decay <= 1:
+            raise ValueError(
+                f"optimizer.layer_decay must be in (0, 1] (1: one rate for every layer), "
+                f"got {self.layer_decay}"
+            )
 
 
 # Fields in the order of their yaml file, so the composed config reads as it always did.
@@ -86,6 +91,7 @@ class AdamConfig(OptimizerChecks):
     lr: float = MISSING
     schedule: str = MISSING
     warmup_steps: int = MISSING
+    layer_decay: float = MISSING
 
 
 @dataclass
@@ -95,6 +101,7 @@ class AdamWConfig(OptimizerChecks):
     weight_decay: float = MISSING
     schedule: str = MISSING
     warmup_steps: int = MISSING
+    layer_decay: float = MISSING
 
 
 @dataclass
@@ -104,6 +111,7 @@ class SGDConfig(OptimizerChecks):
     momentum: float = MISSING
     schedule: str = MISSING
     warmup_steps: int = MISSING
+    layer_decay: float = MISSING
 
 
 # --- task: conf/task/*.yaml ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
     images (B, H, W) in [0, 1]
     -> Encoder.pixel_features (nothing hidden), forward_features   (B, N, dim)
     -> mean over the N tokens     (B, dim)
+    (-> head_norm                 (B, dim)   a linear probe's BatchNorm, MAE's: add_probe_norm)
     -> head                       (B, num_classes) logits
 
 Mean pooling rather than a class token: a class token would be a new parameter and a new
@@ -29,12 +30,21 @@ class ViTClassifier(Encoder):
         if num_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
         self.num_classes = num_classes
+        self.head_norm: nn.Module = nn.Identity()
         self.head = nn.Linear(self.dim, num_classes)
         self.apply(init_weights)
 
+    def add_probe_norm(self) -> None:
+        """MAE's linear probe: a BatchNorm without scale or shift before the head, so the frozen
+        encoder's features, whatever their scale (a pretrained encoder's are not made for a
+        linear head), reach the head standardised. It is still a linear classifier: at test time
+        the norm is a fixed affine map, the running mean and variance of the training features."""
+        norm = nn.BatchNorm1d(self.dim, affine=False, eps=1e-6)
+        self.head_norm = norm.to(self.norm.weight.device)
+
     def forward_head(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, N, dim) -> (B, num_classes) logits."""
-        return self.head(tokens.mean(dim=1))
+        return self.head(self.head_norm(tokens.mean(dim=1)))
 
     def reset_classifier(self, num_classes: int) -> None:
         """A new, freshly initialised head for `num_classes` classes (timm's name)."""

@@ -67,9 +67,11 @@ class TaskModule(L.LightningModule):
             self._stop_on_non_finite(loss, batch_idx)
         if logs_now:
             self.log("train/loss", loss, prog_bar=True)
-            # The rate this step uses. (LearningRateMonitor logs the same, but as a callback it
-            # is called on every step, whether or not it logs then.)
-            self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+            # The rate this step uses, the head's with optimizer.layer_decay (the highest).
+            # (LearningRateMonitor logs the same, but as a callback it is called on every step,
+            # whether or not it logs then.)
+            groups = self.trainer.optimizers[0].param_groups
+            self.log("train/lr", max(group["lr"] for group in groups))
         return loss
 
     def _stop_on_non_finite(self, loss: torch.Tensor, batch_idx: int) -> None:

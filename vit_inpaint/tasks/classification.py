@@ -117,6 +117,8 @@ class ClassificationModule(TaskModule):
             raise ValueError(f"finetune must be one of {FINETUNE}, got {finetune!r}")
         self.model = build_classifier(num_classes, **(model or {}))
         freeze_for(self.model, finetune)
+        if finetune == "linear_probe":
+            self.model.add_probe_norm()
         self.augment_shift = augment_shift
         self.augment_rotate = augment_rotate
         self.augment_scale = augment_scale

@@ -1,5 +1,5 @@
 """The optimizer and its learning-rate schedule, shared by every task: `optimizer=adam|adamw|sgd`,
-`optimizer.schedule=constant|cosine`."""
+`optimizer.schedule=constant|cosine`, and MAE's fine-tuning rates (`optimizer.layer_decay`)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,38 @@ def build_optimizer(
     if schedule not in SCHEDULES:
         raise ValueError(f"optimizer.schedule must be one of {SCHEDULES}, got {schedule!r}")
     options.pop("warmup_steps", None)  # read by the scheduler, not the optimizer
+    options.pop("layer_decay", None)  # read by layer_groups, before this
     params = list(params)
     try:
         return classes[name](params, lr=lr, fused=True, **options)
     except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device or dtype
         return classes[name](params, lr=lr, **options)
+
+
+def layer_groups(model: torch.nn.Module, lr: float, decay: float) -> list[dict]:
+    """MAE's layer-wise learning-rate decay (its fine-tuning recipe, from BEiT): the head and the
+    final norm train at `lr`, the last block at lr * decay, the one before at lr * decay**2, ...,
+    the stem, patch embedding and position encoding at lr * decay**(depth + 1). A pretrained
+    encoder's first layers, the most general, move least; decay=1 is one rate for all.
+
+    Frozen weights (finetune=linear_probe|last_block) are left out. Returns torch param groups,
+    one per layer, each with its own "lr" (which the cosine schedule then scales)."""
+    depth = len(model.blocks)
+    layers: dict[int, list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        if name.startswith("blocks."):
+            layer = int(name.split(".")[1]) + 1
+        elif name.startswith(("stem.", "embed.", "pos.")):
+            layer = 0
+        else:  # the final norm, the head (and an MAE decoder's modules)
+            layer = depth + 1
+        layers.setdefault(layer, []).append(parameter)
+    return [
+        {"params": params, "lr": lr * decay ** (depth + 1 - layer)}
+        for layer, params in sorted(layers.items())
+    ]
 
 
 def cosine(step: int, total: int, warmup: int = 0) -> float:
@@ -45,7 +72,11 @@ def configure_optimizers(module, optimizer_config: dict):
     constant (the report), or with `optimizer.schedule=cosine` a short warm-up then half a cosine
     from lr down to 0."""
     # Frozen weights (finetune=linear_probe|last_block) are left out; all of them otherwise.
-    trainable = [p for p in module.parameters() if p.requires_grad]
+    decay = optimizer_config.get("layer_decay", 1.0)
+    if decay < 1.0:
+        trainable = layer_groups(module.model, optimizer_config.get("lr", 5e-4), decay)
+    else:
+        trainable = [p for p in module.parameters() if p.requires_grad]
     optimizer = build_optimizer(trainable, **optimizer_config)
     if optimizer_config.get("schedule", "constant") == "constant":
         return optimizer  # no scheduler to step: a constant rate costs nothing per step
