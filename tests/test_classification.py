@@ -167,6 +167,7 @@ def test_task_classify_composes_and_is_checked():
         (("task=classify", "data=digits", "task.augment_shift=8"), "task.augment_shift"),
         (("task=classify", "data=digits", "task.augment_rotate=181"), "task.augment_rotate"),
         (("task=classify", "data=digits", "task.augment_scale=1.0"), "task.augment_scale"),
+        (("data=digits", "task.augment_shift=8"), "task.augment_shift"),
         (("task=classify", "data=digits", "task.label_smoothing=-0.1"), "task.label_smoothing"),
         (("init_from=/no/such.ckpt",), "init_from: no checkpoint file"),
     ],
@@ -283,7 +284,7 @@ def test_a_checkpoint_of_the_other_task_is_refused_by_name(tmp_path):
 
 
 def test_random_shift_moves_each_image_by_at_most_the_given_pixels():
-    from vit_inpaint.tasks.classification import random_shift
+    from vit_inpaint.data.augment import random_shift
 
     torch.manual_seed(0)
     images = torch.zeros(64, 8, 8)
@@ -295,7 +296,7 @@ def test_random_shift_moves_each_image_by_at_most_the_given_pixels():
 
 
 def test_random_affine_is_the_identity_at_zero_and_keeps_the_background():
-    from vit_inpaint.tasks.classification import random_affine
+    from vit_inpaint.data.augment import random_affine
 
     torch.manual_seed(0)
     images = torch.zeros(16, 8, 8)

@@ -136,3 +136,21 @@ def test_digits_transfer_runs_both_stages_from_the_pretrained_encoder(tmp_path):
         assert torch.equal(before[key], after[key]), key
     config = OmegaConf.load(probe / ".hydra" / "config.yaml")
     assert config.task.name == "classify" and config.data.labels_per_class == 10
+
+
+def test_an_inpainter_pretrains_on_the_moved_digits_the_classifier_trains_on():
+    from vit_inpaint import InpaintingModule
+
+    cfg = compose_config("data=digits", "task.augment_shift=1", "task.augment_rotate=10")
+    check_config(cfg)  # the same keys and checks as task=classify's
+    settings = dict(image_size=8, dim=32, depth=1, heads=4)
+    images = torch.rand(32, 8, 8)
+    masks = torch.rand(32, 8, 8) < 0.5
+    for shift, seen_moved in ((0, False), (1, True)):
+        module = InpaintingModule(model=settings, augment_shift=shift)
+        seen = []
+        module.model.register_forward_pre_hook(lambda _, args: seen.append(args))  # noqa: B023
+        module.training_loss((images, masks))
+        (model_images, model_masks) = seen[0][:2]
+        assert torch.equal(model_masks, masks)  # the draw of masks is kept
+        assert (not torch.equal(model_images, images)) == seen_moved

@@ -120,13 +120,13 @@ class SGDConfig(OptimizerChecks):
 @dataclass
 class TaskConfig:
     name: str = MISSING  # inpaint | classify
+    augment_shift: int = MISSING
+    augment_rotate: float = MISSING
+    augment_scale: float = MISSING
 
 
 @dataclass
 class ClassifyTaskConfig(TaskConfig):
-    augment_shift: int = MISSING
-    augment_rotate: float = MISSING
-    augment_scale: float = MISSING
     label_smoothing: float = MISSING
 
 

@@ -29,6 +29,7 @@ from torchmetrics.classification import (
 )
 
 from vit_inpaint.config.choices import FINETUNE
+from vit_inpaint.data.augment import augment
 from vit_inpaint.evaluation.calibration import fit_temperature
 from vit_inpaint.models import build_classifier
 from vit_inpaint.tasks.base import TaskModule
@@ -153,10 +154,7 @@ class ClassificationModule(TaskModule):
 
     def training_loss(self, batch) -> torch.Tensor:
         images, labels = batch
-        if self.augment_rotate or self.augment_scale:
-            images = random_affine(images, self.augment_rotate, self.augment_scale)
-        if self.augment_shift:
-            images = random_shift(images, self.augment_shift)
+        images = augment(images, self.augment_shift, self.augment_rotate, self.augment_scale)
         return F.cross_entropy(self(images), labels, label_smoothing=self.label_smoothing)
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -240,35 +238,3 @@ class ClassificationModule(TaskModule):
         with self.inference():
             logits = self.model(images.to(device=self.device, dtype=torch.float32))
             return (logits.float() / self.temperature).softmax(dim=-1)
-
-
-def random_affine(images: torch.Tensor, degrees: float, scale: float) -> torch.Tensor:
-    """Each image (B, H, W) turned about its centre by its own random angle in -degrees..degrees
-    and scaled by its own factor in 1-scale..1+scale, resampled bilinearly, the uncovered corners
-    filled with 0 (the digits' background, as random_shift). A digit written slanted or a little
-    larger is the same digit. Draws from torch's global generator, which the run's seed sets."""
-    b = images.shape[0]
-    angle = (torch.rand(b, device=images.device) * 2 - 1) * (degrees * torch.pi / 180)
-    zoom = 1 + (torch.rand(b, device=images.device) * 2 - 1) * scale
-    # affine_grid maps output to input coordinates: the inverse of the wanted turn and zoom.
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    zero = torch.zeros_like(cos)
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
-    grid = F.affine_grid(theta.to(images.dtype), (b, 1, *images.shape[1:]), align_corners=False)
-    moved = F.grid_sample(images[:, None], grid, mode="bilinear", align_corners=False)
-    return moved[:, 0]
-
-
-def random_shift(images: torch.Tensor, most: int) -> torch.Tensor:
-    """Each image (B, H, W) moved by its own random offset of -most..most pixels in each
-    direction, the uncovered border filled with 0: a digit drawn a pixel off-centre is the same
-    digit, which 1077 training images cannot teach on their own. (0 is the digits' background;
-    on data whose background is not 0 the border would be a cue.) Draws from torch's global
-    generator, which the run's seed sets."""
-    b, h, w = images.shape
-    padded = F.pad(images, (most, most, most, most))
-    offsets = torch.randint(0, 2 * most + 1, (2, b), device=images.device)
-    rows = offsets[0][:, None] + torch.arange(h, device=images.device)  # (B, H)
-    cols = offsets[1][:, None] + torch.arange(w, device=images.device)  # (B, W)
-    batch = torch.arange(b, device=images.device)[:, None, None]
-    return padded[batch, rows[:, :, None], cols[:, None, :]]

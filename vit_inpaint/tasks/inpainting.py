@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from vit_inpaint.config.choices import LOSS_PIXELS
+from vit_inpaint.data.augment import augment
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
 from vit_inpaint.errors import NonFiniteLossError
 from vit_inpaint.evaluation.metrics import InpaintingMetrics, hidden_over_prior_mse, masked_mse
@@ -57,6 +58,9 @@ class InpaintingModule(TaskModule):
         masking: str | None = None,
         loss_on_visible: bool | None = None,
         photos: dict | None = None,
+        augment_shift: int = 0,
+        augment_rotate: float = 0.0,
+        augment_scale: float = 0.0,
     ):
         """model: the network's settings (conf/model/: name vit or mae, and their arguments);
         optimizer: build_optimizer's; train_mean: the mean
@@ -65,7 +69,9 @@ class InpaintingModule(TaskModule):
         training mask's name, for the record. loss_on_visible: the old name of loss_pixels="all",
         kept so that checkpoints written before the rename still load. photos: {"train": [...],
         "val": [...]}, the photographs (data=photos) it trained and was selected on, for the
-        record: the evaluation refuses to score the model on them."""
+        record: the evaluation refuses to score the model on them. augment_shift,
+        augment_rotate, augment_scale: training images moved, turned and scaled by up to this much
+        (task.augment_*, data/augment.py; 0: off), as the digits classifier's are."""
         super().__init__(optimizer)
         # logger=False: the run logs its hyperparameters once, at the end, with its final metrics.
         self.save_hyperparameters(logger=False)
@@ -75,6 +81,7 @@ class InpaintingModule(TaskModule):
         if loss_pixels not in LOSS_PIXELS:
             raise ValueError(f"loss_pixels must be one of {LOSS_PIXELS}, got {loss_pixels!r}")
         self.loss_pixels = loss_pixels
+        self.augment_settings = (augment_shift, augment_rotate, augment_scale)
         thresholds = rate_thresholds or {}
         self.val_metrics = InpaintingMetrics(train_mean, **thresholds)
         # One per test set: the run's own masks, then every kind of mask (cross-evaluation).
@@ -94,6 +101,9 @@ class InpaintingModule(TaskModule):
             rate_thresholds=OmegaConf.to_container(cfg.rate_thresholds, resolve=True),
             masking=cfg.masking.name,
             photos=_photo_splits(cfg),
+            augment_shift=cfg.task.augment_shift,
+            augment_rotate=cfg.task.augment_rotate,
+            augment_scale=cfg.task.augment_scale,
         )
         if cfg.get("finetune", "full") != "full":
             freeze_for(module.model, cfg.finetune)
@@ -122,6 +132,8 @@ class InpaintingModule(TaskModule):
 
     def training_loss(self, batch) -> torch.Tensor:
         images, masks = batch
+        # The masks are drawn apart from the images: a moved image keeps its draw of them.
+        images = augment(images, *self.augment_settings)
         if self.loss_pixels == "hidden_over_prior":
             prior = self.model.prior_fill(images, masks)  # computed once, for both
             pred = self.model(images, masks, prior=prior)
