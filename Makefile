@@ -38,22 +38,26 @@ report: $(STAMP) ## (re)write the report of the latest sweep: report.md and figu
 # give another, e.g. make report-path REPORT_PATH_DIR=outputs/report_path_2.
 REPORT_PATH_DIR ?= outputs/report_path
 DIGITS_TRANSFER_DIR ?= outputs/digits_transfer
+# Two jobs of a sweep at a time, one torch thread each: both cores of a 2-core machine.
+TWO_JOBS = hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=1
 report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned vs from scratch (~11 min)
 	$(BIN)/python train.py experiment=report_path threads=1 hydra.sweep.dir=$(REPORT_PATH_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=report_path_finetune threads=1 \
 		pretrained.sweep=$(REPORT_PATH_DIR)/pretrain hydra.sweep.dir=$(REPORT_PATH_DIR)/finetune -m
 	$(BIN)/python -m vit_inpaint.cli.report $(REPORT_PATH_DIR)
 
-digits-transfer: $(STAMP) ## digits classifier from scratch vs from vit and mae encoders (~20 min)
-	$(BIN)/python train.py experiment=digits_transfer threads=1 hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
-	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
+digits-transfer: $(STAMP) ## digits: pretraining on 100-1077 unlabelled images, fine-tuning with 3-30 labels a class (~40 min)
+	$(BIN)/python train.py experiment=digits_transfer $(TWO_JOBS) hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
+	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m
-	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
-		pretrained.run.classify=mae transfer=finetune \
-		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune_mae -m
-	$(BIN)/python train.py experiment=digits_transfer_finetune threads=1 \
-		pretrained.run.classify=vit,mae transfer=linear_probe optimizer.lr=0.01 \
+	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
+		transfer=finetune data.labels_per_class=10 pretrained.run.classify=n100,n300 \
+		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/fewer_images -m
+	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
+		transfer=linear_probe optimizer.lr=0.01 data.labels_per_class=10 \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/probe -m
+	$(BIN)/python scripts/pretraining_gain.py $(DIGITS_TRANSFER_DIR)/finetune \
+		$(DIGITS_TRANSFER_DIR)/fewer_images $(DIGITS_TRANSFER_DIR)/probe --out $(DIGITS_TRANSFER_DIR)/pretraining_gain.png
 	$(BIN)/python -m vit_inpaint.cli.report $(DIGITS_TRANSFER_DIR)
 
 bench: $(STAMP) ## training epochs: plain PyTorch vs this model vs the Trainer; model=mae vs vit
