@@ -31,6 +31,7 @@ NEEDS_PRETRAINING = {
     ("experiment", "digits_transfer_finetune"),
     ("transfer", "finetune"),
     ("transfer", "linear_probe"),
+    ("transfer", "mae_finetune"),
 }
 
 
@@ -57,7 +58,8 @@ def test_every_option_composes_and_instantiates(group, option, tmp_path):
     settings = OmegaConf.to_container(cfg.model), OmegaConf.to_container(cfg.optimizer)
     if classify:
         module = ClassificationModule(*settings, num_classes=datamodule.num_classes)
-        assert module(images).shape == (len(images), 10) and second.shape == (len(images),)
+        classes = datamodule.num_classes  # 10 digits, 4 lengthscales
+        assert module(images).shape == (len(images), classes) and second.shape == (len(images),)
     else:
         module = InpaintingModule(*settings)
         assert module(images, second).shape == images.shape
