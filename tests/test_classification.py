@@ -407,7 +407,6 @@ def _features(model, images):
     "overrides, message",
     [
         (("model.stem_channels=-1",), "model.stem_channels must be 0"),
-        (("model=mae", "masking=patches", "model.stem_channels=8"), "model=mae takes no stem"),
     ],
 )
 def test_bad_stem_settings_are_refused(overrides, message):

@@ -36,8 +36,10 @@ def test_patch_masking_hides_a_ratio_of_whole_patches_reproducibly():
     assert len({m.flatten().tolist().__str__() for m in masks}) > 1  # drawn anew per image
 
 
-def test_hidden_pixel_values_never_reach_the_prediction():
-    model = _mae().eval()
+@pytest.mark.parametrize("stem_channels", [0, 8], ids=["no stem", "conv stem"])
+def test_hidden_pixel_values_never_reach_the_prediction(stem_channels):
+    # With a stem too: it convolves the masked image, whose hidden pixels are already zeros.
+    model = _mae(stem_channels=stem_channels).eval()
     images = torch.rand(4, 8, 8)
     masks = PatchMasking(0.75, 2)(4, 8, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -70,9 +72,10 @@ def test_the_encoder_sees_only_the_visible_patches():
     assert attention[0].shape == (2, 4, 4, 4)  # (B, heads, 4 visible of 16 patches, 4)
 
 
-def test_the_mae_encoder_has_the_vit_encoders_tensors():
-    mae = _mae()
-    vit = build_inpainter(name="vit", **SETTINGS)
+@pytest.mark.parametrize("stem_channels", [0, 8], ids=["no stem", "conv stem"])
+def test_the_mae_encoder_has_the_vit_encoders_tensors(stem_channels):
+    mae = _mae(stem_channels=stem_channels)
+    vit = build_inpainter(name="vit", **SETTINGS, stem_channels=stem_channels)
     mae_encoder = {k: v.shape for k, v in mae.state_dict().items() if is_encoder_key(k)}
     vit_encoder = {k: v.shape for k, v in vit.state_dict().items() if is_encoder_key(k)}
     assert mae_encoder == vit_encoder
@@ -81,9 +84,9 @@ def test_the_mae_encoder_has_the_vit_encoders_tensors():
         mae_encoder))  # fmt: skip
     checkpoint = {
         "state_dict": {f"model.{k}": v for k, v in mae.state_dict().items()},
-        "hyper_parameters": {"model": {"name": "mae", **SETTINGS}},
+        "hyper_parameters": {"model": {"name": "mae", **SETTINGS, "stem_channels": stem_channels}},
     }
-    assert mismatch(checkpoint, {"name": "vit", **SETTINGS}) is None
+    assert mismatch(checkpoint, {"name": "vit", **SETTINGS, "stem_channels": stem_channels}) is None
 
 
 def test_which_masks_hide_whole_patches():

@@ -3,7 +3,8 @@ decoder with mask tokens and its own position embedding predicts the hidden ones
 "Masked Autoencoders Are Scalable Vision Learners", 2021).
 
     images (B, H, W), mask (B, H, W) bool, True = hidden (whole patches: masking=patches)
-    -> Encoder.pixel_features, patchify, embed, + pos     (B, N, dim)
+    -> Encoder.pixel_features (-> ConvStem)               (B, C, H, W)
+    -> patchify, embed, + pos                             (B, N, dim)
     -> keep the visible tokens (ids_keep)                 (B, N_vis, dim)   <- the saving:
     -> depth x Block, norm                                (B, N_vis, dim)      attention over
     -> decoder_embed                                      (B, N_vis, d_dim)    N_vis, not N
@@ -65,6 +66,11 @@ class MaskedAutoencoderViT(Encoder):
         (B, heads, N_vis, N_vis) over the kept tokens.
         """
         features, _ = self.pixel_features(images, mask)
+        if self.stem is not None:
+            # Over the whole masked image (hidden pixels are zeros with their flag set, as in
+            # model=vit): the stem's features of a visible patch see its visible neighbours and
+            # nothing hidden, and the classifier's stem gets weights for the images it will see.
+            features = self.stem(features)
         patches = patchify(features, self.patch_size)  # (B, N, C*p*p)
         b, n, _ = patches.shape
         hidden = patchify(mask, self.patch_size).any(dim=-1)  # (B, N) patches to predict

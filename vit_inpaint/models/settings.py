@@ -106,11 +106,6 @@ class MAESettings(ModelSettings):
         super().__post_init__()
         if self.prior != "none":
             raise ValueError(f"model=mae takes no prior: set model.prior=none, got {self.prior!r}")
-        if self.stem_channels:
-            raise ValueError(
-                "model=mae takes no stem (its encoder embeds the visible patches alone): set "
-                f"model.stem_channels=0, got {self.stem_channels}"
-            )
         for key in ("decoder_dim", "decoder_depth", "decoder_heads"):
             _positive_integer(key, getattr(self, key))
         if self.decoder_dim % self.decoder_heads != 0:
