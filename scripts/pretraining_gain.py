@@ -118,10 +118,10 @@ def plot(by_labels: dict, by_images: dict, kinds: dict, out: Path) -> None:
                       label=f"from scratch, {count} labels a class")  # fmt: skip
     right.set_xlabel("unlabelled images the encoder pretrained on (0: none)")
     right.set_title("against pretraining images", fontsize="medium")
-    for axes in (left, right):
+    for axes, corner in ((left, "upper left"), (right, "best")):
         axes.grid(alpha=0.3)
         if axes.get_legend_handles_labels()[0]:
-            axes.legend(fontsize="small")
+            axes.legend(fontsize="small", loc=corner)
     figure.suptitle("Digits: where masked-image pretraining pays", fontsize="medium")
     figure.tight_layout()
     figure.savefig(out, dpi=100)
