@@ -46,7 +46,7 @@ report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned
 		pretrained.sweep=$(REPORT_PATH_DIR)/pretrain hydra.sweep.dir=$(REPORT_PATH_DIR)/finetune -m
 	$(BIN)/python -m vit_inpaint.cli.report $(REPORT_PATH_DIR)
 
-digits-transfer: $(STAMP) ## digits: pretraining on 100-1077 unlabelled images, fine-tuning with 3-30 labels a class (~40 min)
+digits-transfer: $(STAMP) ## digits: pretraining on 100-1077 unlabelled images, fine-tuning with 3-30 labels a class (~35 min)
 	$(BIN)/python train.py experiment=digits_transfer $(TWO_JOBS) hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m
