@@ -51,7 +51,7 @@ digits-transfer: $(STAMP) ## digits: pretraining on 100-1077 unlabelled images, 
 	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
-		transfer=mae_finetune data.labels_per_class=10 pretrained.run.classify=n100,n300 \
+		transfer=finetune_layer_decay data.labels_per_class=10 pretrained.run.classify=n100,n300 \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/fewer_images -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
 		transfer=linear_probe optimizer.lr=0.01 data.labels_per_class=10 \

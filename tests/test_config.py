@@ -31,7 +31,7 @@ NEEDS_PRETRAINING = {
     ("experiment", "digits_transfer_finetune"),
     ("transfer", "finetune"),
     ("transfer", "linear_probe"),
-    ("transfer", "mae_finetune"),
+    ("transfer", "finetune_layer_decay"),
 }
 
 

@@ -42,7 +42,7 @@ def test_digits_transfer_fine_tunes_probes_and_starts_from_scratch(tmp_path):
     assert composed("linear_probe").finetune == "linear_probe"
     assert composed("scratch").init_from is None and composed("scratch").finetune == "full"
     # MAE's recipe: layer-wise rates for the fine-tuned runs only, not for those from scratch.
-    mae = composed("mae_finetune")
+    mae = composed("finetune_layer_decay")
     assert (mae.init_from, mae.finetune) == (composed("finetune").init_from, "full")
     assert mae.optimizer.layer_decay == 0.75 and composed("scratch").optimizer.layer_decay == 1.0
 
