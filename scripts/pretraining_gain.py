@@ -4,12 +4,13 @@ of unlabelled images the encoder was pretrained on (`make digits-transfer`'s las
     python scripts/pretraining_gain.py SWEEP [SWEEP ...] --out pretraining_gain.png
 
 Reads every finished job of the given stage-2 sweeps (experiment=digits_transfer_finetune:
-`transfer=scratch|finetune|linear_probe` runs with `data.labels_per_class`; the fine-tuned and
-probed ones name their stage-1 checkpoint in `init_from`, whose run says how many images it
-pretrained on, `data.num_train`). Prints two tables and draws them side by side: accuracy
-against labels a class (from scratch, fine-tuned from the encoder pretrained on the most images,
-its linear probe, the SVM on the same labelled images), and against pretraining images at the
-labels a class the fewer-image encoders were fine-tuned with (0 images: from scratch).
+runs from scratch, fine-tuned and probed, with `data.labels_per_class`; the fine-tuned and probed
+ones name their stage-1 checkpoint in `init_from`, whose run says how many images it pretrained
+on, `data.num_train`, and with which model). Writes two tables to the .md beside the figure
+(and prints them), and draws them side by side: accuracy against labels a class (from scratch,
+each way of starting from the encoder pretrained on the most images, the SVM on the same
+labelled images), and against pretraining images where fine-tuned runs start from encoders of
+more than one size (0 images: from scratch).
 """
 
 from __future__ import annotations
@@ -22,107 +23,154 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+SCRATCH, SVM = "ViT from scratch", "RBF SVM on the pixels"
+
+
+def start_name(config, stage1) -> str:
+    """How a run started from a stage-1 encoder: 'fine-tuned from the vit inpainter (layer decay
+    0.75)', 'linear probe of the mae inpainter', ..."""
+    model = stage1.model.name
+    if config.finetune == "linear_probe":
+        return f"linear probe of the {model} inpainter"
+    decay = OmegaConf.select(config, "optimizer.layer_decay", default=1.0)
+    rates = f" (layer decay {decay:g})" if decay < 1 else ""
+    return f"fine-tuned from the {model} inpainter{rates}"
+
 
 def runs(sweeps: list[Path]):
-    """(labels a class, transfer, pretraining images or None, metrics) of each finished job."""
+    """(labels a class, how it started, pretraining images or None, metrics) of each finished
+    job."""
     for sweep in sweeps:
+        if not sweep.is_dir():
+            raise SystemExit(f"error: {sweep} is not a folder")
         for job in sorted(p for p in sweep.iterdir() if (p / "metrics.json").is_file()):
             config = OmegaConf.load(job / ".hydra" / "config.yaml")
             init_from = OmegaConf.select(config, "init_from")  # resolves pretrained.sweep, ...
-            images = None
-            if init_from:
-                stage1 = OmegaConf.load(Path(init_from).parents[1] / ".hydra" / "config.yaml")
-                images = stage1.data.num_train
-            transfer = "scratch" if images is None else config.finetune
-            labels = config.data.labels_per_class
-            yield labels, transfer, images, json.loads((job / "metrics.json").read_text())
+            labels = OmegaConf.select(config, "data.labels_per_class")
+            metrics = json.loads((job / "metrics.json").read_text())
+            if "test/acc" not in metrics:
+                raise SystemExit(f"error: {job} is not a classifier's run (no test/acc)")
+            if not init_from:
+                yield labels, SCRATCH, None, metrics
+                continue
+            stage1_config = Path(init_from).parents[1] / ".hydra" / "config.yaml"
+            if not stage1_config.is_file():
+                raise SystemExit(f"error: {job} started from {init_from}, whose run is gone")
+            stage1 = OmegaConf.load(stage1_config)
+            yield labels, start_name(config, stage1), stage1.data.num_train, metrics
 
 
 def summary(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def cell(values: list[float] | None) -> str:
+    if not values:
+        return "-"
+    mean, spread = summary(values)
+    return f"{mean:.3f} ± {spread:.3f} ({len(values)})" if len(values) > 1 else f"{mean:.3f} (1)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("sweeps", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="the figure (.png); tables: .md")
     args = parser.parse_args()
-    accuracy = defaultdict(list)  # (labels a class, transfer, pretraining images) -> accuracies
-    for labels, transfer, images, metrics in runs(args.sweeps):
-        accuracy[(labels, transfer, images)].append(metrics["test/acc"])
-        if transfer == "scratch":
-            accuracy[(labels, "svm", None)].append(metrics["test/acc_svm"])
+    if not args.out.parent.is_dir():
+        raise SystemExit(f"error: --out {args.out}: no folder {args.out.parent}")
+    accuracy = defaultdict(list)  # (labels a class, start, pretraining images) -> accuracies
+    for labels, start, images, metrics in runs(args.sweeps):
+        accuracy[(labels, start, images)].append(metrics["test/acc"])
+        if start == SCRATCH and "test/acc_svm" in metrics:
+            accuracy[(labels, SVM, None)].append(metrics["test/acc_svm"])
     if not accuracy:
         raise SystemExit(f"error: no finished stage-2 job in {', '.join(map(str, args.sweeps))}")
     most = max((images for _, _, images in accuracy if images is not None), default=None)
-    kinds = {
-        "ViT from scratch": ("scratch", None),
-        f"fine-tuned from the ViT inpainter ({most} images)": ("full", most),
-        f"linear probe of it ({most} images)": ("linear_probe", most),
-        "RBF SVM": ("svm", None),
-    }
-    counts = sorted({labels for labels, _, _ in accuracy if labels is not None})
-    print("labels a class | " + " | ".join(kinds) + " | gain of fine-tuning (points)")
+    starts = sorted({start for _, start, images in accuracy if images is not None})
+    kinds = {SCRATCH: (SCRATCH, None), **{f"{s} ({most} images)": (s, most) for s in starts}}
+    kinds[SVM] = (SVM, None)
+    counts = sorted({labels for labels, _, _ in accuracy}, key=lambda c: (c is None, c))
+    lines = ["Test accuracy, mean ± std (seeds); [points over scratch] for pretrained starts.", ""]
+    lines += ["| labels a class | " + " | ".join(kinds) + " |"]
+    lines += ["| --- " * (len(kinds) + 1) + "|"]
     by_labels = {}
     for count in counts:
         cells = {kind: accuracy.get((count, *key)) for kind, key in kinds.items()}
-        by_labels[count] = {kind: summary(c) for kind, c in cells.items() if c}
-        shown = [
-            "{:.3f} ± {:.3f}".format(*by_labels[count][kind]) if kind in by_labels[count] else "-"
-            for kind in kinds
-        ]
-        scratch, tuned = (by_labels[count].get(k) for k in list(kinds)[:2])
-        gain = f"{100 * (tuned[0] - scratch[0]):+.1f}" if scratch and tuned else "-"
-        print(f"{count} | " + " | ".join(shown) + f" | {gain}")
-    # Fine-tuned against pretraining images, at each labels a class that has more than one count.
+        by_labels[count] = {kind: c for kind, c in cells.items() if c}
+        scratch = cells[SCRATCH]
+        shown = []
+        for kind, values in cells.items():
+            text = cell(values)
+            if values and scratch and kind not in (SCRATCH, SVM):
+                text += f" [{100 * (summary(values)[0] - summary(scratch)[0]):+.1f}]"
+            shown.append(text)
+        name = "all" if count is None else str(count)
+        lines.append(f"| {name} | " + " | ".join(shown) + " |")
+    # Fine-tuned against pretraining images, where a start has encoders of more than one size.
     by_images = {}
     for count in counts:
-        tuned = sorted(i for lab, t, i in accuracy if lab == count and t == "full")
-        if len(tuned) > 1 and (count, "scratch", None) in accuracy:
-            points = [(0, summary(accuracy[(count, "scratch", None)]))]
-            points += [(i, summary(accuracy[(count, "full", i)])) for i in tuned]
-            by_images[count] = points
-            print(f"\n{count} labels a class | pretraining images | test acc | gain (points)")
-            for images, (mean, spread) in points:
-                gain = 100 * (mean - points[0][1][0])
-                print(f"  | {images} | {mean:.3f} ± {spread:.3f} | {gain:+.1f}")
-    plot(by_labels, by_images, kinds, args.out)
-    print(f"wrote {args.out}")
+        for start in starts:
+            sizes = sorted(i for lab, s, i in accuracy if lab == count and s == start)
+            if len(sizes) > 1 and accuracy.get((count, SCRATCH, None)):
+                points = [(0, accuracy[(count, SCRATCH, None)])]
+                points += [(i, accuracy[(count, start, i)]) for i in sizes]
+                by_images[(count, start)] = points
+                lines += ["", f"{start}, {count} labels a class, against pretraining images:", ""]
+                lines += ["| pretraining images | test acc | gain (points) |"]
+                lines += ["| --- | --- | --- |"]
+                for images, values in points:
+                    gain = 100 * (summary(values)[0] - summary(points[0][1])[0])
+                    lines.append(f"| {images} | {cell(values)} | {gain:+.1f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    tables = args.out.with_suffix(".md")
+    tables.write_text(text)
+    plot(by_labels, by_images, list(kinds), args.out)
+    print(f"wrote {args.out} and {tables}")
 
 
-def plot(by_labels: dict, by_images: dict, kinds: dict, out: Path) -> None:
+def plot(by_labels: dict, by_images: dict, kinds: list[str], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colours = dict(zip(kinds, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    # One accuracy scale for both panels: the right one's differences read as large as they are.
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.2), sharey=True)
+    numbered = [c for c in by_labels if c is not None]
     for kind in kinds:
-        counts = [c for c in by_labels if kind in by_labels[c]]
+        counts = [c for c in numbered if kind in by_labels[c]]
         if counts:
-            means, spreads = zip(*(by_labels[c][kind] for c in counts), strict=True)
-            left.errorbar(counts, means, spreads, marker="o", capsize=3, label=kind)
+            stats = [summary(by_labels[c][kind]) for c in counts]
+            seeds = max(len(by_labels[c][kind]) for c in counts)
+            label = f"{kind}, {seeds} seeds"
+            left.errorbar(counts, [m for m, _ in stats], [s for _, s in stats], marker="o",
+                          capsize=3, color=colours[kind], label=label)  # fmt: skip
     left.set_xscale("log")
-    left.set_xticks(list(by_labels), [str(c) for c in by_labels])
+    left.set_xticks(numbered, [str(c) for c in numbered])
     left.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     left.set_xlabel("labelled training images a class")
     left.set_ylabel("test accuracy (mean ± std over seeds)")
     left.set_title("against labels", fontsize="medium")
-    for count, points in by_images.items():
-        images, stats = zip(*points, strict=True)
-        means, spreads = zip(*stats, strict=True)
-        right.errorbar(images, means, spreads, marker="o", capsize=3,
-                       label=f"fine-tuned, {count} labels a class")  # fmt: skip
-        right.axhline(means[0], color="grey", linestyle="--", linewidth=1,
-                      label=f"from scratch, {count} labels a class")  # fmt: skip
-    right.set_xlabel("unlabelled images the encoder pretrained on (0: none)")
+    for (count, start), points in by_images.items():
+        images = [i for i, _ in points]
+        stats = [summary(v) for _, v in points]
+        right.errorbar(images, [m for m, _ in stats], [s for _, s in stats], marker="o",
+                       capsize=3, label=f"{start}, {count} labels a class")  # fmt: skip
+    right.set_xlabel("unlabelled pretraining images (0: from scratch)")
     right.set_title("against pretraining images", fontsize="medium")
-    for axes, corner in ((left, "upper left"), (right, "best")):
+    if not by_images:
+        right.text(0.5, 0.5, "no fine-tuned runs from encoders\nof more than one size",
+                   ha="center", va="center", transform=right.transAxes)  # fmt: skip
+    for axes in (left, right):
         axes.grid(alpha=0.3)
         if axes.get_legend_handles_labels()[0]:
-            axes.legend(fontsize="small", loc=corner)
-    figure.suptitle("Digits: where masked-image pretraining pays", fontsize="medium")
+            # Below the axes: the lines meet at 10 labels, where a legend inside would hide them.
+            axes.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    figure.suptitle("Digits: test accuracy with and without masked-image pretraining",
+                    fontsize="medium")  # fmt: skip
     figure.tight_layout()
     figure.savefig(out, dpi=100)
 
