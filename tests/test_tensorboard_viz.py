@@ -73,6 +73,12 @@ def test_summaries_say_what_matters_and_keep_every_metric(tmp_path):
     assert "| metric | val | test | test/pixel |" in table
     assert "| mse | 0.08609 | 0.08445 | 0.0829 |" in table
     assert "| rate_failed |  | 95.4% |  |" in table
+    # A classifier on Gaussian fields: its NLL against the Bayes classifier's, as the docs give it.
+    classifier = {"test/acc": 0.985, "test/nll": 0.04121, "test/nll_bayes": 0.03865}
+    assert console_summary(classifier, tmp_path).splitlines()[0] == (
+        "finished: test accuracy 98.5%, test nll 0.04121, Bayes classifier's nll 0.03865, "
+        "test nll / Bayes 1.066x"
+    )
 
 
 def test_reconstruction_grid_labels_its_columns_and_shows_the_tools_error():

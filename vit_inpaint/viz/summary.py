@@ -18,6 +18,7 @@ HEADLINE = (
     ("val/acc", "val accuracy"),
     ("test/acc", "test accuracy"),
     ("test/nll", "test nll"),
+    ("test/nll_bayes", "Bayes classifier's nll"),
 )
 RATES = ("rate_perfect", "rate_acceptable", "rate_failed", "acc")
 
@@ -32,6 +33,8 @@ def formatted(name: str, value: float) -> str:
 def console_summary(metrics: dict[str, float], output_dir: Path) -> str:
     """The lines that end a run, for the log (console and train.log)."""
     shown = [f"{label} {formatted(key, metrics[key])}" for key, label in HEADLINE if key in metrics]
+    if metrics.get("test/nll_bayes"):  # data=gaussian_field: how far from the best possible
+        shown.append(f"test nll / Bayes {metrics['test/nll'] / metrics['test/nll_bayes']:.3f}x")
     return "\n".join(
         [
             "finished: " + ", ".join(shown),
