@@ -40,12 +40,15 @@ def start_name(config, stage1) -> str:
 def runs(sweeps: list[Path]):
     """(labels a class, how it started, pretraining images or None, metrics) of each finished
     job."""
-    for sweep in sweeps:
+    for sweep in dict.fromkeys(p.resolve() for p in sweeps):  # a sweep named twice counts once
         if not sweep.is_dir():
             raise SystemExit(f"error: {sweep} is not a folder")
         for job in sorted(p for p in sweep.iterdir() if (p / "metrics.json").is_file()):
             config = OmegaConf.load(job / ".hydra" / "config.yaml")
             init_from = OmegaConf.select(config, "init_from")  # resolves pretrained.sweep, ...
+            if init_from and not Path(init_from).is_absolute():  # relative to where it ran
+                launched = OmegaConf.load(job / ".hydra" / "hydra.yaml").hydra.runtime.cwd
+                init_from = str(Path(launched) / init_from)
             labels = OmegaConf.select(config, "data.labels_per_class")
             metrics = json.loads((job / "metrics.json").read_text())
             if "test/acc" not in metrics:
@@ -76,6 +79,8 @@ def main() -> None:
     parser.add_argument("sweeps", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="the figure (.png); tables: .md")
     args = parser.parse_args()
+    if args.out.suffix != ".png" or args.out.is_dir():
+        raise SystemExit(f"error: --out {args.out}: give a .png file (its tables go beside, .md)")
     if not args.out.parent.is_dir():
         raise SystemExit(f"error: --out {args.out}: no folder {args.out.parent}")
     accuracy = defaultdict(list)  # (labels a class, start, pretraining images) -> accuracies
@@ -124,8 +129,11 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     tables = args.out.with_suffix(".md")
-    tables.write_text(text)
-    plot(by_labels, by_images, list(kinds), args.out)
+    try:
+        tables.write_text(text)
+        plot(by_labels, by_images, list(kinds), args.out)
+    except OSError as err:
+        raise SystemExit(f"error: --out {args.out}: cannot write there ({err.strerror})") from None
     print(f"wrote {args.out} and {tables}")
 
 

@@ -252,6 +252,29 @@ def test_a_linear_probe_standardises_the_frozen_features_as_mae_does():
     # A full fine-tune keeps the plain head (and the state_dict of earlier checkpoints).
     full = ClassificationModule(model=settings, num_classes=3)
     assert isinstance(full.model.head_norm, torch.nn.Identity)
+    # A training batch of one image (a split's last) has no spread: the running statistics serve.
+    assert torch.isfinite(probe.model(torch.rand(1, 8, 8))).all()
+
+
+@pytest.mark.parametrize("written", ["today", "before the probe norm"])
+def test_a_linear_probes_checkpoint_resumes_tests_and_loads(written, tmp_path):
+    import lightning
+
+    settings = dict(image_size=8, dim=32, depth=1, heads=4)
+    probe = ClassificationModule(model=settings, num_classes=3, finetune="linear_probe")
+    state = probe.state_dict()
+    if written != "today":
+        state = {k: v for k, v in state.items() if "head_norm" not in k}
+    checkpoint = {"state_dict": state, "hyper_parameters": dict(probe.hparams),
+                  "pytorch-lightning_version": lightning.__version__}  # fmt: skip
+    # What ckpt_path= and test_ckpt= check before a run: the probe's own settings fit.
+    assert mismatch(checkpoint, settings, task="classify") is None
+    path = tmp_path / "probe.ckpt"
+    torch.save(checkpoint, path)
+    loaded = ClassificationModule.load_from_checkpoint(path)
+    norm = torch.nn.BatchNorm1d if written == "today" else torch.nn.Identity
+    assert isinstance(loaded.model.head_norm, norm)
+    assert loaded.classify(torch.rand(2, 8, 8)).sum(dim=-1).allclose(torch.ones(2))
 
 
 def _features(model, images):

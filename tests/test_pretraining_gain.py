@@ -56,7 +56,8 @@ def test_gain_against_labels_and_pretraining_images(tmp_path, capsys):
         _stage2(sweep, pretrain, f"p{seed}", 1077, 3, seed, 0.3, finetune="linear_probe")
         _stage2(sweep, pretrain, f"g{seed}", 1077, 3, seed, 0.9)
     out = tmp_path / "gain.png"
-    code, printed = _main(str(sweep), "--out", str(out), capsys=capsys)
+    # The same sweep named twice counts its runs once (not as more seeds).
+    code, printed = _main(str(sweep), str(sweep), "--out", str(out), capsys=capsys)
     assert code == 0 and out.is_file()
     tables = (tmp_path / "gain.md").read_text()
     assert tables in printed
@@ -69,7 +70,7 @@ def test_gain_against_labels_and_pretraining_images(tmp_path, capsys):
     assert "| 100 | 0.600 ± 0.000 (2) | +5.0 |" in tables  # against pretraining images
 
 
-@pytest.mark.parametrize("which", ["empty", "missing", "stage1 gone"])
+@pytest.mark.parametrize("which", ["empty", "missing", "stage1 gone", "out not png"])
 def test_nothing_to_read_is_one_error_line(which, tmp_path, capsys):
     sweep = tmp_path / "finetune"
     sweep.mkdir()
@@ -77,9 +78,13 @@ def test_nothing_to_read_is_one_error_line(which, tmp_path, capsys):
         sweep = tmp_path / "nowhere"
     if which == "stage1 gone":
         _stage2(sweep, tmp_path / "pretrain", "f0", 1077, 10, 0, 0.8)
-    code, _ = _main(str(sweep), "--out", str(tmp_path / "gain.png"), capsys=capsys)
+    out = tmp_path / ("report.md" if which == "out not png" else "gain.png")
+    if which == "out not png":
+        out.write_text("a report")
+    code, _ = _main(str(sweep), "--out", str(out), capsys=capsys)
     assert isinstance(code, str) and code.startswith("error: ")
-    assert {"empty": "no finished", "missing": "not a folder", "stage1 gone": "is gone"}[
-        which
-    ] in code
+    reasons = {"empty": "no finished", "missing": "not a folder", "stage1 gone": "is gone"}
+    assert reasons.get(which, "give a .png") in code
     assert not (tmp_path / "gain.png").exists()
+    if which == "out not png":
+        assert out.read_text() == "a report"  # nothing written over

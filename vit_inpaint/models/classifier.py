@@ -16,6 +16,7 @@ hidden-flag channel is all zero), so both tasks' encoders take the same input.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vit_inpaint.models.encoder import Encoder
@@ -39,8 +40,15 @@ class ViTClassifier(Encoder):
         encoder's features, whatever their scale (a pretrained encoder's are not made for a
         linear head), reach the head standardised. It is still a linear classifier: at test time
         the norm is a fixed affine map, the running mean and variance of the training features."""
-        norm = nn.BatchNorm1d(self.dim, affine=False, eps=1e-6)
-        self.head_norm = norm.to(self.norm.weight.device)
+        self.head_norm = ProbeNorm(self.dim).to(self.norm.weight.device)
+
+    def fit_probe_norm(self, state_keys) -> None:
+        """A linear probe's checkpoint written before the probe norm existed has none: drop it,
+        so the checkpoint loads as the classifier it was trained as."""
+        if isinstance(self.head_norm, ProbeNorm) and not any(
+            key.startswith("head_norm.") for key in state_keys
+        ):
+            self.head_norm = nn.Identity()
 
     def forward_head(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, N, dim) -> (B, num_classes) logits."""
@@ -61,3 +69,16 @@ class ViTClassifier(Encoder):
         tokens, attention_maps = self.forward_features(features, mask, return_attention)
         logits = self.forward_head(tokens)
         return (logits, attention_maps) if return_attention else logits
+
+
+class ProbeNorm(nn.BatchNorm1d):
+    """MAE's probe norm (affine=False, eps=1e-6). A training batch of one image has no spread to
+    standardise by (BatchNorm refuses it): that batch uses the running statistics instead."""
+
+    def __init__(self, dim: int):
+        super().__init__(dim, affine=False, eps=1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, eps=self.eps)
+        return super().forward(x)

@@ -146,8 +146,10 @@ class TaskModule(L.LightningModule):
         settings = {**checkpoint["hyper_parameters"], **overrides}
         try:
             module = cls(**{k: v for k, v in settings.items() if k in accepted})
+            # What a task keeps beside its weights, and the model's shape where it depends on
+            # the checkpoint's age; before the weights, as Lightning's own loader does.
+            module.on_load_checkpoint(checkpoint)
             module.load_state_dict(checkpoint["state_dict"], strict=strict)
-            module.on_load_checkpoint(checkpoint)  # what a task keeps beside its weights
         except Exception as err:  # e.g. weights that do not fit the saved settings
             raise CheckpointError(
                 f"{checkpoint_path}: not a checkpoint of vit-inpaint "

@@ -123,6 +123,8 @@ def build_network(
     hparams = checkpoint["hyper_parameters"]
     try:
         network = written_by.build_network(hparams["model"], hparams)
+        if hasattr(network, "fit_probe_norm"):
+            network.fit_probe_norm(model_state(checkpoint))
         network.load_state_dict(model_state(checkpoint))
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(
@@ -153,6 +155,8 @@ def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) ->
         network = checkpoint_task(checkpoint).build_network(
             model_settings, checkpoint["hyper_parameters"]
         )
+        if hasattr(network, "fit_probe_norm"):
+            network.fit_probe_norm(found)
         expected = {k: v.shape for k, v in network.state_dict().items()}
     else:
         what, fits = "an encoder", "an encoder that does not fit the configured model"

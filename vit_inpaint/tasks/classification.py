@@ -178,6 +178,8 @@ class ClassificationModule(TaskModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         # 1.0 (no scaling) for a checkpoint written before temperature scaling.
         self.temperature = float(checkpoint.get("temperature", 1.0))
+        # A linear probe written before its BatchNorm existed loads without one.
+        self.model.fit_probe_norm(k.removeprefix("model.") for k in checkpoint["state_dict"])
 
     def _log_metrics(self, prefix: str, metrics: ClassificationMetrics, picture: bool) -> None:
         if not metrics.updated:

@@ -73,7 +73,12 @@ class Task:
     def build_network(self, model_settings: dict, hyper_parameters: dict):
         """The network `model_settings` describe, with this task's other saved arguments."""
         args = [hyper_parameters[key] for key in self.network_args]
-        return resolve(self.network)(*args, **model_settings)
+        network = resolve(self.network)(*args, **model_settings)
+        # A linear probe's classifier has MAE's probe norm, as ClassificationModule builds it.
+        probe = hyper_parameters.get("finetune") == "linear_probe"
+        if probe and hasattr(network, "add_probe_norm"):
+            network.add_probe_norm()
+        return network
 
 
 TASKS: dict[str, Task] = {
