@@ -46,12 +46,12 @@ report-path: $(STAMP) ## classifier <-> inpainter on Gaussian fields, fine-tuned
 		pretrained.sweep=$(REPORT_PATH_DIR)/pretrain hydra.sweep.dir=$(REPORT_PATH_DIR)/finetune -m
 	$(BIN)/python -m vit_inpaint.cli.report $(REPORT_PATH_DIR)
 
-digits-transfer: $(STAMP) ## digits: pretraining on 100-1077 unlabelled images, fine-tuning with 3-30 labels a class (~35 min)
+digits-transfer: $(STAMP) ## digits: pretraining on 100-1077 unlabelled images, fine-tuning with 3-30 labels a class (~45 min)
 	$(BIN)/python train.py experiment=digits_transfer $(TWO_JOBS) hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/pretrain -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/finetune -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
-		transfer=finetune_layer_decay data.labels_per_class=10 pretrained.run.classify=n100,n300 \
+		transfer=finetune_layer_decay data.labels_per_class=3,10 pretrained.run.classify=n100,n300 \
 		pretrained.sweep=$(DIGITS_TRANSFER_DIR)/pretrain hydra.sweep.dir=$(DIGITS_TRANSFER_DIR)/fewer_images -m
 	$(BIN)/python train.py experiment=digits_transfer_finetune $(TWO_JOBS) \
 		transfer=linear_probe optimizer.lr=0.01 data.labels_per_class=10 \

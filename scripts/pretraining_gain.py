@@ -162,11 +162,14 @@ def plot(by_labels: dict, by_images: dict, kinds: list[str], out: Path) -> None:
     left.set_xlabel("labelled training images a class")
     left.set_ylabel("test accuracy (mean ± std over seeds)")
     left.set_title("against labels", fontsize="medium")
-    for (count, start), points in by_images.items():
+    # Colours the left panel does not use: a label count is not one of its series.
+    others = plt.rcParams["axes.prop_cycle"].by_key()["color"][len(kinds) :]
+    for ((count, start), points), colour in zip(by_images.items(), others * 4, strict=False):
         images = [i for i, _ in points]
         stats = [summary(v) for _, v in points]
+        label = f"{start}, {count} labels a class"
         right.errorbar(images, [m for m, _ in stats], [s for _, s in stats], marker="o",
-                       capsize=3, label=f"{start}, {count} labels a class")  # fmt: skip
+                       capsize=3, color=colour, label=label)  # fmt: skip
     right.set_xlabel("unlabelled pretraining images (0: from scratch)")
     right.set_title("against pretraining images", fontsize="medium")
     if not by_images:
