@@ -122,10 +122,9 @@ def build_network(
         raise CheckpointError(f"{source}: a checkpoint of task={written_by.name}, not task={task}")
     hparams = checkpoint["hyper_parameters"]
     try:
-        network = written_by.build_network(hparams["model"], hparams)
-        if hasattr(network, "fit_probe_norm"):
-            network.fit_probe_norm(model_state(checkpoint))
-        network.load_state_dict(model_state(checkpoint))
+        state = model_state(checkpoint)
+        network = written_by.build_network(hparams["model"], hparams, state_keys=state)
+        network.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(
             f"{source}: its weights do not fit its settings ({one_line(err)})"
@@ -153,10 +152,8 @@ def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) ->
         what, fits = "a model", "weights that do not fit the configured model"
         settings = sorted(set(saved) & set(model_settings))
         network = checkpoint_task(checkpoint).build_network(
-            model_settings, checkpoint["hyper_parameters"]
+            model_settings, checkpoint["hyper_parameters"], state_keys=found
         )
-        if hasattr(network, "fit_probe_norm"):
-            network.fit_probe_norm(found)
         expected = {k: v.shape for k, v in network.state_dict().items()}
     else:
         what, fits = "an encoder", "an encoder that does not fit the configured model"

@@ -70,14 +70,18 @@ class Task:
     def score_baselines(self, datamodule) -> dict[str, float]:
         return resolve(self.baselines)(datamodule)
 
-    def build_network(self, model_settings: dict, hyper_parameters: dict):
-        """The network `model_settings` describe, with this task's other saved arguments."""
+    def build_network(self, model_settings: dict, hyper_parameters: dict, state_keys=None):
+        """The network `model_settings` describe, with this task's other saved arguments.
+        state_keys: the network's tensor names in the checkpoint it is built for, if any."""
         args = [hyper_parameters[key] for key in self.network_args]
         network = resolve(self.network)(*args, **model_settings)
-        # A linear probe's classifier has MAE's probe norm, as ClassificationModule builds it.
+        # A linear probe's classifier has MAE's probe norm, as ClassificationModule builds it;
+        # one written before the norm existed has none (ViTClassifier.fit_probe_norm).
         probe = hyper_parameters.get("finetune") == "linear_probe"
         if probe and hasattr(network, "add_probe_norm"):
             network.add_probe_norm()
+            if state_keys is not None:
+                network.fit_probe_norm(state_keys)
         return network
 
 
