@@ -17,7 +17,8 @@ import itertools
 import time
 
 from vit_inpaint.data.settings import INPAINTER_SPLITS
-from vit_inpaint.evaluation.photos import BINS, KINDS, evaluate, summary
+from vit_inpaint.evaluation.photo_tables import summary
+from vit_inpaint.evaluation.photos import BINS, KINDS, evaluate
 from vit_inpaint.fill.model import Inpainter, load_inpainter
 from vit_inpaint.storage.images import FileError
 

@@ -156,3 +156,32 @@ def test_the_python_api_refuses_what_it_cannot_fill_and_reads_any_0_1_mask():
         inpainter.fill(image, mask, stride=-2)
     with pytest.raises(ValueError, match="orientations must be 1, 2, 4 or 8"):
         Inpainter(model, "test", orientations=3)
+
+
+@pytest.mark.parametrize("shape", [(37, 41), (5, 6), (40, 3)])
+def test_the_sparse_fill_with_a_prior_is_the_padded_images_fill(shape):
+    """fill_with_prior cuts windows with mirrored indices and sums at the hidden pixels only;
+    it gives what filling the mirror-padded image gives, to float rounding, and computes only
+    the windows that hold a hidden pixel of the image itself."""
+    from vit_inpaint.fill.windows import WindowGrid, checked_stride, fill_in_passes
+
+    rng = np.random.default_rng(1)
+    image, prior = rng.random(shape), rng.random(shape)
+    mask = rng.random(shape) < 0.2
+    mask.flat[0] = mask.flat[-1] = True
+
+    def predict(windows, masks, priors):  # depends on position, visible values and the prior
+        ramp = torch.linspace(0, 1, windows.shape[-1])
+        return 0.5 * priors + 0.3 * windows * ~masks + 0.2 * ramp
+
+    sparse = fill_windows(image, mask, 16, predict, prior=prior)
+    grid = WindowGrid.of(shape, 16, checked_stride(16, None))
+    padded = fill_in_passes(image, mask, grid, predict, 4, 2048, False, prior=prior)
+    np.testing.assert_allclose(sparse, padded, atol=1e-6)
+    np.testing.assert_array_equal(sparse[~mask], image[~mask])
+    seen = []
+    one = np.zeros((256, 256), dtype=bool)
+    one[100, 100] = True
+    fill_windows(np.zeros((256, 256)), one, 16, lambda w, m, p: seen.append(len(w)) or w,
+                 stride=8, prior=np.zeros((256, 256)))  # fmt: skip
+    assert sum(seen) == 4

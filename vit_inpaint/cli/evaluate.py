@@ -17,21 +17,12 @@ from pathlib import Path
 
 from vit_inpaint.data.settings import INPAINTER_SPLITS
 from vit_inpaint.evaluation.photo_inputs import mask_files, photo_sources, read_photos, refuse_seen
-from vit_inpaint.evaluation.photos import (
-    BINS,
-    CLASSICAL,
-    KINDS,
-    check_scales,
-    csv_text,
-    evaluate,
-    figure_png,
-    markdown,
-)
+from vit_inpaint.evaluation.photos import BINS, CLASSICAL, KINDS, check_scales, evaluate
 
 DESCRIPTION = __doc__.split("\n\n")[0]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vit_inpaint.cli.evaluate", description=DESCRIPTION
     )
@@ -54,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=list(KINDS),
         choices=KINDS,
-        help="generated mask kinds: holes of 2, 4 or 8 pixels, random dropout, thin strokes "
-        "(default: all)",
+        help="generated mask kinds: holes of 2, 4 or 8 pixels, random dropout, thin strokes, "
+        "blobs (disks 3-12 px in radius), brush scribbles 3-6 px wide (default: all)",
     )
     parser.add_argument(
         "--bins",
@@ -68,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         metavar="PHOTO",
         help="image files, folders (every image file in them, by name; PNG, JPEG, TIFF, 8 or "
-        "16 bits, made gray) or bundled photographs' names (default: the inpainter's test "
+        "16 bits, gray or colour) or bundled photographs' names (default: the inpainter's test "
         "photographs: " + " ".join(INPAINTER_SPLITS["test"]) + ")",
     )
     parser.add_argument(
@@ -89,7 +80,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the generated masks, 0 or more (default: 0)"
     )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (on stderr by default)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """parse -> check (every input, before a model is loaded or anything written) -> run ->
+    write; returns 0, or exits with status 2 and an `error:` line on bad input."""
+    import time
+
+    parser = build_parser()
     args = parser.parse_args(argv)
+    started = time.perf_counter()
+    photos, scales, inpainter = _checked(parser, args)
+    results = evaluate(
+        inpainter.fill, photos, scales, args.kinds, BINS[: args.bins], args.seed, args.methods,
+        progress=not args.no_progress,
+    )  # fmt: skip
+    _write(args, inpainter, photos, results, time.perf_counter() - started)
+    return 0
+
+
+def _checked(parser: argparse.ArgumentParser, args):
+    """(photos, scales, inpainter) once every argument is checked; parser.error otherwise."""
     scales = args.scales or ([1] if args.masks else [4, 1])
     if not 1 <= args.bins <= len(BINS):
         parser.error(f"argument --bins: must be between 1 and {len(BINS)}, got {args.bins}")
@@ -99,8 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --seed: must be >= 0, got {args.seed}")
     if args.out_dir.exists() and not args.out_dir.is_dir():
         parser.error(f"argument --out-dir: {args.out_dir} is a file, not a folder")
-    from vit_inpaint.storage.images import FileError
-
     # The shipped inpainter's photographs are known now; a checkpoint's are read with it below.
     shipped_seen = None if args.ckpt is None else []
     try:
@@ -120,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         check_scales(photos, scales)
     except ValueError as err:
         parser.error(f"argument --scales: {err}")
+    return photos, scales, _checked_inpainter(parser, args, sources)
+
+
+def _checked_inpainter(parser: argparse.ArgumentParser, args, sources):
+    """The --ckpt inpainter, refusing photographs its checkpoint records it saw."""
     from vit_inpaint.fill.model import load_inpainter
+    from vit_inpaint.storage.images import FileError
 
     try:
         inpainter = load_inpainter(args.ckpt)
@@ -137,14 +156,17 @@ def main(argv: list[str] | None = None) -> int:
             "they were recorded, or not of data=photos): make sure --photos holds none of them",
             file=sys.stderr,
         )
-    results = evaluate(
-        inpainter.fill, photos, scales, args.kinds, BINS[: args.bins], args.seed, args.methods
-    )
+    return inpainter
+
+
+def _write(args, inpainter, photos, results, seconds: float) -> None:
+    from vit_inpaint.evaluation.photo_tables import csv_text, figure_png, markdown
     from vit_inpaint.storage.atomic import write_all_atomic
 
     header = f"# Inpainting evaluation: {inpainter.source}\n\n"
     header += f"Test photographs: {', '.join(photo.name for photo in photos)}; "
-    header += f"masks: {' '.join(args.masks)}." if masks else f"seed {args.seed}."
+    header += f"masks: {' '.join(args.masks)}." if args.masks else f"seed {args.seed}."
+    header += f" The evaluation took {seconds:.1f} s."
     text = markdown(results, header)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_all_atomic(
@@ -155,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     print(text)
-    return 0
 
 
 if __name__ == "__main__":

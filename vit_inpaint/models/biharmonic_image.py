@@ -63,7 +63,7 @@ def _degree(rows: np.ndarray, cols: np.ndarray, height: int, width: int) -> np.n
     return inside.astype(np.float32)
 
 
-def _unknown_of(mask: np.ndarray, linear: np.ndarray):
+def unknown_of(mask: np.ndarray, linear: np.ndarray):
     """A function from pixels' linear indices (all inside the image) to their unknown's number,
     -1 for a visible pixel."""
     n, size = linear.size, mask.size
@@ -87,7 +87,7 @@ def build_stencil(values: np.ndarray, mask: np.ndarray) -> Stencil:
     linear = np.flatnonzero(mask)
     rows, cols = np.divmod(linear, width)
     n, channels = linear.size, values.shape[2]
-    unknown_of = _unknown_of(mask, linear)
+    number = unknown_of(mask, linear)
     own = _degree(rows, cols, height, width)
     flat = values.reshape(-1, channels)
     rhs = np.zeros((n, channels), dtype=np.float32)
@@ -98,7 +98,7 @@ def build_stencil(values: np.ndarray, mask: np.ndarray) -> Stencil:
         qi, qj = rows + di, cols + dj
         inside = (qi >= 0) & (qi < height) & (qj >= 0) & (qj < width)
         q = np.clip(qi, 0, height - 1) * width + np.clip(qj, 0, width - 1)
-        unknown = np.where(inside, unknown_of(q), -1)
+        unknown = np.where(inside, number(q), -1)
         if (di, dj) in AXIAL:
             weight = -(own + _degree(qi, qj, height, width))
         else:
