@@ -29,8 +29,15 @@ def test_the_grid_shows_each_fill_full_size_and_zoomed_in():
     image = rng.random((160, PANEL, 3))  # as wide as a panel: the full views are not resized
     mask = np.zeros((160, PANEL), dtype=bool)
     mask[40:60, 100:130] = True
-    fills = {name: np.where(mask[..., None], value, image) for name, value in
-             (("model", 0.2), ("biharmonic", 0.4), ("Telea", 0.6), ("Navier-Stokes", 0.8))}
+    fills = {
+        name: np.where(mask[..., None], value, image)
+        for name, value in (
+            ("model", 0.2),
+            ("biharmonic", 0.4),
+            ("Telea", 0.6),
+            ("Navier-Stokes", 0.8),
+        )
+    }
     grid = comparison_grid(image, mask, fills)
     assert grid.shape[1] == COLUMNS * PANEL + (COLUMNS - 1) * PANEL_GAP
     top = title_height(PANEL)
@@ -38,11 +45,13 @@ def test_the_grid_shows_each_fill_full_size_and_zoomed_in():
     first = grid[top : top + 160]
     np.testing.assert_array_equal(first[:, :PANEL], to_uint8(image))  # the original
     assert (first[:, column : column + PANEL][mask] == [255, 0, 0]).all()  # hidden in red
-    np.testing.assert_array_equal(first[:, 2 * column : 2 * column + PANEL], to_uint8(fills["model"]))
+    model = first[:, 2 * column : 2 * column + PANEL]
+    np.testing.assert_array_equal(model, to_uint8(fills["model"]))
     # Two rows of full views, then two rows for each of the two zooms (square panels).
     assert grid.shape[0] == 2 * (top + 160) + 2 * 2 * (top + PANEL)
     zoom = grid[2 * (top + 160) + top :][:PANEL, 2 * column : 2 * column + PANEL]
-    assert (zoom == 51).all(axis=-1).mean() > 0.3  # the model (0.2: 51 of 255)'s fill, enlarged around the hole
+    # The model's fill (0.2: 51 of 255), enlarged around the hole.
+    assert (zoom == 51).all(axis=-1).mean() > 0.3
     # The model's change to the biharmonic fill: -0.2 x 4 below mid-gray on the hidden pixels.
     change = grid[2 * top + 160 : 2 * top + 320][:, 2 * column : 2 * column + PANEL]
     assert (change[mask] == 0).all() and (change[~mask] == 128).all()  # 0.5 - 0.8: clipped

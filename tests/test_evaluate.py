@@ -287,9 +287,10 @@ def test_a_folder_of_the_users_photographs(user_files, capsys):
     assert {r["photo"] for r in rows} == names
     for method in ("model", *METHODS):  # the pooled error is the photographs' pooled
         mine = {r["photo"]: r for r in rows if r["method"] == method}
-        hidden = [int(mine[name]["hidden_pixels"]) for name in sorted(names - {"all"})]
-        errors = [float(mine[name]["mse"]) * n for name, n in zip(sorted(names - {"all"}), hidden)]
-        assert float(mine["all"]["mse"]) == pytest.approx(sum(errors) / sum(hidden), rel=1e-4)
+        each = [mine[name] for name in sorted(names - {"all"})]
+        hidden = sum(int(row["hidden_pixels"]) for row in each)
+        squared = sum(float(row["mse"]) * int(row["hidden_pixels"]) for row in each)
+        assert float(mine["all"]["mse"]) == pytest.approx(squared / hidden, rel=1e-4)
     text = (out / "evaluation.md").read_text()
     # A row per photograph and kind in the Markdown too, the colour photograph kept in colour
     # (three channels a hidden pixel).

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from tests.conftest import ROOT, TINY, compose_config
-from vit_inpaint.cli.inpaint import fill_channels, grid_holes, main
+from vit_inpaint.cli.inpaint import grid_holes, main
 from vit_inpaint.data.masking import GridHoles
 from vit_inpaint.data.sources import load_photo
 from vit_inpaint.evaluation.classical import biharmonic, navier_stokes, telea
@@ -22,7 +22,6 @@ from vit_inpaint.fill.model import load_inpainter
 from vit_inpaint.fill.windows import fill_windows
 from vit_inpaint.storage import atomic
 from vit_inpaint.storage.images import read_image, read_mask
-from vit_inpaint.viz.figures import title_height
 from vit_inpaint.viz.pictures import PANEL_GAP, to_uint8
 
 # The smallest budget found that reliably beats visible_mean on held-out photographs: 1024 steps
@@ -174,7 +173,8 @@ def test_colour_image_is_filled_as_the_python_api_fills_it(checkpoint, inpainter
         colour="channels")  # fmt: skip
     for channel in range(3):  # --colour channels: each channel filled as the gray image it is
         gray = inpainter.fill(rgb[..., channel] / 255.0, mask)
-        np.testing.assert_array_equal(iio.imread(tmp_path / "per.png")[..., channel], to_uint8(gray))
+        per = iio.imread(tmp_path / "per.png")[..., channel]
+        np.testing.assert_array_equal(per, to_uint8(gray))
 
 
 @pytest.mark.slow

@@ -22,8 +22,9 @@ holes on window borders see fewer sides). A model without a whole-image prior fi
 than a window from their border inward.
 Colour images: by default the network corrects the biharmonic fill of the channels' mean and
 each channel gets its own biharmonic fill plus that correction (`--colour luminance`, one pass
-of the network); `--colour channels` runs it on each channel (three passes). An alpha channel (gray + alpha, RGBA) is no
-colour: it is not filled, comes back exactly as it was and stays in the output (same mode as an
+of the network); `--colour channels` runs it on each channel (three passes). An alpha channel
+(gray + alpha, RGBA) is no colour: it is not filled, comes back exactly as it was and stays in
+the output (same mode as an
 8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours). Visible pixels come
 back exactly as they were (in 8 bits).
 
