@@ -37,7 +37,16 @@ def log_file(output_dir: str, subdir: str | None, job_name: str, job="run") -> s
     return str(claim.log_file(job_name))
 
 
+def search_dir(study_name: str | None, stamp: str) -> str:
+    """hydra.sweep.dir of an Optuna search: outputs/searches/<study_name> for a named study, so
+    that the same command finds it again; else a new outputs/multiruns/<time>."""
+    if study_name is None:
+        return f"outputs/multiruns/{stamp}"
+    return f"outputs/searches/{study_name}"
+
+
 def register() -> None:
+    OmegaConf.register_new_resolver("search_dir", search_dir, replace=True)
     OmegaConf.register_new_resolver("resume_run_dir", run_dir, replace=True)
     OmegaConf.register_new_resolver("launch_record", output_subdir, replace=True)
     OmegaConf.register_new_resolver("launch_log", log_file, replace=True)
