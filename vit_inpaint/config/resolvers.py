@@ -11,11 +11,17 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from vit_inpaint.storage.resume_last import LAST, find_unfinished_run
 from vit_inpaint.storage.run_folder import claim_record, launch_claim, run_of_checkpoint
 
 
-def run_dir(ckpt_path: str | None, default: str) -> str:
-    """hydra.run.dir: the checkpoint's run folder when resuming one, else `default`."""
+def run_dir(ckpt_path: str | None, default: str, overrides=()) -> str:
+    """hydra.run.dir: the checkpoint's run folder when resuming one; for ckpt_path=last, the
+    newest unfinished run launched with the same `overrides` (storage/resume_last.py); else
+    `default`."""
+    if ckpt_path == LAST:
+        run = find_unfinished_run(Path(default).parent, overrides)
+        return str(run) if run is not None else default
     run = run_of_checkpoint(ckpt_path)
     return str(run) if run is not None else default
 

@@ -187,16 +187,19 @@ def open_study(storage, name: str, sampler, record: dict, url: str):
     exists and was made for that same search (else a ConfigError naming what differs)."""
     import optuna
 
-    def create():
-        return optuna.create_study(
-            storage=storage,
-            study_name=name,
-            sampler=sampler,
-            directions=record["directions"],
-            load_if_exists=True,
-        )
+    def load_or_create():
+        try:  # loaded first: creating would refuse another direction with a traceback
+            return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+        except KeyError:  # no such study yet (another worker may make it meanwhile: loaded)
+            return optuna.create_study(
+                storage=storage,
+                study_name=name,
+                sampler=sampler,
+                directions=record["directions"],
+                load_if_exists=True,
+            )
 
-    study = retrying_locked(create, url)
+    study = retrying_locked(load_or_create, url)
     earlier = study.user_attrs.get(SEARCH_ATTR)
     if earlier is None:
         # A study made by Optuna itself (or a launch killed before this line): its directions

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # A search whose first trials were all refused before training stops after this many: every
 # later trial would be refused for the same reason.
 REFUSED_TO_STOP = 3
+# A worker with no trial left to ask for looks this often whether the others' trials ended.
+WAIT_S = 2
 
 
 class ResumableSearch(OptunaSweeperImpl):
@@ -136,7 +138,7 @@ class _Run:
                     ", ".join(str(t.number) for t in others),
                 )
                 waited = True
-            time.sleep(studies.HEARTBEAT_S)
+            time.sleep(WAIT_S)
 
     def _locked(self, call):
         return studies.retrying_locked(call, self.url)
