@@ -84,6 +84,16 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     assert len(folders) == 6 and all((sweep / f / "metrics.json").is_file() for f in folders)
     results = (sweep / "optimization_results.yaml").read_text()
     assert f"best_value: {study.best_value}" in results
+    # The report's search section: the best trial as a command, every trial, the figures.
+    report = (sweep / "report.md").read_text()
+    best = study.best_trial
+    command = next(line for line in report.splitlines() if line.startswith("python train.py"))
+    assert "hparams_search" not in command
+    assert all(f"{k}={v}" in command.split() for k, v in best.params.items())
+    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 6 |"))]
+    assert [r.split(" | ")[1] for r in rows] == ["complete", "fail", "complete (re-runs 3)"]
+    for figure in ("optimization_history.png", "param_importances.png"):
+        assert f"![{figure}]({figure})" in report and (sweep / figure).stat().st_size > 0
 
 
 @pytest.mark.slow
