@@ -175,7 +175,8 @@ def _draw(plot, study, metric: str, out: io.BytesIO) -> str | None:
             axes = plot(study, metric)
         except Exception as error:  # too few finished trials, a single value searched, ...
             plt.close("all")
-            return f"Optuna could not draw it: {str(error).splitlines()[0] if str(error) else error}"
+            why = str(error).splitlines()[0] if str(error) else type(error).__name__
+            return f"Optuna could not draw it: {why}"
         figure = axes.figure
         figure.set_size_inches(7, 4)
         figure.tight_layout()
