@@ -211,7 +211,10 @@ def plot_models(
     if not predictions:
         return dict.fromkeys(names, "no finished run with a checkpoint")
     plot_reconstructions(predictions, files[names[0]])
-    plot_attention(predictions, files[names[1]])
+    attending = [p for p in predictions if p.attention is not None]
+    if not attending:
+        return {names[0]: None, names[1]: "no model of this sweep has attention maps"}
+    plot_attention(attending, files[names[1]])
     return dict.fromkeys(names)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-MODEL_NAMES = ("vit", "mae")  # model.name: conf/model/vit.yaml, mae.yaml
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
 ATTENTIONS = ("manual", "sdpa")  # model.attention
 PRIORS = ("none", "pushpull", "biharmonic")  # model.prior
@@ -52,13 +51,13 @@ class ModelSettings:
     normalize: bool = False
     # Channels of a convolutional stem before the patches (models/encoder.py ConvStem); 0: none.
     stem_channels: int = 0
-    # vit | mae (MAESettings). Last, so that ModelSettings(8, 2, dim=32) reads as InpaintingViT's
-    # arguments always did (image_size, patch_size).
+    # vit | mae (MAESettings), models/registry.py. Last, so that ModelSettings(8, 2, dim=32)
+    # reads as InpaintingViT's arguments always did (image_size, patch_size).
     name: str = "vit"
 
     def __post_init__(self) -> None:
         # As ValueError naming the field: the config check reports it as one `error:` line.
-        _one_of("name", self.name, MODEL_NAMES)
+        # (model.name itself is checked by the registry, models/registry.py, that chose this.)
         for key in ("patch_size", "dim", "depth", "heads"):
             value = getattr(self, key)
             if value is None or not math.isfinite(value) or value <= 0:
@@ -113,11 +112,3 @@ class MAESettings(ModelSettings):
                 f"model.decoder_dim ({self.decoder_dim}) must be divisible by "
                 f"model.decoder_heads ({self.decoder_heads})"
             )
-
-
-def model_settings(name: str = "vit", **settings) -> ModelSettings:
-    """The checked settings of conf/model/<name>.yaml (checkpoints written before model.name
-    existed have no name: they are all model=vit)."""
-    _one_of("name", name, MODEL_NAMES)  # before another network's settings are refused
-    kind = MAESettings if name == "mae" else ModelSettings
-    return kind(name=name, **settings)
