@@ -150,8 +150,12 @@ def test_the_python_api_refuses_what_it_cannot_fill_and_reads_any_0_1_mask():
     np.testing.assert_array_equal(filled[mask == 0], image[mask == 0])
     with pytest.raises(ValueError, match="no visible pixel"):
         inpainter.fill(image, np.ones(image.shape, dtype=bool))  # with a prior too
-    with pytest.raises(ValueError, match=r"\(H, W\) gray image"):
-        inpainter.fill(np.stack([image] * 3, axis=-1), mask)
+    colour = inpainter.fill(np.stack([image] * 3, axis=-1), mask)  # colour is filled, not refused
+    assert colour.shape == (24, 24, 3)
+    with pytest.raises(ValueError, match=r"\(H, W\) mask of its size"):
+        inpainter.fill(np.stack([image] * 3, axis=-1), mask[:20])
+    with pytest.raises(ValueError, match="colour must be one of luminance, channels"):
+        inpainter.fill(image, mask, colour="rgb")
     with pytest.raises(ValueError, match="positive divisor"):
         inpainter.fill(image, mask, stride=-2)
     with pytest.raises(ValueError, match="orientations must be 1, 2, 4 or 8"):
@@ -185,3 +189,28 @@ def test_the_sparse_fill_with_a_prior_is_the_padded_images_fill(shape):
     fill_windows(np.zeros((256, 256)), one, 16, lambda w, m, p: seen.append(len(w)) or w,
                  stride=8, prior=np.zeros((256, 256)))  # fmt: skip
     assert sum(seen) == 4
+
+
+def test_the_python_api_fills_a_colour_photo_as_luminance_and_biharmonic_colour():
+    """Inpainter.fill on (H, W, 3): the network corrects the channels' mean, each channel gets
+    its biharmonic fill plus that correction (colour="luminance"), or the network runs on each
+    channel (colour="channels"); visible pixels come back exactly, in every mode."""
+    from vit_inpaint.fill.model import Inpainter
+    from vit_inpaint.models.biharmonic import biharmonic_fill
+
+    torch.manual_seed(0)
+    model = InpaintingViT(image_size=8, patch_size=4, dim=16, depth=1, heads=2, prior="biharmonic")
+    inpainter = Inpainter(model.eval(), "test")
+    photo = load_photo("astronaut", 8).double().numpy()[:32, :40]
+    rgb = np.stack([photo, photo[::-1], 1 - photo], axis=-1)
+    mask = np.random.default_rng(2).random(photo.shape) < 0.2
+    filled = inpainter.fill(rgb, mask)
+    np.testing.assert_array_equal(filled[~mask], rgb[~mask])
+    gray = inpainter.fill(rgb.mean(-1), mask)  # the network's fill of the luminance
+    smooth = biharmonic_fill(rgb, mask)
+    expected = np.clip(smooth + (gray - smooth.mean(-1))[..., None], 0, 1)
+    np.testing.assert_allclose(filled[mask], expected[mask], atol=1e-5)
+    assert np.abs(gray - biharmonic_fill(rgb.mean(-1), mask))[mask].max() > 1e-3  # it corrects
+    per = inpainter.fill(rgb, mask, colour="channels")
+    for c in range(3):
+        np.testing.assert_array_equal(per[..., c], inpainter.fill(rgb[..., c], mask))

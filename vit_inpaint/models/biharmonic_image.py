@@ -185,15 +185,23 @@ def biharmonic_fill(image: np.ndarray, mask: np.ndarray, tolerance: float = IMAG
     Hidden values of `image` are never read."""
     mask = np.asarray(mask, dtype=bool)
     image = np.asarray(image)
-    values = np.where(_channels(mask), 0.0, _channels(image)).astype(np.float32)
-    if not mask.any():
-        return _as_input(values, image).astype(np.float64)
+    if not mask.any() or mask.all():
+        return np.where(_channels(mask), 0.0, _channels(image)).astype(np.float64)[
+            ..., slice(None) if image.ndim == 3 else 0
+        ]
+    # Solved for the image less its visible pixels' mean (per channel), added back at the end:
+    # constants are what L L leaves unchanged, so this changes no solution, but what is left for
+    # conjugate gradients to find is the detail only. A fill that is nearly flat (one visible
+    # pixel: the exact fill is its value everywhere) is then found exactly instead of being
+    # chased, badly conditioned, across a whole image.
+    offset = _channels(image)[~mask].mean(axis=0)
+    values = np.where(_channels(mask), 0.0, _channels(image) - offset).astype(np.float32)
     stencil = build_stencil(values, mask)
     start = _start(values, mask, stencil, tolerance)
     solve = conjugate_gradients if stencil.rows.size < SCIPY_FROM else scipy_conjugate_gradients
     solution = solve(stencil, start, tolerance, IMAGE_MAX_ITERATIONS)
-    out = values.astype(np.float64)
-    out[stencil.rows, stencil.cols] = np.asarray(solution)
+    out = _channels(image).astype(np.float64)  # the visible pixels exactly as given
+    out[stencil.rows, stencil.cols] = np.asarray(solution, dtype=np.float64) + offset
     return _as_input(out, image)
 
 
