@@ -74,6 +74,7 @@ class Inpainter:
         stride: int | None = None,
         progress: bool = False,
         colour: str = "luminance",
+        tune_steps: int = 0,
     ) -> np.ndarray:
         """Fills the hidden pixels of a (H, W) gray or (H, W, C) colour image in [0, 1] (mask
         (H, W), True = hidden) with overlapping windows (fill/windows.py); returns float64 of
@@ -81,12 +82,22 @@ class Inpainter:
         window; the window size: no overlap). colour: "luminance" or "channels" (the module's
         docstring). A network that corrects the biharmonic fill gets that of the whole image
         (models/biharmonic.py), which sees each hole's whole surroundings, not the window's only.
+        tune_steps: first train a copy of the network that many steps on the photograph's own
+        visible pixels (fill/tuning.py; its luminance for a colour one), then fill with it.
         """
         from vit_inpaint.fill.windows import checked_inputs
 
         if colour not in COLOUR_MODES:
             raise ValueError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
         image, mask = checked_inputs(image, mask)  # before the prior's solve
+        if tune_steps > 0:
+            from dataclasses import replace
+
+            from vit_inpaint.fill.tuning import tuned_network
+
+            gray = image if image.ndim == 2 else image.mean(axis=-1)
+            network = tuned_network(self.network, gray, mask, tune_steps)
+            return replace(self, network=network).fill(image, mask, stride, progress, colour)
         if image.ndim == 2:
             return self._fill_gray(image, mask, stride, progress)
         if colour == "channels" or image.shape[2] == 1:
