@@ -69,7 +69,7 @@ def check_recorded_values(checkpoint: dict, source: str | os.PathLike) -> None:
     or a CheckpointError naming it: its model settings (models/settings.py checks each), the
     photographs it trained on (the evaluate tool refuses them) and a classifier's temperature
     (NaN or 0 would give NaN probabilities, a negative one flip every argmax)."""
-    from vit_inpaint.models.settings import model_settings
+    from vit_inpaint.models.registry import model_settings
 
     hparams = checkpoint["hyper_parameters"]
     try:
