@@ -419,6 +419,16 @@ def test_a_crash_while_writing_leaves_the_old_output(checkpoint, tmp_path, capsy
 
 
 @pytest.mark.slow
+def test_the_python_api_loads_the_shipped_inpainter_as_a_first_import():
+    """`from vit_inpaint.fill.model import load_inpainter` as a process's first import (the
+    docs' example, the web page's): the model registry once imported the config, which reads the
+    half-built registry back, and this failed with an ImportError."""
+    code = "from vit_inpaint.fill.model import load_inpainter\nprint(load_inpainter().window)\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "16"
+
+
 def test_help_answers_without_importing_torch():
     code = (
         "import sys\n"
