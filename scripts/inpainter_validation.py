@@ -32,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--orientations", nargs="+", type=int, default=[1])
     parser.add_argument("--strides", nargs="+", type=int, default=[0], help="0: half a window")
     parser.add_argument("--colours", nargs="+", choices=COLOUR_MODES, default=["luminance"])
-    parser.add_argument("--tune-steps", nargs="+", type=int, default=[0],
-                        help="test-time tuning steps on the photo's own pixels (0: none)")  # fmt: skip
+    parser.add_argument(
+        "--tune-steps", nargs="+", type=int, default=[0], help="test-time tuning steps (0: none)"
+    )
     parser.add_argument("--scales", nargs="+", type=int, default=[4, 1])
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--photos", nargs="+", default=INPAINTER_SPLITS["val"])
@@ -58,7 +59,8 @@ def main() -> None:
         inpainter = Inpainter(network, str(args.ckpt), orientations)
         seconds = [0.0]
 
-        def fill(image, mask, inpainter=inpainter, stride=stride, colour=colour, steps=steps):
+        def fill(image, mask, inpainter=inpainter, stride=stride, colour=colour, steps=steps,
+                 seconds=seconds):  # fmt: skip
             start = time.perf_counter()
             out = inpainter.fill(image, mask, stride=stride or None, colour=colour,
                                  tune_steps=steps)  # fmt: skip

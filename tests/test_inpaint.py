@@ -590,3 +590,37 @@ def test_without_ckpt_the_shipped_inpainter_fills_the_image(tmp_path):
     mask = grid_holes(40, 48, 20, seed=1)
     np.testing.assert_array_equal(out[~mask], truth[~mask])
     assert out.shape == truth.shape
+
+
+@pytest.mark.slow  # runs the shipped model
+def test_the_python_example_of_the_docs_fills_a_colour_photo(tmp_path):
+    """docs/tools.md's Python example, run as written on a colour photo.png and a mask.png."""
+    import re
+
+    text = (ROOT / "docs" / "tools.md").read_text()
+    example = next(
+        block for block in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+        if "load_inpainter" in block
+    )  # fmt: skip
+    rgb = to_uint8(load_photo_colour()[:40, :48])
+    mask = np.zeros((40, 48), np.uint8)
+    mask[10:18, 12:30] = 255
+    iio.imwrite(tmp_path / "photo.png", rgb)
+    iio.imwrite(tmp_path / "mask.png", mask)
+    code = "import sys\n" + example
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    filled = iio.imread(tmp_path / "filled.png")
+    assert filled.shape == rgb.shape
+    hidden = mask > 0
+    np.testing.assert_array_equal(filled[~hidden], rgb[~hidden])
+    assert (filled[hidden] != 0).any() and np.abs(
+        filled[hidden].astype(int) - rgb[hidden]
+    ).mean() < 40
+
+
+def load_photo_colour() -> np.ndarray:
+    from vit_inpaint.data.sources import load_photo_pixels
+
+    return load_photo_pixels("astronaut")[::4, ::4]
