@@ -11,9 +11,11 @@ from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
 from vit_inpaint.config.errors import one_line_config_errors
-from vit_inpaint.config.hydra_callbacks import write_unreported_sweep
+from vit_inpaint.launch import schema
+from vit_inpaint.launch.hydra_callbacks import write_unreported_sweep
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
+schema.register()  # the config groups' schemas (importing vit_inpaint.launch also does)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")

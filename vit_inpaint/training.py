@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.storage.run_folder import Launch, RunFolder, RunFolderError, in_multirun
 from vit_inpaint.tasks.registry import task_of
 

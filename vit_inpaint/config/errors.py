@@ -36,7 +36,7 @@ TYPE_WORDS["bool"] = TYPE_WORDS["Boolean"]
 
 def unknown_key_line(key: str, schema: type | None) -> str:
     """The line for a key the config does not have; schema: the dataclass of the node it was
-    put in (config/schema.py), whose fields are the keys that node takes."""
+    put in (launch/schema.py), whose fields are the keys that node takes."""
     line = f"{key}: no such setting"
     if schema is not None and dataclasses.is_dataclass(schema):
         parent = key.rpartition(".")[0] or "the top level of the config"

@@ -22,10 +22,10 @@ from vit_inpaint.config.choices import LOSS_PIXELS
 from vit_inpaint.data.augment import augment
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
 from vit_inpaint.errors import NonFiniteLossError
-from vit_inpaint.evaluation.metrics import InpaintingMetrics, hidden_over_prior_mse, masked_mse
 from vit_inpaint.models import build_inpainter
 from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.finetune import freeze_for
+from vit_inpaint.tasks.metrics import InpaintingMetrics, hidden_over_prior_mse, masked_mse
 
 # NonFiniteLossError: raised by TaskModule; importable from here, as older code does.
 __all__ = ["InpaintingModule", "NonFiniteLossError"]

@@ -94,7 +94,7 @@ UNTYPED_TOP_LEVEL = ("training_recipe",)
 def check_known_keys(
     cfg: DictConfig, node: DictConfig | None = None, path: str = "", skip: tuple[str, ...] = ()
 ) -> None:
-    """Every key of a typed node (config/schema.py) is a field of its schema: Hydra refuses
+    """Every key of a typed node (launch/schema.py) is a field of its schema: Hydra refuses
     `model.nope=1` while it composes, but `+model.nope=1` or `+foo=1` adds the key whatever the
     schema, and the run would ignore it (a group's settings would drop it silently, or fail on
     it with a TypeError). skip: top-level keys left out (`hydra`, in a sweep's own config)."""
