@@ -25,8 +25,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("vit_inpaint.tasks",),  # LightningModules, metrics they log, checkpoints, the task registry
     ("vit_inpaint.viz",),  # pictures and TensorBoard callbacks, which know no task
     ("vit_inpaint.evaluation",),  # baselines, classical fills, the photo evaluation
-    ("vit_inpaint.report",),  # a sweep's report
-    ("vit_inpaint.launch", "vit_inpaint.training"),  # schemas, checks, Hydra callbacks, train()
+    ("vit_inpaint.report", "vit_inpaint.search.study"),  # a sweep's report; a search's study
+    # schemas, checks, Hydra callbacks, the search's sweeper, train()
+    ("vit_inpaint.launch", "vit_inpaint.search", "vit_inpaint.training"),
     ("vit_inpaint.fill", "vit_inpaint.benchmarks"),  # whole images filled; timed loops
     ("vit_inpaint.cli", "vit_inpaint.explore", "vit_inpaint"),  # commands, pages, the front door
 )

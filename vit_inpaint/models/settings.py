@@ -12,7 +12,6 @@ yaml files, which set every field.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
@@ -58,10 +57,9 @@ class ModelSettings:
     def __post_init__(self) -> None:
         # As ValueError naming the field: the config check reports it as one `error:` line.
         # (model.name itself is checked by the registry, models/registry.py, that chose this.)
+        _positive_integer("image_size", self.image_size)  # -4 passes the divisibility check
         for key in ("patch_size", "dim", "depth", "heads"):
-            value = getattr(self, key)
-            if value is None or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"model.{key} must be positive (and finite), got {value}")
+            _positive_integer(key, getattr(self, key))
         if self.image_size % self.patch_size != 0:
             raise ValueError(
                 f"data.image_size ({self.image_size}) must be divisible by model.patch_size "

@@ -60,7 +60,54 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     except ValueError as err:  # a task this version does not know
         raise CheckpointError(f"{path}: {err}") from None
     check_weights(checkpoint["state_dict"], path)
+    check_recorded_values(checkpoint, path)
     return checkpoint
+
+
+def check_recorded_values(checkpoint: dict, source: str | os.PathLike) -> None:
+    """What a checkpoint records besides its weights, each of the type and range training writes,
+    or a CheckpointError naming it: its model settings (models/settings.py checks each), the
+    photographs it trained on (the evaluate tool refuses them) and a classifier's temperature
+    (NaN or 0 would give NaN probabilities, a negative one flip every argmax)."""
+    from vit_inpaint.models.registry import model_settings
+
+    hparams = checkpoint["hyper_parameters"]
+    try:
+        model_settings(**hparams["model"])
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(
+            f"{source}: its model settings are not valid ({one_line(err)})"
+        ) from None
+    photos = hparams.get("photos")
+    if photos is not None and not (
+        isinstance(photos, dict)
+        and all(isinstance(names, (list, tuple)) for names in photos.values())
+        and all(isinstance(name, str) for names in photos.values() for name in names)
+    ):
+        raise CheckpointError(
+            f"{source}: its record of the photographs it trained on is not a mapping of splits "
+            f"to photograph names (got {one_line(repr(photos))[:80]})"
+        )
+    if "temperature" in checkpoint:
+        check_temperature(checkpoint["temperature"], source)
+
+
+def check_temperature(value, source: str | os.PathLike) -> float:
+    """A classifier's saved temperature as a float: a positive finite number, or CheckpointError."""
+    import math
+
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise CheckpointError(
+            f"{source}: its temperature must be a positive finite number, got {value!r} (a "
+            "temperature fitted on the validation split is always one)"
+        )
+    return float(value)
 
 
 def check_weights(state_dict: dict, source: str | os.PathLike) -> None:
@@ -121,8 +168,11 @@ def build_network(
     if written_by.name != task:
         raise CheckpointError(f"{source}: a checkpoint of task={written_by.name}, not task={task}")
     hparams = checkpoint["hyper_parameters"]
+    state = model_state(checkpoint)
+    wrong = _shape_mismatch(written_by, hparams, state)  # before a network of any size is made
+    if wrong is not None:
+        raise CheckpointError(f"{source}: its weights do not fit its settings ({wrong})")
     try:
-        state = model_state(checkpoint)
         network = written_by.build_network(hparams["model"], hparams, state_keys=state)
         network.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
@@ -130,6 +180,37 @@ def build_network(
             f"{source}: its weights do not fit its settings ({one_line(err)})"
         ) from err
     return network.eval()
+
+
+def shapes_of(build) -> dict:
+    """The tensor shapes of the network `build()` makes, made on torch's meta device: no memory
+    and no time, whatever size the settings say (a checkpoint's settings are checked against its
+    tensors before a network is built for real)."""
+    with torch.device("meta"):
+        network = build()
+    return {k: v.shape for k, v in network.state_dict().items()}
+
+
+def _shape_mismatch(task: Task, hparams: dict, state: dict) -> str | None:
+    """The first tensor of `state` whose name or shape the network `hparams` describe does not
+    have, or None."""
+    try:
+        expected = shapes_of(
+            lambda: task.build_network(hparams["model"], hparams, state_keys=state)
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        return one_line(err)
+    found = {k: v.shape for k, v in state.items()}
+    wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]
+    if not wrong:
+        return None
+    key, settings = wrong[0], hparams["model"]
+    there = tuple(found[key]) if key in found else "absent"
+    here = tuple(expected[key]) if key in expected else "absent"
+    described = ", ".join(
+        f"{k}={settings[k]!r}" for k in ("image_size", "dim", "depth") if k in settings
+    )
+    return f"{key}: {there} in the file, {here} for the settings it records ({described})"
 
 
 def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) -> str | None:
@@ -151,15 +232,16 @@ def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) ->
             )
         what, fits = "a model", "weights that do not fit the configured model"
         settings = sorted(set(saved) & set(model_settings))
-        network = checkpoint_task(checkpoint).build_network(
-            model_settings, checkpoint["hyper_parameters"], state_keys=found
+        expected = shapes_of(
+            lambda: checkpoint_task(checkpoint).build_network(
+                model_settings, checkpoint["hyper_parameters"], state_keys=found
+            )
         )
-        expected = {k: v.shape for k, v in network.state_dict().items()}
     else:
         what, fits = "an encoder", "an encoder that does not fit the configured model"
         settings = [k for k in ENCODER_SETTINGS if k in saved and k in model_settings]
         wanted = {k: v for k, v in model_settings.items() if k in ENCODER_SETTINGS}
-        expected = {k: v.shape for k, v in Encoder(**wanted).state_dict().items()}
+        expected = shapes_of(lambda: Encoder(**wanted))
         found = {k: v for k, v in found.items() if is_encoder_key(k)}
     wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]
     differ = [

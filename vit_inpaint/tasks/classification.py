@@ -177,7 +177,10 @@ class ClassificationModule(TaskModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         # 1.0 (no scaling) for a checkpoint written before temperature scaling.
-        self.temperature = float(checkpoint.get("temperature", 1.0))
+        # Lightning's own loading (ckpt_path=) comes here without read_checkpoint: checked again.
+        from vit_inpaint.tasks.checkpoints import check_temperature
+
+        self.temperature = check_temperature(checkpoint.get("temperature", 1.0), "checkpoint")
         # A linear probe written before its BatchNorm existed loads without one.
         self.model.fit_probe_norm(k.removeprefix("model.") for k in checkpoint["state_dict"])
 
