@@ -20,7 +20,6 @@ import re
 import sys
 from collections.abc import Iterator
 
-from vit_inpaint.config.renamed import retired_name_line
 from vit_inpaint.errors import ConfigError, JobFailed
 
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
@@ -101,10 +100,9 @@ def project_error_line(error: BaseException) -> str | None:
     return str(error) if isinstance(error, ConfigError) else None
 
 
-# In this order: a retired spelling is also a missing option or an unknown key.
+# In this order: a project error first, then what Hydra reports.
 LINES = (
     project_error_line,
-    retired_name_line,
     type_error_line,
     unknown_key_error_line,
     missing_option_line,

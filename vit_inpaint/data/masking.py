@@ -215,7 +215,6 @@ def _check_square_name(masking: BlockMasking) -> None:
 MASKINGS: dict[str, str] = {
     "patches": "vit_inpaint.data.masking:PatchMasking",
     "random_pixels": "vit_inpaint.data.masking:RandomMasking",
-    "random": "vit_inpaint.data.masking:RandomMasking",  # its name in runs before the rename
     "holes": "vit_inpaint.data.free_masks:HolesMasking",
     "dropout": "vit_inpaint.data.free_masks:DropoutMasking",
     "strokes": "vit_inpaint.data.free_masks:StrokesMasking",
