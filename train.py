@@ -23,10 +23,11 @@ def main(cfg: DictConfig) -> float | None:
     from vit_inpaint.storage.run_folder import Launch, discard_launch, in_multirun
     from vit_inpaint.training import train
 
+    launch = Launch()
     try:
-        return train(cfg)
+        return train(cfg, launch=launch).optimized  # what a sweeper (Optuna) optimises
     except BaseException as error:
-        if not Launch.began:  # refused or failed before training: remove what this launch wrote
+        if not launch.began:  # refused or failed before training: remove what this launch wrote
             # (a multirun job keeps a folder of its own: the sweep report lists it as failed)
             discard_launch(keep_own_folder=in_multirun())
         line, status = _error_line(error, cfg)
