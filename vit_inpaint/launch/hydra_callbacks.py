@@ -14,6 +14,12 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from vit_inpaint.config.hydra_private import (
+    BASIC_SWEEPER,
+    basic_sweep_batches,
+    overrides_dirname,
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -204,12 +210,10 @@ def _job_value(config: DictConfig, job: list[str], key: str, swept) -> str | Non
 def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
     """Each job of a basic sweep: its overrides and its hydra.job.override_dirname, as Hydra's
     BasicSweeper and config loader will make them (None for another sweeper)."""
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    if config.hydra.sweeper.get("_target_") != f"{BasicSweeper.__module__}.BasicSweeper":
+    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
         return None
     loader = (
         GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None
@@ -217,15 +221,13 @@ def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
     parser = OverridesParser.create(config_loader=loader)
     params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
     task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-    (batch,) = BasicSweeper.split_arguments(parser.parse_overrides([*params, *task]), None)
+    (batch,) = basic_sweep_batches(parser.parse_overrides([*params, *task]))
     naming = config.hydra.job.config.override_dirname
     exclude = list(naming.exclude_keys)
     return [
         (
             job,
-            get_overrides_dirname(
-                parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep
-            ),
+            overrides_dirname(parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep),
         )
         for job in batch
     ]
