@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         best, best_state = float("inf"), None
         start = time.perf_counter()
         for epoch in range(args.epochs):
-            order = torch.randperm(len(train_images), generator=generator(args.seed, ORDER, epoch))
+            order = torch.randperm(
+                len(train_images), generator=generator(args.seed, 0, ORDER, epoch)
+            )
             x_all, m_all = train_images[order], train_masks[order]
             for first in range(0, len(x_all), args.batch_size):
                 x = x_all[first : first + args.batch_size]

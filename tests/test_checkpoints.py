@@ -38,7 +38,7 @@ def test_every_registered_task_resolves_to_its_code():
     for name, task in TASKS.items():
         module = task.module_class()
         assert issubclass(module, TaskModule) and module.TASK == name
-        for path in (task.data, task.baselines, task.network):
+        for path in (task.data, task.baselines, task.report_columns, task.report_findings):
             assert callable(resolve(path)), path
 
 

@@ -30,6 +30,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
     """
     Launch.began = False
+    resolve_last_checkpoint(cfg)
     check_config(cfg, multirun=in_multirun())
     if cfg.get("training_recipe"):
         log.info(
@@ -52,6 +53,31 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
     with folder:
         check_epochs_left(cfg, resumed)  # after the folder's checks: a finished run says so
         return _fit_and_test(cfg, folder, extra_callbacks, start)
+
+
+def resolve_last_checkpoint(cfg: DictConfig) -> None:
+    """ckpt_path=last: the last checkpoint of the run in this launch's folder (the folder
+    hydra.run.dir names, or the run conf/hydra/default.yaml found for these overrides); a
+    ConfigError where it has none."""
+    from vit_inpaint.storage.resume_last import LAST, last_checkpoint, no_last_checkpoint_line
+
+    if cfg.get("ckpt_path") != LAST:
+        return
+    output_dir = output_dir_of(cfg)
+    last = last_checkpoint(output_dir)
+    if not last.is_file():
+        raise ConfigError(no_last_checkpoint_line(output_dir, named=_run_dir_given()))
+    cfg.ckpt_path = str(last)
+    log.info("ckpt_path=last: resuming %s", last)
+
+
+def _run_dir_given() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return True  # train(cfg) called from Python: the folder is the one the caller set
+    given = HydraConfig.get().overrides.hydra
+    return any(str(o).partition("=")[0] in ("hydra.run.dir", "hydra.sweep.dir") for o in given)
 
 
 def _fit_and_test(

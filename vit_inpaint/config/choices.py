@@ -10,7 +10,6 @@ caught in a loop through vit_inpaint/config/__init__.py); they are listed here w
 from vit_inpaint.data.settings import DIGITS_IMAGE_SIZE as DIGITS_IMAGE_SIZE
 from vit_inpaint.data.settings import DIGITS_SPLIT_SIZES as DIGITS_SPLIT_SIZES
 from vit_inpaint.models.settings import ATTENTIONS as ATTENTIONS
-from vit_inpaint.models.settings import MODEL_NAMES as MODEL_NAMES
 from vit_inpaint.models.settings import POS_EMBEDDINGS as POS_EMBEDDINGS
 from vit_inpaint.models.settings import PRIORS as PRIORS
 

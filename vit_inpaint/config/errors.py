@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 
 from vit_inpaint.config.renamed import retired_name_line
-from vit_inpaint.errors import JobFailed
+from vit_inpaint.errors import ConfigError, JobFailed
 
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 # OmegaConf's messages for a value its node cannot take (omegaconf/nodes.py).
@@ -96,8 +96,19 @@ def missing_option_line(error: BaseException) -> str | None:
     return f"{group}={option}: no such option; choose one of {', '.join(error.options)}"
 
 
+def project_error_line(error: BaseException) -> str | None:
+    """A ConfigError raised by the project's own code while Hydra runs (a sweeper's checks)."""
+    return str(error) if isinstance(error, ConfigError) else None
+
+
 # In this order: a retired spelling is also a missing option or an unknown key.
-LINES = (retired_name_line, type_error_line, unknown_key_error_line, missing_option_line)
+LINES = (
+    project_error_line,
+    retired_name_line,
+    type_error_line,
+    unknown_key_error_line,
+    missing_option_line,
+)
 
 
 def config_error_line(error: BaseException) -> str | None:

@@ -47,7 +47,7 @@ class CheckSweep(Callback):
             check_known_keys(config, skip=("hydra",))
             check_job_folders(config)
             earlier = earlier_sweep(Path(config.hydra.sweep.dir))
-            if earlier is not None:
+            if earlier is not None and not continues_search(config):
                 raise ConfigError(
                     f"hydra.sweep.dir={config.hydra.sweep.dir} holds an earlier sweep "
                     f"({earlier}); choose a new folder so nothing of it is overwritten (a "
@@ -69,6 +69,19 @@ def earlier_sweep(sweep_dir: Path) -> str | None:
             return mark
     job = next(sweep_dir.glob("*/.hydra"), None) if sweep_dir.is_dir() else None
     return f"the job folder {job.parent.name}" if job is not None else None
+
+
+# A search sweeper's study (vit_inpaint/search/): another launch of it goes on where it stopped.
+SEARCH_SWEEPER = "hydra_plugins.vit_inpaint_search.resumable_optuna.ResumableOptunaSweeper"
+
+
+def continues_search(config: DictConfig) -> bool:
+    """A launch of a search into a folder where a search ran (its workers' lock file is there):
+    the study decides what is left to run, and refuses another search."""
+    from vit_inpaint.search.study import LOCK_FILE
+
+    sweeper = config.hydra.sweeper.get("_target_")
+    return sweeper == SEARCH_SWEEPER and (Path(config.hydra.sweep.dir) / LOCK_FILE).exists()
 
 
 class SweepReport(Callback):

@@ -11,11 +11,17 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from vit_inpaint.storage.resume_last import LAST, find_unfinished_run
 from vit_inpaint.storage.run_folder import claim_record, launch_claim, run_of_checkpoint
 
 
-def run_dir(ckpt_path: str | None, default: str) -> str:
-    """hydra.run.dir: the checkpoint's run folder when resuming one, else `default`."""
+def run_dir(ckpt_path: str | None, default: str, overrides=()) -> str:
+    """hydra.run.dir: the checkpoint's run folder when resuming one; for ckpt_path=last, the
+    newest unfinished run launched with the same `overrides` (storage/resume_last.py); else
+    `default`."""
+    if ckpt_path == LAST:
+        run = find_unfinished_run(Path(default).parent, overrides)
+        return str(run) if run is not None else default
     run = run_of_checkpoint(ckpt_path)
     return str(run) if run is not None else default
 
@@ -37,7 +43,16 @@ def log_file(output_dir: str, subdir: str | None, job_name: str, job="run") -> s
     return str(claim.log_file(job_name))
 
 
+def search_dir(study_name: str | None, stamp: str) -> str:
+    """hydra.sweep.dir of an Optuna search: outputs/searches/<study_name> for a named study, so
+    that the same command finds it again; else a new outputs/multiruns/<time>."""
+    if study_name is None:
+        return f"outputs/multiruns/{stamp}"
+    return f"outputs/searches/{study_name}"
+
+
 def register() -> None:
+    OmegaConf.register_new_resolver("search_dir", search_dir, replace=True)
     OmegaConf.register_new_resolver("resume_run_dir", run_dir, replace=True)
     OmegaConf.register_new_resolver("launch_record", output_subdir, replace=True)
     OmegaConf.register_new_resolver("launch_log", log_file, replace=True)

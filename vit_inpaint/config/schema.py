@@ -60,7 +60,6 @@ from vit_inpaint.data.settings import (
     GaussianFieldDataConfig,
     PhotosDataConfig,
 )
-from vit_inpaint.models.settings import MAESettings, ModelSettings
 
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
 
@@ -191,8 +190,6 @@ SCHEMAS = (
     ("masking", "dropout", DropoutMasking),
     ("masking", "strokes", StrokesMasking),
     ("masking", "mixed", MixedMasking),
-    ("model", "vit", ModelSettings),
-    ("model", "mae", MAESettings),
     ("optimizer", "adam", AdamConfig),
     ("optimizer", "adamw", AdamWConfig),
     ("optimizer", "sgd", SGDConfig),
@@ -238,5 +235,8 @@ def register() -> None:
     root = OmegaConf.structured(TrainConfig)
     OmegaConf.set_struct(root, False)
     store.store(name="train_schema", node=root)
-    for group, name, schema in SCHEMAS:
+    from vit_inpaint.models.registry import MODELS
+
+    models = tuple(("model", model.name, model.settings) for model in MODELS.values())
+    for group, name, schema in (*SCHEMAS, *models):
         store.store(group=f"hydra/schema/{group}", name=name, node=_schema_node(schema))

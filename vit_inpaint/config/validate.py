@@ -23,7 +23,7 @@ from vit_inpaint.config.errors import unknown_key_line
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
 from vit_inpaint.errors import ConfigError  # raised by the checks below
-from vit_inpaint.models.settings import model_settings
+from vit_inpaint.models.registry import get_model, model_settings
 from vit_inpaint.tasks.registry import DEFAULT as DEFAULT_TASK
 from vit_inpaint.tasks.registry import KEY as TASK_KEY
 from vit_inpaint.tasks.registry import TASKS, Task, task_of
@@ -50,15 +50,14 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     _built(cfg, "optimizer", OmegaConf.to_object)
     _positive_integer(cfg, "trainer.max_epochs")
     check_top_level(cfg)
-    model = _built(cfg, "model", _from_keys(model_settings))
+    _built(cfg, "model", _from_keys(model_settings))
     # The builder the data module uses; its messages never named their group, so they are led by it.
     masking = _built(cfg, "masking", _from_keys(build_masking), prefix="masking: ")
     try:
         check_masking(masking, cfg.data.image_size, cfg.data.image_size)
     except ValueError as error:
         raise ConfigError(f"masking: {error}") from None
-    if model.name == "mae":
-        check_mae(cfg, masking)
+    check_model_fits(cfg, masking)
     # Before init_from's file: a missing pretrained.sweep is what leaves it without one.
     if multirun:
         check_sweep(cfg)  # pretrained.sweep with the rest of what a sweep's job cannot do
@@ -212,21 +211,30 @@ def check_optimized_metric(cfg: DictConfig, task: Task) -> None:
         )
 
 
-def check_mae(cfg: DictConfig, masking) -> None:
-    """model=mae pretrains an encoder by inpainting masks of whole patches (models/mae.py); its
-    own settings are checked by models/settings.py MAESettings."""
-    if not configured_task(cfg).pretrains_mae:
+def check_model_fits(cfg: DictConfig, masking) -> None:
+    """The model must have a network for the task's role (models/registry.py: model=mae is an
+    inpainter only), and a model whose encoder drops hidden patches (model=mae) masks of whole
+    patches; the model's own settings are checked by its settings class."""
+    model, task = get_model(cfg.model.name), configured_task(cfg)
+    if task.network_role not in model.networks:
         raise ConfigError(
-            "model=mae is a pretraining model for task=inpaint: classify with model=vit and "
-            "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
+            f"model={model.name} has no {task.network_role} for task={task.name}"
+            + (
+                ": it is a pretraining model: classify with model=vit and "
+                "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
+                if model.name == "mae"
+                else f" (its networks: {', '.join(model.networks) or 'none'})"
+            )
         )
+    if not model.drops_hidden_patches:
+        return
     p = cfg.model.patch_size
     if not hides_whole_patches(masking, p):
         raise ConfigError(
-            f"model=mae needs a mask that hides whole {p}x{p} patches (its encoder drops hidden "
-            f"patches, and with them a partly hidden patch's visible pixels): masking=patches "
-            f"(a ratio of patches, masking.size={p}) or patch{p}x{p}; masking={masking.name} "
-            "hides pixels inside patches"
+            f"model={model.name} needs a mask that hides whole {p}x{p} patches (its encoder drops "
+            f"hidden patches, and with them a partly hidden patch's visible pixels): "
+            f"masking=patches (a ratio of patches, masking.size={p}) or patch{p}x{p}; "
+            f"masking={masking.name} hides pixels inside patches"
         )
 
 

@@ -208,18 +208,28 @@ def _check_square_name(masking: BlockMasking) -> None:
         )
 
 
-def build_masking(name: str, **params):
-    """A masking strategy from its config: `masking=pixel|patch2x2|block2x2|random_pixels|patches`
-    (and the free masks of free_masks.py)."""
-    params.pop("_target_", None)
-    from vit_inpaint.data.free_masks import FREE_MASKINGS, build_free_masking
+# masking.name -> "module:callable" that builds it from its config's fields; a name not listed
+# is a BlockMasking square (pixel, patch<s>x<s>, block<s>x<s>, or a name of the user's own).
+# Adding a masking: its class, conf/masking/<name>.yaml (and its schema in config/schema.py), and
+# one line here.
+MASKINGS: dict[str, str] = {
+    "patches": "vit_inpaint.data.masking:PatchMasking",
+    "random_pixels": "vit_inpaint.data.masking:RandomMasking",
+    "random": "vit_inpaint.data.masking:RandomMasking",  # its name in runs before the rename
+    "holes": "vit_inpaint.data.free_masks:HolesMasking",
+    "dropout": "vit_inpaint.data.free_masks:DropoutMasking",
+    "strokes": "vit_inpaint.data.free_masks:StrokesMasking",
+    "mixed": "vit_inpaint.data.free_masks:mixed_masking",
+}
 
-    if name in FREE_MASKINGS:
-        return build_free_masking(name, **params)
-    if name == "patches":
-        return PatchMasking(name=name, **params)
-    if name in ("random_pixels", "random"):  # "random": its name in runs made before the rename
-        return RandomMasking(name=name, **params)
+
+def build_masking(name: str, **params):
+    """A masking strategy from its config (conf/masking/<name>.yaml), looked up in MASKINGS."""
+    from vit_inpaint.config.lazy import resolve
+
+    params.pop("_target_", None)
+    if name in MASKINGS:
+        return resolve(MASKINGS[name])(name=name, **params)
     return BlockMasking(name=name, **params)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODEL_NAMES = ("vit", "mae")  # model.name: conf/model/vit.yaml, mae.yaml
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
 ATTENTIONS = ("manual", "sdpa")  # model.attention
 PRIORS = ("none", "pushpull", "biharmonic")  # model.prior
@@ -51,13 +50,13 @@ class ModelSettings:
     normalize: bool = False
     # Channels of a convolutional stem before the patches (models/encoder.py ConvStem); 0: none.
     stem_channels: int = 0
-    # vit | mae (MAESettings). Last, so that ModelSettings(8, 2, dim=32) reads as InpaintingViT's
-    # arguments always did (image_size, patch_size).
+    # vit | mae (MAESettings), models/registry.py. Last, so that ModelSettings(8, 2, dim=32)
+    # reads as InpaintingViT's arguments always did (image_size, patch_size).
     name: str = "vit"
 
     def __post_init__(self) -> None:
         # As ValueError naming the field: the config check reports it as one `error:` line.
-        _one_of("name", self.name, MODEL_NAMES)
+        # (model.name itself is checked by the registry, models/registry.py, that chose this.)
         _positive_integer("image_size", self.image_size)  # -4 passes the divisibility check
         for key in ("patch_size", "dim", "depth", "heads"):
             _positive_integer(key, getattr(self, key))
@@ -111,11 +110,3 @@ class MAESettings(ModelSettings):
                 f"model.decoder_dim ({self.decoder_dim}) must be divisible by "
                 f"model.decoder_heads ({self.decoder_heads})"
             )
-
-
-def model_settings(name: str = "vit", **settings) -> ModelSettings:
-    """The checked settings of conf/model/<name>.yaml (checkpoints written before model.name
-    existed have no name: they are all model=vit)."""
-    _one_of("name", name, MODEL_NAMES)  # before another network's settings are refused
-    kind = MAESettings if name == "mae" else ModelSettings
-    return kind(name=name, **settings)
