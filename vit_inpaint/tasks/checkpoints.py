@@ -66,10 +66,10 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 def check_recorded_values(checkpoint: dict, source: str | os.PathLike) -> None:
     """What a checkpoint records besides its weights, each of the type and range training writes,
-    or a CheckpointError naming it: its model settings (models/settings.py checks each), the
-    photographs it trained on (the evaluate tool refuses them) and a classifier's temperature
-    (NaN or 0 would give NaN probabilities, a negative one flip every argmax)."""
-    from vit_inpaint.models.settings import model_settings
+    or a CheckpointError naming it: its model settings (checked by its model's settings object,
+    models/registry.py), the photographs it trained on (the evaluate tool refuses them) and a
+    classifier's temperature (NaN or 0 would give NaN probabilities, -1 flip every argmax)."""
+    from vit_inpaint.models.registry import model_settings
 
     hparams = checkpoint["hyper_parameters"]
     try:
