@@ -76,10 +76,12 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     said = f"trial 3 ({' '.join(f'{k}={v}' for k, v in interrupted.params.items())}) was "
     assert said + "interrupted" in result.stdout + result.stderr
     (rerun,) = [t for t in done if t.system_attrs.get("failed_trial") == 3]
-    assert rerun.params == interrupted.params
+    assert rerun.params == interrupted.params and rerun.number == 4  # queued first
     # None repeated: the first three trials' results are as they were; each trial its folder.
     for name, text in before.items():
         assert (sweep / name / "metrics.json").read_text() == text
+    # Six different trials: the resumed launch's sampler does not draw the first ones again.
+    assert len({t.params["optimizer.lr"] for t in done}) == 6
     folders = {t.user_attrs["folder"] for t in done}
     assert len(folders) == 6 and all((sweep / f / "metrics.json").is_file() for f in folders)
     results = (sweep / "optimization_results.yaml").read_text()
@@ -90,7 +92,7 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     command = next(line for line in report.splitlines() if line.startswith("python train.py"))
     assert "hparams_search" not in command
     assert all(f"{k}={v}" in command.split() for k, v in best.params.items())
-    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 6 |"))]
+    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 4 |"))]
     assert [r.split(" | ")[1] for r in rows] == ["complete", "fail", "complete (re-runs 3)"]
     for figure in ("optimization_history.png", "param_importances.png"):
         assert f"![{figure}]({figure})" in report and (sweep / figure).stat().st_size > 0
@@ -109,6 +111,7 @@ def test_two_workers_share_one_study_without_sharing_a_trial_or_a_folder(tmp_pat
     assert sorted(t.number for t in done) == [0, 1, 2, 3]
     # Both workers ran trials, each its own: no folder written by two trials.
     assert len({t.user_attrs["worker"] for t in done}) == 2
+    assert len({t.params["optimizer.lr"] for t in done}) == 4  # each draws its own values
     folders = [t.user_attrs["folder"] for t in done]
     assert len(set(folders)) == 4
     assert sorted(folders) == [p.name for p in trial_folders(sweep)]

@@ -115,12 +115,15 @@ class _Run:
         self.sweep_dir, self.distributions, self.fixed = sweep_dir, distributions, fixed
         self.study_id = storage.get_study_id_from_name(study.study_name)
         self.refused: list[str] = []
+        self.asked: set[int] = set()  # trial numbers this worker asked for
+        self.reseeded = False
 
     def trials(self) -> None:
         waited = False
         while True:
             with studies.study_lock(self.sweep_dir):
                 self._locked(lambda: studies.recover_interrupted(self.study))
+                self._reseed_beside_others()
                 n = min(
                     self.search.n_jobs,
                     self._locked(lambda: studies.trials_to_ask(self.study, self.search.n_trials)),
@@ -140,12 +143,27 @@ class _Run:
                 waited = True
             time.sleep(WAIT_S)
 
+    def _reseed_beside_others(self) -> None:
+        """A sampler seeded like another worker's (or like the killed launch this one resumes)
+        would draw the values that one drew: once the study holds trials this worker did not
+        ask for, its sampler takes a fresh seed. A search in one launch keeps its seed."""
+        trials = self.study.get_trials(deepcopy=False)
+        if self.reseeded or all(t.number in self.asked for t in trials):
+            return
+        self.search.sampler.reseed_rng()
+        self.reseeded = True
+        log.info(
+            "the study holds trials of other workers or earlier launches: this worker's "
+            "sampler takes a fresh seed, so as not to repeat their values"
+        )
+
     def _locked(self, call):
         return studies.retrying_locked(call, self.url)
 
     def _ask(self):
         def ask():
             trial = self.study.ask()
+            self.asked.add(trial.number)
             trial.set_user_attr(studies.WORKER_ATTR, studies.this_worker())
             self.storage.record_heartbeat(self._trial_id(trial.number))
             return trial
