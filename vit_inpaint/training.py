@@ -161,6 +161,11 @@ def is_ddp_child() -> bool:
     return os.environ.get("LOCAL_RANK", "0") != "0"
 
 
+# Run settings outside `model` that change the network a task module builds (tasks/registry.py
+# Task.build_network): finetune=linear_probe adds a norm before the head.
+NETWORK_RUN_SETTINGS = ("finetune",)
+
+
 def check_checkpoints(cfg: DictConfig) -> dict | None:
     """ckpt_path and a test_ckpt file must be checkpoints of this project whose weights fit the
     configured model; returns ckpt_path's checkpoint (None without one)."""
@@ -175,7 +180,9 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
         path, checkpoint = _checkpoint_of(cfg, field)
         if checkpoint is None:
             continue
-        why = mismatch(checkpoint, model_settings, task=task_of(cfg).name)
+        # The network the run will load it into: a finetune=full run has no linear probe's norm.
+        run = {key: cfg.get(key) for key in NETWORK_RUN_SETTINGS if key in cfg}
+        why = mismatch(checkpoint, model_settings, task=task_of(cfg).name, run=run)
         if why is not None:
             raise ConfigError(
                 f"{field}: {path} holds {why}: give the settings it was trained with, or "

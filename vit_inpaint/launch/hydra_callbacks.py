@@ -141,6 +141,8 @@ def write_unreported_sweep() -> None:
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
 _JOB_FIELDS = ("hydra.job.override_dirname", "hydra.job.num", "hydra.job.id")
 _INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+# hydra.sweep.subdir kept one name by config/resolvers.py's folder_name: ${folder_name:'...'}.
+_FOLDER_NAME = re.compile(r"^\$\{folder_name:'(.*)'\}$")
 
 
 def check_job_folders(config: DictConfig) -> None:
@@ -154,6 +156,11 @@ def check_job_folders(config: DictConfig) -> None:
     jobs = _basic_sweep_jobs(config)
     if jobs is None:
         return
+    from vit_inpaint.config.resolvers import folder_name
+
+    wrapped = _FOLDER_NAME.match(subdir)
+    name = folder_name if wrapped else str
+    subdir = wrapped.group(1) if wrapped else subdir
     folders: dict[str, list[list[str]]] = {}
     for num, (job, dirname) in enumerate(jobs):
         fields = {_JOB_FIELDS[0]: dirname, _JOB_FIELDS[1]: str(num), _JOB_FIELDS[2]: str(num)}
@@ -162,7 +169,7 @@ def check_job_folders(config: DictConfig) -> None:
             if value is None:
                 return  # a value this check cannot foresee: each job's claim still guards it
             fields[key] = value
-        folder = _INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir)
+        folder = name(_INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir))
         folders.setdefault(folder, []).append(job)
     for folder, sharing in folders.items():
         if len(sharing) == 1:
