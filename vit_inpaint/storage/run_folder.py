@@ -101,6 +101,7 @@ def make_folder(folder: Path, option: str) -> None:
     read-only file system, in place of a file, with a name too long, or inside another run's
     folder leaves nothing behind."""
     folder = Path(folder)
+    _made_folders.clear()  # this launch's only (a test runs many launches in one process)
     around = run_around(folder)
     if around is not None:
         raise RunFolderError(
@@ -123,7 +124,8 @@ def make_folder(folder: Path, option: str) -> None:
         for path in reversed(made):
             path.rmdir()
         reason = error.strerror or str(error)
-        raise RunFolderError(f"{option}={folder}: cannot make the run folder ({reason})") from None
+        what = "sweep folder" if "sweep" in option else "run folder"
+        raise RunFolderError(f"{option}={folder}: cannot make the {what} ({reason})") from None
     _made_folders.extend(made)
     if not made:  # an existing folder: a run must be able to write into it (a read-only one)
         try:
@@ -449,6 +451,18 @@ def discard_launch(keep_own_folder: bool = False) -> None:
         for folder in reversed(_made_folders):  # the parents make_folder made, if empty again
             _rmdir_if_empty(folder)
     forget_claim(output_dir)
+
+
+def discard_unstarted_sweep(sweep_dir: Path) -> None:
+    """A sweep refused before its first job started (a value of the wrong type, a group option
+    that does not exist: Hydra composes the jobs after it wrote multirun.yaml): its
+    multirun.yaml and the folders this launch made for it are removed, so nothing is left."""
+    made = [os.path.abspath(folder) for folder in _made_folders]
+    if os.path.abspath(sweep_dir) not in made or os.listdir(sweep_dir) != ["multirun.yaml"]:
+        return
+    (Path(sweep_dir) / "multirun.yaml").unlink()
+    for folder in reversed(_made_folders):
+        _rmdir_if_empty(folder)
 
 
 def _rmdir_if_empty(folder: Path) -> None:
