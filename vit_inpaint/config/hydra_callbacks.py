@@ -42,6 +42,7 @@ class CheckSweep(Callback):
         from vit_inpaint.config.validate import ConfigError, check_known_keys, check_sweep
 
         try:
+            check_single_valued(config)  # before check_sweep, which finds no such value
             check_sweep(config)  # swept values are checked again in each job
             # A key no job would read (+foo=1) fails every job alike: refuse the sweep instead.
             check_known_keys(config, skip=("hydra",))
@@ -62,6 +63,27 @@ class CheckSweep(Callback):
             # through, so the sweep stops here, before its folder or any job exists.
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+
+
+# Keys a sweep may not sweep: pretrained.sweep names the one stage-1 sweep a stage-2 sweep's
+# jobs start from (they are told apart by seed, not by it: folder names leave it out).
+SINGLE_VALUED = ("pretrained.sweep",)
+
+
+def check_single_valued(config: DictConfig) -> None:
+    """ConfigError for a sweep over a key that takes one value per sweep (SINGLE_VALUED); it was
+    reported as "pretrained.sweep is not set", which it was, twice."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from vit_inpaint.config.validate import ConfigError
+
+    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    for override in OverridesParser.create().parse_overrides(task):
+        if override.key_or_group in SINGLE_VALUED and override.is_sweep_override():
+            raise ConfigError(
+                f"{override.key_or_group} takes one folder per sweep, got several "
+                f"({override.input_line}): run one sweep for each"
+            )
 
 
 def check_launcher(config: DictConfig) -> None:
