@@ -48,10 +48,12 @@ class CheckSweep(Callback):
         from vit_inpaint.launch.validate import ConfigError, check_known_keys, check_sweep
 
         try:
+            check_single_valued(config)  # before check_sweep, which finds no such value
             check_sweep(config)  # swept values are checked again in each job
             # A key no job would read (+foo=1) fails every job alike: refuse the sweep instead.
             check_known_keys(config, skip=("hydra",))
             check_job_folders(config)
+            check_launcher(config)
             earlier = earlier_sweep(Path(config.hydra.sweep.dir))
             if earlier is not None and not continues_search(config):
                 raise ConfigError(
@@ -59,11 +61,50 @@ class CheckSweep(Callback):
                     f"({earlier}); choose a new folder so nothing of it is overwritten (a "
                     "run of it resumes with ckpt_path=<its job>/checkpoints/last.ckpt)"
                 )
-        except ConfigError as error:
+            from vit_inpaint.storage.run_folder import make_folder
+
+            make_folder(Path(config.hydra.sweep.dir), "hydra.sweep.dir")  # a file, read-only
+        except (ConfigError, ValueError) as error:  # ValueError: make_folder's RunFolderError
             # Hydra turns a callback's exception into a warning and goes on; SystemExit it lets
             # through, so the sweep stops here, before its folder or any job exists.
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+
+
+# Keys a sweep may not sweep: pretrained.sweep names the one stage-1 sweep a stage-2 sweep's
+# jobs start from (they are told apart by seed, not by it: folder names leave it out).
+SINGLE_VALUED = ("pretrained.sweep",)
+
+
+def check_single_valued(config: DictConfig) -> None:
+    """ConfigError for a sweep over a key that takes one value per sweep (SINGLE_VALUED); it was
+    reported as "pretrained.sweep is not set", which it was, twice."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from vit_inpaint.config.validate import ConfigError
+
+    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    for override in OverridesParser.create().parse_overrides(task):
+        if override.key_or_group in SINGLE_VALUED and override.is_sweep_override():
+            raise ConfigError(
+                f"{override.key_or_group} takes one folder per sweep, got several "
+                f"({override.input_line}): run one sweep for each"
+            )
+
+
+def check_launcher(config: DictConfig) -> None:
+    """Launcher settings that would fail inside the launcher, with its traceback: joblib's
+    n_jobs=0 ("has no meaning" to joblib; -1 is every core)."""
+    from vit_inpaint.config.validate import ConfigError
+
+    n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    ):
+        raise ConfigError(
+            f"hydra.launcher.n_jobs must be a whole number other than 0 (N jobs at a time; -1: "
+            f"one per core), got {n_jobs!r}"
+        )
 
 
 def earlier_sweep(sweep_dir: Path) -> str | None:
@@ -134,8 +175,16 @@ def write_unreported_sweep() -> None:
     has returned, so every job has ended."""
     while _unreported:
         sweep_dir = _unreported.pop()
-        if sweep_dir.is_dir():  # else the sweeper stopped before its first job
+        # None of its jobs started (a sweep refused as its jobs were composed: model=vit,nope):
+        # nothing to report, and the refusal's `error:` line stays the last line.
+        if not sweep_dir.is_dir():
+            continue
+        if next(sweep_dir.rglob(".hydra"), None) is not None:
             SweepReport._write(sweep_dir, echo=False)
+        else:
+            from vit_inpaint.storage.run_folder import discard_unstarted_sweep
+
+            discard_unstarted_sweep(sweep_dir)
 
 
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
