@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import ROOT, TINY, refused, run_train
 
 # One epoch on debug=tiny's images, small evaluation splits: a trial of a few seconds.
-SMALL = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64", "threads=1")
+# No test split: a trial returns its validation metric, which is all a search reads.
+SMALL = (TINY, "trainer.max_epochs=1", "data.num_val=64", "test=false", "threads=1")
 SEARCH = ("hparams_search=optuna", *SMALL)
 
 
@@ -220,8 +221,7 @@ def test_a_search_whose_first_trials_are_all_refused_stops_leaving_nothing(tmp_p
     sweep = tmp_path / "searches" / "search"
     # Every value of a searched key refused (seen only once a trial has it): each trial is
     # refused before training, and the search stops after three.
-    space = "hydra.sweeper.params.data.eval_batch_size=choice(0,-1)"
-    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", space)
+    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", "data.eval_batch_size=choice(0,-1)")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: every trial so far (3) was refused before training")

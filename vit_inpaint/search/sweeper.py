@@ -19,6 +19,7 @@ hydra_plugins/vit_inpaint_search/); it takes the plugin's own configuration keys
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -96,6 +97,11 @@ class ResumableSearch(OptunaSweeperImpl):
             raise ConfigError(
                 f"hydra.sweeper.study_name={name!r}: a study's name names its folder "
                 "(outputs/searches/<name>): give a plain name, without / or .."
+            )
+        if isinstance(self.sampler, functools.partial):  # GridSampler: built from the space
+            raise ConfigError(
+                "hydra/sweeper/sampler=grid: a grid is a plain sweep; run it as one "
+                "(python train.py a=1,2 b=3,4 -m) or choose tpe, random or cmaes"
             )
         if self.n_trials < 1:
             raise ConfigError(
