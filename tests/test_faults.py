@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from tests.conftest import ONE_EPOCH, ROOT, TINY, compose_config, job_dir, run_sweep, run_train
-from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.data.sources import UniformNoise
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.tasks.inpainting import NonFiniteLossError
 from vit_inpaint.training import train
 

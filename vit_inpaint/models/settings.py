@@ -1,10 +1,10 @@
 """What a model is built from: conf/model/vit.yaml and mae.yaml, as the networks receive it.
 
 Each dataclass is at once the schema Hydra checks the config group `model` against (types, as it
-composes: vit_inpaint/config/schema.py registers them) and the settings the networks check and
+composes: vit_inpaint/launch/schema.py registers them) and the settings the networks check and
 read (`Encoder(**settings)` builds one): a field and its checks are written here only, and stay
 torch-free so that checking a config never loads torch. Checks that need another config group
-(the masking of model=mae, the task) are in vit_inpaint/config/validate.py.
+(the masking of model=mae, the task) are in vit_inpaint/launch/validate.py.
 
 The defaults are the library's (`InpaintingViT()` in a notebook); a run's values come from the
 yaml files, which set every field.
@@ -12,7 +12,6 @@ yaml files, which set every field.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
@@ -58,10 +57,9 @@ class ModelSettings:
     def __post_init__(self) -> None:
         # As ValueError naming the field: the config check reports it as one `error:` line.
         # (model.name itself is checked by the registry, models/registry.py, that chose this.)
+        _positive_integer("image_size", self.image_size)  # -4 passes the divisibility check
         for key in ("patch_size", "dim", "depth", "heads"):
-            value = getattr(self, key)
-            if value is None or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"model.{key} must be positive (and finite), got {value}")
+            _positive_integer(key, getattr(self, key))
         if self.image_size % self.patch_size != 0:
             raise ValueError(
                 f"data.image_size ({self.image_size}) must be divisible by model.patch_size "

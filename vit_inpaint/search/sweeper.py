@@ -90,7 +90,7 @@ class ResumableSearch(OptunaSweeperImpl):
         return self.study_name or "search"
 
     def _check(self, directions: list[str]) -> None:
-        from vit_inpaint.config.validate import check_optimized_metric, configured_task
+        from vit_inpaint.launch.validate import check_optimized_metric, configured_task
 
         name = self.study_name
         if name is not None and (not str(name).strip() or "/" in str(name) or name in ("..", ".")):

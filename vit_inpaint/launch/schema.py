@@ -19,7 +19,7 @@ option is declared once: its value in the yaml, its type and checks in the datac
     task, train.yaml's own keys: the dataclasses below (single values, checked in validate.py)
 
 What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
-when built; what spans config groups, and files, `vit_inpaint/config/validate.py` checks.
+when built; what spans config groups, and files, `vit_inpaint/launch/validate.py` checks.
 
 Each schema is stored in Hydra's ConfigStore under hydra/schema/<group>/<name> (`--help` lists no
 group under hydra/), and each yaml option names it first in its defaults list (Hydra's
@@ -65,7 +65,7 @@ from vit_inpaint.data.settings import (
 
 
 class OptimizerChecks:
-    """What every optimizer's settings must satisfy, checked when built (config/validate.py)."""
+    """What every optimizer's settings must satisfy, checked when built (launch/validate.py)."""
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZERS:
