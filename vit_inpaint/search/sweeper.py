@@ -131,7 +131,7 @@ class ResumableSearch(OptunaSweeperImpl):
 
         from omegaconf import open_dict
 
-        from vit_inpaint.config.validate import check_config
+        from vit_inpaint.launch.validate import check_config
 
         config = copy.deepcopy(self.config)
         with open_dict(config):
