@@ -164,7 +164,8 @@ class Page:
         return Shown((photo, note))
 
     def fill(self, photo, layers, score: bool, out_dir: Path) -> Shown:
-        """(side by side, zoom, difference, timing and error lines, the filled PNG's path)."""
+        """(side by side, zoom, difference, timing and error lines, [the filled PNG, the mask
+        PNG] for download: the mask is what `python -m vit_inpaint.cli.inpaint --mask` takes)."""
         try:
             if photo is None:
                 raise ExploreError("open a photo first: pick a bundled one or upload a file")
@@ -173,9 +174,11 @@ class Page:
         except ExploreError as err:
             return refused(err)
         shown = fill_photo.result_pictures(photo, mask, filled)
-        path = fill_photo.save_png(filled.images["model"], out_dir)
+        files = [fill_photo.save_png(filled.images["model"], out_dir, "filled"),
+                 fill_photo.save_png(mask.astype(np.float64), out_dir, "mask")]  # fmt: skip
         text = fill_photo.timing_line(filled) + "\n\n" + fill_photo.error_line(filled)
-        return Shown((shown["whole"], shown["zoom"], shown["difference"], text, str(path)))
+        return Shown((shown["whole"], shown["zoom"], shown["difference"], text,
+                      [str(f) for f in files]))  # fmt: skip
 
     # "Digits" -----------------------------------------------------------------------------
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vit_inpaint.viz.figures import outline_hidden
 from vit_inpaint.viz.pictures import masked_rgb, rgb, to_uint8
 
 CLICK_SIDE = 320  # pixels of the clickable input picture's side, whatever the image's size
-OUTLINE = (1.0, 0.85, 0.0)  # the hole's outline on fills: yellow shows on gray and on red
 QUERY = (0.0, 0.6, 1.0)  # the query patch's frame on attention panels
 
 
@@ -122,26 +122,6 @@ def rollout_panel(image, mask, flow: np.ndarray, patch: int, query=None, title=N
     return drawn(figure)
 
 
-def outline(axes, mask: np.ndarray) -> None:
-    """Draws the border of the hidden pixels (between a hidden and a visible pixel)."""
-    rows, cols = mask.shape
-    padded = np.pad(mask, 1)
-    segments = []
-    for r, c in zip(*np.nonzero(mask), strict=True):
-        y, x = r + 1, c + 1
-        if not padded[y - 1, x]:
-            segments.append([(c - 0.5, r - 0.5), (c + 0.5, r - 0.5)])
-        if not padded[y + 1, x]:
-            segments.append([(c - 0.5, r + 0.5), (c + 0.5, r + 0.5)])
-        if not padded[y, x - 1]:
-            segments.append([(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)])
-        if not padded[y, x + 1]:
-            segments.append([(c + 0.5, r - 0.5), (c + 0.5, r + 0.5)])
-    from matplotlib.collections import LineCollection
-
-    axes.add_collection(LineCollection(segments, colors=[OUTLINE], linewidths=2.5))
-
-
 def fills_row(truth, mask, fills: dict[str, np.ndarray], errors: dict[str, float]) -> np.ndarray:
     """truth | masked | each fill, the hole outlined in yellow, each fill's hidden-pixel error
     under its name, on one gray scale (0 black, 1 white)."""
@@ -150,7 +130,7 @@ def fills_row(truth, mask, fills: dict[str, np.ndarray], errors: dict[str, float
     for axes, (name, picture) in zip(figure.subplots(1, len(panels)), panels.items(), strict=True):
         shown = masked_rgb(truth, mask) if picture is None else rgb(picture)
         axes.imshow(shown, interpolation="nearest", vmin=0, vmax=1)
-        outline(axes, mask)
+        outline_hidden(axes, mask)
         title = name if name not in errors else f"{name}\nerror {errors[name]:.4f}"
         axes.set_title(title, fontsize=9)
         axes.set_xticks([])
