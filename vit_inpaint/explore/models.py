@@ -156,9 +156,10 @@ def load_run(run: str | os.PathLike) -> ExploredModel:
     return model
 
 
-def ship(run: str | os.PathLike, destination: str | os.PathLike) -> Path:
+def ship(run: str | os.PathLike, destination: str | os.PathLike, half: bool = False) -> Path:
     """A run's last.ckpt without the optimizer's state, with the data it trained on recorded:
-    the file the page ships (`python -m vit_inpaint.explore.models RUN DEST`)."""
+    the file the page ships (`python -m vit_inpaint.explore.models RUN DEST [--half]`). half:
+    the weights in 16-bit floats (half the size; loading turns them back into 32-bit ones)."""
     import io
 
     import torch
@@ -172,6 +173,9 @@ def ship(run: str | os.PathLike, destination: str | os.PathLike) -> Path:
     keep = ("state_dict", "hyper_parameters", "epoch", "global_step", "temperature",
             "pytorch-lightning_version")  # fmt: skip
     slim = {key: checkpoint[key] for key in keep if key in checkpoint}
+    if half:
+        slim["state_dict"] = {k: v.half() if v.is_floating_point() else v
+                              for k, v in slim["state_dict"].items()}  # fmt: skip
     slim["explore"] = {"data": model.data, "metrics": run_metrics(source)}
     buffer = io.BytesIO()
     torch.save(slim, buffer)
@@ -183,6 +187,7 @@ def ship(run: str | os.PathLike, destination: str | os.PathLike) -> Path:
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m vit_inpaint.explore.models RUN_FOLDER DESTINATION.ckpt")
-    print(f"wrote {ship(sys.argv[1], sys.argv[2])}")
+    arguments = [a for a in sys.argv[1:] if a != "--half"]
+    if len(arguments) != 2:
+        sys.exit("usage: python -m vit_inpaint.explore.models RUN_FOLDER DESTINATION.ckpt [--half]")
+    print(f"wrote {ship(*arguments, half='--half' in sys.argv)}")
