@@ -34,7 +34,7 @@ MODEL = dict(patch_size=2, dim=64, depth=2, heads=4, mlp_ratio=2.0, attention="s
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    # evaluation/metrics.py's, written out: importing that module loads torchmetrics (with scipy
+    # tasks/metrics.py's, written out: importing that module loads torchmetrics (with scipy
     # and matplotlib), the start-up cost this yardstick exists to leave out.
     weight = mask.to(pred.dtype)
     return ((pred - target).square() * weight).sum() / weight.sum()
@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         best, best_state = float("inf"), None
         start = time.perf_counter()
         for epoch in range(args.epochs):
-            order = torch.randperm(len(train_images), generator=generator(args.seed, ORDER, epoch))
+            order = torch.randperm(
+                len(train_images), generator=generator(args.seed, 0, ORDER, epoch)
+            )
             x_all, m_all = train_images[order], train_masks[order]
             for first in range(0, len(x_all), args.batch_size):
                 x = x_all[first : first + args.batch_size]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vit_inpaint.evaluation.replay import Prediction
+from vit_inpaint.report.replay import Prediction
 from vit_inpaint.viz.figures import attention_figure, flat_note, new_figure, outline_hidden
 from vit_inpaint.viz.tensorboard import head_picture
 

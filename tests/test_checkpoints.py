@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vit_inpaint.fill.model import SHIPPED
+from vit_inpaint.fill.model import SHIPPED, load_inpainter
 from vit_inpaint.models import build_classifier, build_inpainter
 from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.checkpoints import (
@@ -21,7 +21,7 @@ from vit_inpaint.tasks.checkpoints import (
     where_saved,
 )
 from vit_inpaint.tasks.classification import ClassificationModule
-from vit_inpaint.tasks.registry import TASKS, resolve
+from vit_inpaint.tasks.registry import TASKS, Task, resolve
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vit_inpaint"
 SETTINGS = dict(image_size=4, dim=16, depth=1, heads=2)
@@ -38,7 +38,7 @@ def test_every_registered_task_resolves_to_its_code():
     for name, task in TASKS.items():
         module = task.module_class()
         assert issubclass(module, TaskModule) and module.TASK == name
-        for path in (task.data, task.baselines, task.network):
+        for path in (task.data, task.baselines, task.report_columns, task.report_findings):
             assert callable(resolve(path)), path
 
 
@@ -97,3 +97,69 @@ def test_only_read_checkpoint_calls_torch_load():
                     if isinstance(node.value, ast.Name) and node.value.id == "torch":
                         callers.append(f"{path.relative_to(PACKAGE)}:{function.name}")
     assert callers == ["tasks/checkpoints.py:read_checkpoint"]
+
+
+def _saved(tmp_path, checkpoint: dict, name: str = "crafted.ckpt") -> Path:
+    path = tmp_path / name
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_settings_that_disagree_with_the_tensors_are_refused_before_a_network_is_built(
+    tmp_path, monkeypatch
+):
+    """A 137 KB file whose settings say dim 4096, depth 8 once had its 4.6 GB network built (22 s)
+    before the weights were found not to fit; now only a shapeless (meta) one is made first."""
+    built_on = []
+    original = Task.build_network
+
+    def recording(self, *args, **kwargs):
+        built_on.append(torch.empty(0).device.type)  # the default device in use
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Task, "build_network", recording)
+    crafted = _checkpoint(build_inpainter(**SETTINGS))
+    crafted["hyper_parameters"]["model"] = {**SETTINGS, "dim": 4096, "depth": 8}
+    path = _saved(tmp_path, crafted)
+    with pytest.raises(CheckpointError, match=r"crafted\.ckpt: its weights do not fit its"):
+        load_inpainter(path)
+    assert built_on == ["meta"]
+
+
+@pytest.mark.parametrize(
+    "model, found",
+    [
+        ({**SETTINGS, "image_size": -4}, "model.image_size must be a positive integer, got -4"),
+        ({**SETTINGS, "dim": "16"}, "model.dim must be a positive integer, got '16'"),
+        ({**SETTINGS, "depth": 1.5}, "model.depth must be a positive integer, got 1.5"),
+    ],
+)
+def test_invalid_model_settings_in_a_checkpoint_are_refused_naming_them(tmp_path, model, found):
+    crafted = _checkpoint(build_inpainter(**SETTINGS))
+    crafted["hyper_parameters"]["model"] = model
+    with pytest.raises(CheckpointError, match="its model settings are not valid") as refused:
+        read_checkpoint(_saved(tmp_path, crafted))
+    assert found in str(refused.value)
+
+
+@pytest.mark.parametrize("photos", ["brick", ["brick"], {"train": 5}, {"train": [1]}])
+def test_a_record_of_photographs_of_the_wrong_type_is_refused(tmp_path, photos):
+    crafted = _checkpoint(build_inpainter(**SETTINGS), photos=photos)
+    with pytest.raises(CheckpointError, match="its record of the photographs it trained on"):
+        load_inpainter(_saved(tmp_path, crafted))
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), 0.0, -1.0, float("inf"), "1", True])
+def test_a_classifier_temperature_that_is_not_positive_and_finite_is_refused(
+    tmp_path, temperature
+):
+    """NaN or 0 gave NaN probabilities, -1 flipped every argmax: refused on every route."""
+    crafted = _checkpoint(build_classifier(3, **SETTINGS), num_classes=3)
+    crafted["temperature"] = temperature
+    path = _saved(tmp_path, crafted)
+    with pytest.raises(CheckpointError, match="its temperature must be a positive finite number"):
+        read_checkpoint(path)
+    with pytest.raises(CheckpointError, match="its temperature must be a positive finite number"):
+        ClassificationModule(model=SETTINGS, num_classes=3).on_load_checkpoint(crafted)
+    crafted["temperature"] = 1.7
+    assert ClassificationModule.load_from_checkpoint(_saved(tmp_path, crafted)).temperature == 1.7

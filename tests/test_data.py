@@ -124,3 +124,66 @@ def test_ddp_shards_split_an_epoch_into_equal_disjoint_parts():
     # Together the shards are the unsharded epoch's order, interleaved, minus the odd one out.
     whole = torch.cat([b[0] for b in TensorBatches(images, masks, 32, seed=5, shuffle=True)])
     assert torch.equal(whole[0:202:2], served[0]) and torch.equal(whole[1:202:2], served[1])
+
+
+def draw_every_stream(dm, epochs: int) -> dict[tuple[int, ...], set[str]]:
+    """Every seed stream a data module draws (key -> the functions that drew it) while it sets up,
+    serves `epochs` training epochs, and serves validation and test."""
+    import sys
+
+    from vit_inpaint.data import seeds
+
+    drawn: dict[tuple[int, ...], set[str]] = {}
+    plumbing = {"stream_seed", "generator", "_generator", "order_stream", "<lambda>"}
+    original = seeds.stream_seed
+
+    def recording(*keys):
+        frame = sys._getframe(1)
+        while frame.f_code.co_name in plumbing:
+            frame = frame.f_back
+        drawn.setdefault(keys, set()).add(frame.f_code.co_name)
+        return original(*keys)
+
+    seeds.stream_seed = recording
+    try:
+        dm.setup()
+        for epoch in range(epochs):
+            dm._epoch = lambda e=epoch: e
+            list(dm.train_dataloader())
+        list(dm.val_dataloader())
+        loaders = dm.test_dataloader()
+        for loader in loaders if isinstance(loaders, list) else [loaders]:
+            list(loader)
+    finally:
+        seeds.stream_seed = original
+    return drawn
+
+
+def test_every_random_stream_of_a_seed_is_its_own():
+    """The shuffle, each split's images and masks, fresh images and masks per epoch and the test
+    masks of every kind: no two purposes share a stream (the shuffle of epoch 0 once drew the test
+    images' stream, and of epoch 1 the test masks')."""
+    from vit_inpaint.data import seeds
+    from vit_inpaint.data.labelled import LabelledDataModule
+    from vit_inpaint.data.sources import GaussianField
+
+    inpainting = datamodule(fresh_masks=True, fresh_images=True, num_train=60, num_val=30)
+    inpainting.images = {}  # drawn again below, with the recorder on
+    labelled = LabelledDataModule(
+        images=GaussianField(),
+        image_size=4,
+        num_train=60,
+        num_val=30,
+        num_test=30,
+        batch_size=32,
+        fresh_images=True,
+    )
+    for dm in (inpainting, labelled):
+        drawn = draw_every_stream(dm, epochs=3)
+        assert any(seeds.ORDER in key[2:3] for key in drawn)  # the shuffle is among them
+        shared = {key: users for key, users in drawn.items() if len(users) > 1}
+        assert not shared, f"one stream drawn for several purposes: {shared}"
+        first_draws = {
+            key: tuple(torch.rand(8, generator=seeds.generator(*key)).tolist()) for key in drawn
+        }
+        assert len(set(first_draws.values())) == len(first_draws), "two streams draw alike"

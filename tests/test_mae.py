@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from tests.conftest import TINY, compose_config
-from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.data.masking import PatchMasking, hides_whole_patches
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.models import build_inpainter
 from vit_inpaint.models.encoder import is_encoder_key
 from vit_inpaint.models.mae import MaskedAutoencoderViT
@@ -109,7 +109,7 @@ def test_which_masks_hide_whole_patches():
         (("masking=patches", "masking.ratio=1.0"), "masking.ratio must be between 0 and 1"),
         (("masking=patches", "model.prior=pushpull"), "model=mae takes no prior"),
         (("masking=patches", "model.decoder_heads=3"), "decoder_dim .* divisible"),
-        (("task=classify", "data=digits"), "model=mae is a pretraining model for task=inpaint"),
+        (("task=classify", "data=digits"), "model=mae has no classifier for task=classify"),
         (("masking=patches", "model.name=vae"), "model.name must be one of"),
     ],
 )
@@ -188,3 +188,12 @@ def test_bench_mae_trains_both_models_on_the_same_masks_and_reports_them(monkeyp
     bench_mae.main(args)
     assert lines[-2].startswith("8x8, 75% of the 2x2 patches hidden, 3 epochs of 64: vit ")
     assert lines[-1].startswith("  at equal wall time (")
+
+
+def test_the_classifier_is_the_named_models_and_model_mae_has_none():
+    from vit_inpaint.models import build_classifier
+    from vit_inpaint.models.classifier import ViTClassifier
+
+    assert isinstance(build_classifier(3, name="vit", **SETTINGS), ViTClassifier)
+    with pytest.raises(ValueError, match="model=mae has no classifier"):
+        build_classifier(3, name="mae", **SETTINGS, decoder_dim=16, decoder_heads=2)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.storage.run_folder import Launch, RunFolder, RunFolderError, in_multirun
 from vit_inpaint.tasks.registry import task_of
 
@@ -24,12 +25,26 @@ def output_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
-def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
-    """Runs fit (+ test) for `cfg`; returns cfg.optimized_metric's final value if set.
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run gives back: its metrics (as in metrics.json), its folder, and the value of
+    cfg.optimized_metric (None without one), which train.py returns to a sweeper."""
+
+    metrics: dict[str, float]
+    output_dir: Path
+    optimized: float | None
+
+
+def train(
+    cfg: DictConfig, extra_callbacks: list | None = None, launch: Launch | None = None
+) -> TrainResult:
+    """Runs fit (+ test) for `cfg`.
 
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
+    launch: told when training begins (train.py keeps what a failure after that wrote).
     """
-    Launch.began = False
+    launch = launch if launch is not None else Launch()
+    resolve_last_checkpoint(cfg)
     check_config(cfg, multirun=in_multirun())
     if cfg.get("training_recipe"):
         log.info(
@@ -51,12 +66,41 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
         raise ConfigError(str(error)) from None
     with folder:
         check_epochs_left(cfg, resumed)  # after the folder's checks: a finished run says so
-        return _fit_and_test(cfg, folder, extra_callbacks, start)
+        return _fit_and_test(cfg, folder, extra_callbacks, start, launch)
+
+
+def resolve_last_checkpoint(cfg: DictConfig) -> None:
+    """ckpt_path=last: the last checkpoint of the run in this launch's folder (the folder
+    hydra.run.dir names, or the run conf/hydra/default.yaml found for these overrides); a
+    ConfigError where it has none."""
+    from vit_inpaint.storage.resume_last import LAST, last_checkpoint, no_last_checkpoint_line
+
+    if cfg.get("ckpt_path") != LAST:
+        return
+    output_dir = output_dir_of(cfg)
+    last = last_checkpoint(output_dir)
+    if not last.is_file():
+        raise ConfigError(no_last_checkpoint_line(output_dir, named=_run_dir_given()))
+    cfg.ckpt_path = str(last)
+    log.info("ckpt_path=last: resuming %s", last)
+
+
+def _run_dir_given() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return True  # train(cfg) called from Python: the folder is the one the caller set
+    given = HydraConfig.get().overrides.hydra
+    return any(str(o).partition("=")[0] in ("hydra.run.dir", "hydra.sweep.dir") for o in given)
 
 
 def _fit_and_test(
-    cfg: DictConfig, folder: RunFolder, extra_callbacks: list | None, start: dict | None
-) -> float | None:
+    cfg: DictConfig,
+    folder: RunFolder,
+    extra_callbacks: list | None,
+    start: dict | None,
+    launch: Launch,
+) -> TrainResult:
     import lightning as L
     import torch
     from hydra.utils import instantiate
@@ -82,7 +126,7 @@ def _fit_and_test(
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     log.info("training %s on %s", module.describe(), folder.output_dir)
-    Launch.began = True
+    launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     # The baselines were scored once, before fit: recorded here beside the model's metrics.
     prefixes = ("val/", "test/") if cfg.get("test") else ("val/",)
@@ -100,7 +144,7 @@ def _fit_and_test(
         log.info(console_summary(metrics, folder.output_dir))
 
     optimized = cfg.get("optimized_metric")
-    return metrics.get(optimized) if optimized else None
+    return TrainResult(metrics, folder.output_dir, metrics.get(optimized) if optimized else None)
 
 
 def build_module(cfg: DictConfig, datamodule):
@@ -117,6 +161,11 @@ def is_ddp_child() -> bool:
     return os.environ.get("LOCAL_RANK", "0") != "0"
 
 
+# Run settings outside `model` that change the network a task module builds (tasks/registry.py
+# Task.build_network): finetune=linear_probe adds a norm before the head.
+NETWORK_RUN_SETTINGS = ("finetune",)
+
+
 def check_checkpoints(cfg: DictConfig) -> dict | None:
     """ckpt_path and a test_ckpt file must be checkpoints of this project whose weights fit the
     configured model; returns ckpt_path's checkpoint (None without one)."""
@@ -131,7 +180,9 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
         path, checkpoint = _checkpoint_of(cfg, field)
         if checkpoint is None:
             continue
-        why = mismatch(checkpoint, model_settings, task=task_of(cfg).name)
+        # The network the run will load it into: a finetune=full run has no linear probe's norm.
+        run = {key: cfg.get(key) for key in NETWORK_RUN_SETTINGS if key in cfg}
+        why = mismatch(checkpoint, model_settings, task=task_of(cfg).name, run=run)
         if why is not None:
             raise ConfigError(
                 f"{field}: {path} holds {why}: give the settings it was trained with, or "

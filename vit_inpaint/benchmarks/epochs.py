@@ -113,8 +113,8 @@ def run_bare(
     images, masks, model_cfg: dict, batch_size: int, epochs: int, device: str = "cpu"
 ) -> list[float]:
     from vit_inpaint.data.splits import TensorBatches
-    from vit_inpaint.evaluation.metrics import masked_mse
     from vit_inpaint.models.vit import InpaintingViT
+    from vit_inpaint.tasks.metrics import masked_mse
     from vit_inpaint.tasks.optim import build_optimizer
 
     model = InpaintingViT(image_size=images.shape[-1], **model_cfg).to(device)

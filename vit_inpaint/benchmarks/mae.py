@@ -47,8 +47,8 @@ def compare_at(image_size: int, args) -> dict:
 
     from vit_inpaint.data.masking import PatchMasking
     from vit_inpaint.data.sources import GaussianField
-    from vit_inpaint.evaluation.metrics import masked_mse
     from vit_inpaint.models import build_inpainter
+    from vit_inpaint.tasks.metrics import masked_mse
     from vit_inpaint.tasks.optim import build_optimizer
 
     source = GaussianField()

@@ -60,6 +60,7 @@ from vit_inpaint.storage.images import (
     read_mask,
     split_alpha,
 )
+from vit_inpaint.storage.outputs import same_file
 
 # torch, Lightning, imageio and scikit-image are imported inside the functions that need them, so
 # `--help` and errors found in the arguments answer at once instead of after seconds of imports.
@@ -138,17 +139,6 @@ def _check_output(parser: argparse.ArgumentParser, option: str, path: Path) -> N
         parser.error(f"argument {option}: {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         parser.error(f"argument {option}: {path}: folder {folder} is not writable")
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether two names are one file: the same resolved path, or (when both exist) the same file
-    on disk, which also catches hard links and symbolic links."""
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet): then they cannot be the same file
-        return False
 
 
 def _check_inputs_against_outputs(parser: argparse.ArgumentParser, args) -> None:

@@ -20,8 +20,7 @@ import re
 import sys
 from collections.abc import Iterator
 
-from vit_inpaint.config.renamed import retired_name_line
-from vit_inpaint.errors import JobFailed
+from vit_inpaint.errors import ConfigError, JobFailed
 
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 # OmegaConf's messages for a value its node cannot take (omegaconf/nodes.py).
@@ -36,7 +35,7 @@ TYPE_WORDS["bool"] = TYPE_WORDS["Boolean"]
 
 def unknown_key_line(key: str, schema: type | None) -> str:
     """The line for a key the config does not have; schema: the dataclass of the node it was
-    put in (config/schema.py), whose fields are the keys that node takes."""
+    put in (launch/schema.py), whose fields are the keys that node takes."""
     line = f"{key}: no such setting"
     if schema is not None and dataclasses.is_dataclass(schema):
         parent = key.rpartition(".")[0] or "the top level of the config"
@@ -96,8 +95,18 @@ def missing_option_line(error: BaseException) -> str | None:
     return f"{group}={option}: no such option; choose one of {', '.join(error.options)}"
 
 
-# In this order: a retired spelling is also a missing option or an unknown key.
-LINES = (retired_name_line, type_error_line, unknown_key_error_line, missing_option_line)
+def project_error_line(error: BaseException) -> str | None:
+    """A ConfigError raised by the project's own code while Hydra runs (a sweeper's checks)."""
+    return str(error) if isinstance(error, ConfigError) else None
+
+
+# In this order: a project error first, then what Hydra reports.
+LINES = (
+    project_error_line,
+    type_error_line,
+    unknown_key_error_line,
+    missing_option_line,
+)
 
 
 def config_error_line(error: BaseException) -> str | None:

@@ -286,21 +286,10 @@ class MixedMasking:
         return 1
 
 
-def build_free_masking(name: str, **params):
-    """holes | dropout | strokes | mixed from their config (conf/masking/<name>.yaml)."""
-    if name == "holes":
-        return HolesMasking(**params)
-    if name == "dropout":
-        return DropoutMasking(**params)
-    if name == "strokes":
-        return StrokesMasking(**params)
-    if name == "mixed":
-        parts = {"holes": Holes, "dropout": Dropout, "strokes": Strokes}
-        for part, kind in parts.items():
-            if part in params:
-                params[part] = kind(**dict(params[part]))
-        return MixedMasking(**params)
-    raise ValueError(f"unknown masking {name!r}")
-
-
-FREE_MASKINGS = ("holes", "dropout", "strokes", "mixed")
+def mixed_masking(**params) -> MixedMasking:
+    """masking=mixed from its config, whose kinds arrive as plain mappings."""
+    parts = {"holes": Holes, "dropout": Dropout, "strokes": Strokes}
+    for part, kind in parts.items():
+        if part in params:
+            params[part] = kind(**dict(params[part]))
+    return MixedMasking(**params)

@@ -26,7 +26,8 @@ class TensorBatches:
 
     Lightning takes any sized iterable as a dataloader. Shuffling permutes the whole split once per
     epoch, after which every batch is a zero-copy slice. The order and the fresh masks of epoch e
-    depend on (seed, e) alone, so a run resumed at epoch e sees the batches it would have seen.
+    depend on (seed, e) alone, so a run resumed at epoch e sees the batches it would have seen;
+    the order's stream is keyed by (seed, split, ORDER, e) like every stream in data/seeds.py.
     `fresh_images` / `fresh_masks`, when given, make epoch e's images / second tensor.
 
     Under DDP (`num_shards` processes), every process draws the same permutation and keeps the
@@ -42,6 +43,7 @@ class TensorBatches:
         batch_size: int,
         seed: int = 0,
         shuffle: bool = False,
+        split: int = 0,
         fresh_images: Callable[[int], torch.Tensor] | None = None,
         fresh_masks: Callable[[int], torch.Tensor] | None = None,
         epoch: Callable[[], int] = lambda: 0,
@@ -54,6 +56,7 @@ class TensorBatches:
         self.batch_size = batch_size
         self.seed = seed
         self.shuffle = shuffle
+        self.split = split
         self.fresh_images = fresh_images
         self.fresh_masks = fresh_masks
         self.epoch = epoch
@@ -67,7 +70,7 @@ class TensorBatches:
         images = self.images if self.fresh_images is None else self.fresh_images(epoch)
         masks = self.masks if self.fresh_masks is None else self.fresh_masks(epoch)
         if self.shuffle:
-            order = torch.randperm(len(images), generator=generator(self.seed, ORDER, epoch))
+            order = torch.randperm(len(images), generator=self.order_stream(epoch))
             images, masks = images[order], masks[order]
         if self.num_shards > 1:
             per_shard = len(images) // self.num_shards
@@ -75,6 +78,10 @@ class TensorBatches:
             images, masks = images[keep], masks[keep]
         for start in range(0, len(images), self.batch_size):
             yield images[start : start + self.batch_size], masks[start : start + self.batch_size]
+
+    def order_stream(self, epoch: int) -> torch.Generator:
+        """Epoch `epoch`'s shuffle: its own stream, never one a split's images or masks use."""
+        return generator(self.seed, self.split, ORDER, epoch)
 
 
 class SplitsDataModule(L.LightningDataModule):
@@ -123,6 +130,7 @@ class SplitsDataModule(L.LightningDataModule):
             self.batch_size,
             seed=self.seed,
             shuffle=True,
+            split=SPLITS.index("train"),
             fresh_images=fresh_images,
             fresh_masks=fresh_second,
             epoch=self._epoch,

@@ -14,8 +14,6 @@ from vit_inpaint.explore.models import ExploredModel, ExploreError
 
 MASKINGS = ("2x2 patch", "one pixel", "clicked pixels")
 FUSIONS = ("mean", "max", "min")  # how rollout fuses a layer's heads (vit-explain's choices)
-# Attention within this much of uniform (1/N) on every key counts as flat in the sentences.
-FLAT_TOLERANCE = 0.05
 
 
 def sample_image(model: ExploredModel, lengthscale: float, seed: int) -> np.ndarray:
@@ -167,13 +165,6 @@ def hidden_patches(mask: np.ndarray, patch: int) -> list[int]:
     grid = mask.shape[0] // patch
     blocks = mask.reshape(grid, patch, grid, patch).any(axis=(1, 3))
     return [int(i) for i in np.flatnonzero(blocks)]
-
-
-def neighbours(index: int, grid: int) -> list[int]:
-    """The patches that share an edge with patch `index` on a grid x grid patch grid."""
-    row, col = divmod(index, grid)
-    near = [(row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)]
-    return [r * grid + c for r, c in near if 0 <= r < grid and 0 <= c < grid]
 
 
 def tokens(model: ExploredModel, image: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from vit_inpaint.explore.inside_vit import FLAT_TOLERANCE, neighbours
+from vit_inpaint.viz.figures import FLAT_TOLERANCE  # the sweep report's pictures call it flat too
 
 DATA_NAMES = {"uniform_noise": "i.i.d. uniform noise", "gaussian_field": "Gaussian fields",
               "digits": "handwritten digits", "photos": "photographs"}  # fmt: skip
+
+
+def neighbours(index: int, grid: int) -> list[int]:
+    """The patches that share an edge with patch `index` on a grid x grid patch grid."""
+    row, col = divmod(index, grid)
+    near = [(row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)]
+    return [r * grid + c for r, c in near if 0 <= r < grid and 0 <= c < grid]
 
 
 def spread(weights: np.ndarray) -> float:

@@ -1,30 +1,19 @@
 """The networks: the shared encoder (`encoder.py`) with an inpainting head (`vit.py`, model=vit),
 a masked-autoencoder decoder (`mae.py`, model=mae) or a classification head (`classifier.py`),
-each built from its config's settings here."""
+each built by name through the model registry (`registry.py`)."""
 
 from __future__ import annotations
 
-from vit_inpaint.models.settings import MODEL_NAMES
+from vit_inpaint.models.registry import CLASSIFIER, INPAINTER, get_model
 
 
 def build_inpainter(name: str = "vit", **settings):
     """The inpainting network that conf/model/<name>.yaml describes. Checkpoints written before
     model.name existed have no name: they are all model=vit."""
-    if name == "mae":
-        from vit_inpaint.models.mae import MaskedAutoencoderViT
-
-        return MaskedAutoencoderViT(**settings)
-    if name == "vit":
-        from vit_inpaint.models.vit import InpaintingViT
-
-        return InpaintingViT(**settings)
-    raise ValueError(f"model.name must be one of {MODEL_NAMES}, got {name!r}")
+    return get_model(name).network(INPAINTER, **settings)
 
 
 def build_classifier(num_classes: int, name: str = "vit", **settings):
-    """The classifier on the encoder that `settings` describe. model.name says in which
-    inpainting network an encoder was pretrained (config/validate.py refuses to classify with
-    model=mae); the classifier is the same either way."""
-    from vit_inpaint.models.classifier import ViTClassifier
-
-    return ViTClassifier(**settings, num_classes=num_classes)
+    """The classifier of model `name` (launch/validate.py refuses a model without one before a
+    run starts: model=mae is pretrained, and its encoder loaded into model=vit's classifier)."""
+    return get_model(name).network(CLASSIFIER, num_classes=num_classes, **settings)

@@ -110,11 +110,17 @@ def biharmonic_fill(
     from scipy.sparse.linalg import cg
 
     height, width = mask.shape
-    values = np.where(mask, 0.0, image).astype(np.float32)
     i, j = (index.astype(np.int32) for index in np.nonzero(mask))
     n = i.size
     if n == 0:
-        return values.astype(np.float64)
+        return np.asarray(image, dtype=np.float64).copy()
+    # Solved for the image less its visible pixels' mean, added back at the end: constants are
+    # what L L leaves unchanged, so this changes no solution, but what is left for conjugate
+    # gradients to find is the detail only. A fill that is nearly flat (one visible pixel: the
+    # exact fill is its value everywhere) is then found exactly instead of being chased, badly
+    # conditioned, across a whole image.
+    offset = float(np.mean(image[~mask])) if n < mask.size else 0.0
+    values = np.where(mask, 0.0, image - offset).astype(np.float32)
     # What the visible pixels impose, the right-hand side -(L L v) at the hidden pixels, and the
     # push-pull start: first, so that their image-sized temporaries are gone before the matrix.
     rhs = -_laplacian_numpy(_laplacian_numpy(values))[i, j]
@@ -157,6 +163,8 @@ def biharmonic_fill(
     del normal
     out = values.astype(np.float64)
     out[i, j] = solution
+    out += offset
+    out[~mask] = image[~mask]  # the visible pixels exactly as given, not shifted and back
     return out
 
 

@@ -1,10 +1,10 @@
 """What a model is built from: conf/model/vit.yaml and mae.yaml, as the networks receive it.
 
 Each dataclass is at once the schema Hydra checks the config group `model` against (types, as it
-composes: vit_inpaint/config/schema.py registers them) and the settings the networks check and
+composes: vit_inpaint/launch/schema.py registers them) and the settings the networks check and
 read (`Encoder(**settings)` builds one): a field and its checks are written here only, and stay
 torch-free so that checking a config never loads torch. Checks that need another config group
-(the masking of model=mae, the task) are in vit_inpaint/config/validate.py.
+(the masking of model=mae, the task) are in vit_inpaint/launch/validate.py.
 
 The defaults are the library's (`InpaintingViT()` in a notebook); a run's values come from the
 yaml files, which set every field.
@@ -12,10 +12,8 @@ yaml files, which set every field.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-MODEL_NAMES = ("vit", "mae")  # model.name: conf/model/vit.yaml, mae.yaml
 POS_EMBEDDINGS = ("learned", "sincos", "none")  # model.pos_embedding
 ATTENTIONS = ("manual", "sdpa")  # model.attention
 PRIORS = ("none", "pushpull", "biharmonic")  # model.prior
@@ -52,17 +50,16 @@ class ModelSettings:
     normalize: bool = False
     # Channels of a convolutional stem before the patches (models/encoder.py ConvStem); 0: none.
     stem_channels: int = 0
-    # vit | mae (MAESettings). Last, so that ModelSettings(8, 2, dim=32) reads as InpaintingViT's
-    # arguments always did (image_size, patch_size).
+    # vit | mae (MAESettings), models/registry.py. Last, so that ModelSettings(8, 2, dim=32)
+    # reads as InpaintingViT's arguments always did (image_size, patch_size).
     name: str = "vit"
 
     def __post_init__(self) -> None:
         # As ValueError naming the field: the config check reports it as one `error:` line.
-        _one_of("name", self.name, MODEL_NAMES)
+        # (model.name itself is checked by the registry, models/registry.py, that chose this.)
+        _positive_integer("image_size", self.image_size)  # -4 passes the divisibility check
         for key in ("patch_size", "dim", "depth", "heads"):
-            value = getattr(self, key)
-            if value is None or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"model.{key} must be positive (and finite), got {value}")
+            _positive_integer(key, getattr(self, key))
         if self.image_size % self.patch_size != 0:
             raise ValueError(
                 f"data.image_size ({self.image_size}) must be divisible by model.patch_size "
@@ -113,11 +110,3 @@ class MAESettings(ModelSettings):
                 f"model.decoder_dim ({self.decoder_dim}) must be divisible by "
                 f"model.decoder_heads ({self.decoder_heads})"
             )
-
-
-def model_settings(name: str = "vit", **settings) -> ModelSettings:
-    """The checked settings of conf/model/<name>.yaml (checkpoints written before model.name
-    existed have no name: they are all model=vit)."""
-    _one_of("name", name, MODEL_NAMES)  # before another network's settings are refused
-    kind = MAESettings if name == "mae" else ModelSettings
-    return kind(name=name, **settings)

@@ -70,7 +70,10 @@ def run_of_checkpoint(ckpt_path: str | None) -> Path | None:
 
 
 def resumes(ckpt_path: str | None, output_dir: str | os.PathLike) -> bool:
-    """Whether ckpt_path is a checkpoint of the run in output_dir (a resume in place)."""
+    """Whether ckpt_path is a checkpoint of the run in output_dir (a resume in place);
+    ckpt_path=last always is (storage/resume_last.py)."""
+    if ckpt_path == "last":
+        return True
     run = run_of_checkpoint(ckpt_path)
     return run is not None and os.path.abspath(run) == os.path.abspath(output_dir)
 
@@ -340,11 +343,13 @@ class RunFolder:
 # --- Release what a refused launch made --------------------------------------------------------
 
 
+@dataclass
 class Launch:
-    """Where the current train() call stands: once training has begun, a failure keeps the
-    run's files (its checkpoints resume it); before that, train.py discards what it wrote."""
+    """Where one train() call stands (train.py makes one per call and hands it in): once training
+    has begun, a failure keeps the run's files (its checkpoints resume it); before that, train.py
+    discards what it wrote."""
 
-    began = False
+    began: bool = False
 
 
 def in_multirun() -> bool:

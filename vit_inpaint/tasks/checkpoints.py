@@ -60,7 +60,54 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     except ValueError as err:  # a task this version does not know
         raise CheckpointError(f"{path}: {err}") from None
     check_weights(checkpoint["state_dict"], path)
+    check_recorded_values(checkpoint, path)
     return checkpoint
+
+
+def check_recorded_values(checkpoint: dict, source: str | os.PathLike) -> None:
+    """What a checkpoint records besides its weights, each of the type and range training writes,
+    or a CheckpointError naming it: its model settings (checked by its model's settings object,
+    models/registry.py), the photographs it trained on (the evaluate tool refuses them) and a
+    classifier's temperature (NaN or 0 would give NaN probabilities, -1 flip every argmax)."""
+    from vit_inpaint.models.registry import model_settings
+
+    hparams = checkpoint["hyper_parameters"]
+    try:
+        model_settings(**hparams["model"])
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(
+            f"{source}: its model settings are not valid ({one_line(err)})"
+        ) from None
+    photos = hparams.get("photos")
+    if photos is not None and not (
+        isinstance(photos, dict)
+        and all(isinstance(names, (list, tuple)) for names in photos.values())
+        and all(isinstance(name, str) for names in photos.values() for name in names)
+    ):
+        raise CheckpointError(
+            f"{source}: its record of the photographs it trained on is not a mapping of splits "
+            f"to photograph names (got {one_line(repr(photos))[:80]})"
+        )
+    if "temperature" in checkpoint:
+        check_temperature(checkpoint["temperature"], source)
+
+
+def check_temperature(value, source: str | os.PathLike) -> float:
+    """A classifier's saved temperature as a float: a positive finite number, or CheckpointError."""
+    import math
+
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise CheckpointError(
+            f"{source}: its temperature must be a positive finite number, got {value!r} (a "
+            "temperature fitted on the validation split is always one)"
+        )
+    return float(value)
 
 
 def check_weights(state_dict: dict, source: str | os.PathLike) -> None:
@@ -121,8 +168,11 @@ def build_network(
     if written_by.name != task:
         raise CheckpointError(f"{source}: a checkpoint of task={written_by.name}, not task={task}")
     hparams = checkpoint["hyper_parameters"]
+    state = model_state(checkpoint)
+    wrong = _shape_mismatch(written_by, hparams, state)  # before a network of any size is made
+    if wrong is not None:
+        raise CheckpointError(f"{source}: its weights do not fit its settings ({wrong})")
     try:
-        state = model_state(checkpoint)
         network = written_by.build_network(hparams["model"], hparams, state_keys=state)
         network.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
@@ -132,15 +182,51 @@ def build_network(
     return network.eval()
 
 
-def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) -> str | None:
+def shapes_of(build) -> dict:
+    """The tensor shapes of the network `build()` makes, made on torch's meta device: no memory
+    and no time, whatever size the settings say (a checkpoint's settings are checked against its
+    tensors before a network is built for real)."""
+    with torch.device("meta"):
+        network = build()
+    return {k: v.shape for k, v in network.state_dict().items()}
+
+
+def _shape_mismatch(task: Task, hparams: dict, state: dict) -> str | None:
+    """The first tensor of `state` whose name or shape the network `hparams` describe does not
+    have, or None."""
+    try:
+        expected = shapes_of(
+            lambda: task.build_network(hparams["model"], hparams, state_keys=state)
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        return one_line(err)
+    found = {k: v.shape for k, v in state.items()}
+    wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]
+    if not wrong:
+        return None
+    key, settings = wrong[0], hparams["model"]
+    there = tuple(found[key]) if key in found else "absent"
+    here = tuple(expected[key]) if key in expected else "absent"
+    described = ", ".join(
+        f"{k}={settings[k]!r}" for k in ("image_size", "dim", "depth") if k in settings
+    )
+    return f"{key}: {there} in the file, {here} for the settings it records ({described})"
+
+
+def mismatch(
+    checkpoint: dict, model_settings: dict, task: str | None = None, run: dict | None = None
+) -> str | None:
     """Why the checkpoint cannot give the model `model_settings` describe, naming the settings
     that differ (or the first tensor that does not fit); None when it fits.
 
     task: the configured task, whose whole model the checkpoint must be (resuming, testing): any
     differing setting is refused, even one that changes no shape. None: only its encoder must fit
     (init_from=, which starts a run of either task from either task's checkpoint), and only
-    settings that change the encoder's shapes matter."""
+    settings that change the encoder's shapes matter. run: the configured run's settings that
+    shape its network besides the model's (`finetune`: a linear probe's network has a norm more),
+    so the network checked is the one the run will load the checkpoint into."""
     saved = checkpoint["hyper_parameters"]["model"]
+    hyper_parameters = {**checkpoint["hyper_parameters"], **(run or {})}
     found = {k: v.shape for k, v in model_state(checkpoint).items()}
     if task is not None:
         written_by = checkpoint_task(checkpoint).name
@@ -151,15 +237,16 @@ def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) ->
             )
         what, fits = "a model", "weights that do not fit the configured model"
         settings = sorted(set(saved) & set(model_settings))
-        network = checkpoint_task(checkpoint).build_network(
-            model_settings, checkpoint["hyper_parameters"], state_keys=found
+        expected = shapes_of(
+            lambda: checkpoint_task(checkpoint).build_network(
+                model_settings, hyper_parameters, state_keys=found
+            )
         )
-        expected = {k: v.shape for k, v in network.state_dict().items()}
     else:
         what, fits = "an encoder", "an encoder that does not fit the configured model"
         settings = [k for k in ENCODER_SETTINGS if k in saved and k in model_settings]
         wanted = {k: v for k, v in model_settings.items() if k in ENCODER_SETTINGS}
-        expected = {k: v.shape for k, v in Encoder(**wanted).state_dict().items()}
+        expected = shapes_of(lambda: Encoder(**wanted))
         found = {k: v for k, v in found.items() if is_encoder_key(k)}
     wrong = [k for k in sorted(set(expected) | set(found)) if expected.get(k) != found.get(k)]
     differ = [
@@ -170,6 +257,13 @@ def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) ->
     if not wrong and (task is None or not differ):
         return None
     if differ:
+        return f"{what} of other settings ({', '.join(differ)})"
+    differ = [
+        f"{key}={checkpoint['hyper_parameters'].get(key)!r} there, {value!r} here"
+        for key, value in (run or {}).items()
+        if key in checkpoint["hyper_parameters"] and checkpoint["hyper_parameters"][key] != value
+    ]
+    if differ:  # and the shapes differ: a run of these settings cannot load it
         return f"{what} of other settings ({', '.join(differ)})"
     key = wrong[0]
     there = tuple(found[key]) if key in found else "absent"

@@ -16,6 +16,7 @@ import logging
 
 from torch import nn
 
+from vit_inpaint.errors import ConfigError
 from vit_inpaint.models.encoder import is_encoder_key
 from vit_inpaint.tasks.checkpoints import checkpoint_task, model_state
 
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 def freeze_for(model: nn.Module, finetune: str) -> None:
     """Sets requires_grad for `finetune`: full (everything trains), linear_probe (only the head),
     last_block (the last transformer block, the final norm and the head)."""
+    if finetune == "last_block" and not getattr(model, "has_blocks", False):
+        raise ConfigError(
+            f"finetune=last_block needs transformer blocks; {type(model).__name__} has none: "
+            "use finetune=full or linear_probe"
+        )
     frozen = {
         "full": lambda name: False,
         "linear_probe": is_encoder_key,

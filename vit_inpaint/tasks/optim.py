@@ -9,6 +9,7 @@ import math
 import torch
 
 from vit_inpaint.config.choices import OPTIMIZERS, SCHEDULES
+from vit_inpaint.errors import ConfigError
 
 
 def build_optimizer(
@@ -41,6 +42,11 @@ def layer_groups(model: torch.nn.Module, lr: float, decay: float) -> list[dict]:
 
     Frozen weights (finetune=linear_probe|last_block) are left out. Returns torch param groups,
     one per layer, each with its own "lr" (which the cosine schedule then scales)."""
+    if not getattr(model, "has_blocks", False):
+        raise ConfigError(
+            f"optimizer.layer_decay needs transformer blocks; {type(model).__name__} has none: "
+            "set optimizer.layer_decay=1"
+        )
     depth = len(model.blocks)
     layers: dict[int, list[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():

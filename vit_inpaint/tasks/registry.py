@@ -1,25 +1,22 @@
-"""Every task (`task=NAME`) in one table: its LightningModule, data, baselines, network, metrics and
-how to recognise its checkpoints. Code that differs by task looks its task up here instead of
-asking `if task == ...`.
+"""Every task (`task=NAME`) in one table: its LightningModule, data, baselines, network, metrics,
+its part of the sweep report and how to recognise its checkpoints. Code that differs by task
+looks its task up here instead of asking `if task == ...`.
 
 Torch-free: each entry names its code by import path ("module:attribute"), imported on first use,
 so config checks (before torch loads) and the Lightning-free inpaint tool can read the table.
+
+Adding a task: its module (a TaskModule, tasks/), its data builder, its baselines, its report
+wording (columns, findings, glossary), conf/task/<name>.yaml, and one `register_task(Task(...))`.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from omegaconf import OmegaConf
 
 from vit_inpaint.config.choices import CLASSIFY_METRIC_NAMES, METRIC_NAMES
-
-
-def resolve(path: str):
-    """The object "package.module:attribute" names."""
-    module, _, attribute = path.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+from vit_inpaint.config.lazy import resolve as resolve
 
 
 @dataclass(frozen=True)
@@ -28,25 +25,26 @@ class Task:
     module: str  # its LightningModule (tasks/): from_config(cfg, datamodule), load_from_checkpoint
     data: str  # cfg -> its LightningDataModule
     baselines: str  # its set-up data module -> {"val/<metric>_<baseline>": value, ...}
-    network: str  # (network_args..., **model settings) -> the bare network (models/)
+    # The role its network plays (models/registry.py: "inpainter", "classifier"): a model that
+    # has no network for that role cannot train this task, and is refused before the run.
+    network_role: str
     metrics: tuple[str, ...]  # what the module logs per split (val/<name>, test/<name>)
     baseline_prefixes: tuple[str, ...]  # the baselines' metrics beside them: val/<prefix><name>
+    # Its part of the sweep report (report/write.py), each configurations -> ...: the main
+    # table's columns ([Column], the essentials), the all-metrics table's, the sentences of the
+    # opening paragraph (report/findings.py), the glossary under the main table (Markdown
+    # bullets). Required: a task has its own words, never another task's by default.
+    report_columns: str
+    report_all_columns: str
+    report_findings: str
+    report_glossary: str
+    report_heading: str | None = None  # the table's heading (None: the report's main results)
     network_args: tuple[str, ...] = ()  # hyper_parameters the network takes besides "model"
     # Checkpoints written before they stored their task: the hyperparameter only this task's
     # modules saved (an old file with none of these keys is DEFAULT's).
     old_checkpoint_key: str | None = None
-    pretrains_mae: bool = False  # whether model=mae (a pretraining network) can train this task
     labelled: bool = False  # trains on labelled images (LABELLED_SOURCES, data.labels_per_class)
     takes_loss_pixels: bool = False  # reads the top-level loss_pixels setting
-    # Its part of the sweep report (evaluation/report.py), each configurations -> ...: the main
-    # table's columns ([Column], the essentials), the all-metrics table's, the sentences of the
-    # opening paragraph (evaluation/findings.py), the glossary under the main table (Markdown
-    # bullets); and the table's heading (None: the report's main results).
-    report_columns: str = "vit_inpaint.evaluation.tables:table_columns"
-    report_all_columns: str = "vit_inpaint.evaluation.tables:all_columns"
-    report_findings: str = "vit_inpaint.evaluation.findings:inpaint_findings"
-    report_glossary: str = "vit_inpaint.evaluation.findings:inpaint_glossary"
-    report_heading: str | None = None
     reconstructs: bool = False  # its models fill images: the report draws them
 
     def table_columns(self, configurations: list) -> list:
@@ -73,8 +71,12 @@ class Task:
     def build_network(self, model_settings: dict, hyper_parameters: dict, state_keys=None):
         """The network `model_settings` describe, with this task's other saved arguments.
         state_keys: the network's tensor names in the checkpoint it is built for, if any."""
-        args = [hyper_parameters[key] for key in self.network_args]
-        network = resolve(self.network)(*args, **model_settings)
+        from vit_inpaint.models.registry import get_model
+
+        settings = dict(model_settings)
+        name = settings.pop("name", "vit")  # checkpoints older than model.name: all model=vit
+        args = {key: hyper_parameters[key] for key in self.network_args}
+        network = get_model(name).network(self.network_role, **args, **settings)
         # A linear probe's classifier has MAE's probe norm, as ClassificationModule builds it;
         # one written before the norm existed has none (ViTClassifier.fit_probe_norm).
         probe = hyper_parameters.get("finetune") == "linear_probe"
@@ -85,40 +87,51 @@ class Task:
         return network
 
 
-TASKS: dict[str, Task] = {
-    task.name: task
-    for task in (
-        Task(
-            name="inpaint",
-            module="vit_inpaint.tasks.inpainting:InpaintingModule",
-            data="vit_inpaint.data.datamodule:build_inpainting_data",
-            baselines="vit_inpaint.evaluation.baselines:evaluate_baselines",
-            network="vit_inpaint.models:build_inpainter",
-            metrics=(*METRIC_NAMES, "mse_over_bayes"),
-            baseline_prefixes=("mse_",),
-            pretrains_mae=True,
-            takes_loss_pixels=True,
-            reconstructs=True,
-        ),
-        Task(
-            name="classify",
-            module="vit_inpaint.tasks.classification:ClassificationModule",
-            data="vit_inpaint.data.labelled:build_labelled_data",
-            baselines="vit_inpaint.evaluation.classifiers:evaluate_classifiers",
-            network="vit_inpaint.models:build_classifier",
-            metrics=CLASSIFY_METRIC_NAMES,
-            baseline_prefixes=("acc_", "nll_"),
-            network_args=("num_classes",),
-            old_checkpoint_key="num_classes",
-            labelled=True,
-            report_columns="vit_inpaint.evaluation.tables:classify_columns",
-            report_all_columns="vit_inpaint.evaluation.tables:classify_all_columns",
-            report_findings="vit_inpaint.evaluation.findings:classify_findings",
-            report_glossary="vit_inpaint.evaluation.findings:classify_glossary",
-            report_heading="Classification",
-        ),
+TASKS: dict[str, Task] = {}
+
+
+def register_task(task: Task) -> Task:
+    """Makes `task=<task.name>` a choice (a test's toy task registers itself the same way)."""
+    TASKS[task.name] = task
+    return task
+
+
+register_task(
+    Task(
+        name="inpaint",
+        module="vit_inpaint.tasks.inpainting:InpaintingModule",
+        data="vit_inpaint.data.datamodule:build_inpainting_data",
+        baselines="vit_inpaint.evaluation.baselines:evaluate_baselines",
+        network_role="inpainter",
+        metrics=(*METRIC_NAMES, "mse_over_bayes"),
+        baseline_prefixes=("mse_",),
+        report_columns="vit_inpaint.report.tables:table_columns",
+        report_all_columns="vit_inpaint.report.tables:all_columns",
+        report_findings="vit_inpaint.report.findings:inpaint_findings",
+        report_glossary="vit_inpaint.report.findings:inpaint_glossary",
+        takes_loss_pixels=True,
+        reconstructs=True,
     )
-}
+)
+register_task(
+    Task(
+        name="classify",
+        module="vit_inpaint.tasks.classification:ClassificationModule",
+        data="vit_inpaint.data.labelled:build_labelled_data",
+        baselines="vit_inpaint.evaluation.classifiers:evaluate_classifiers",
+        network_role="classifier",
+        metrics=CLASSIFY_METRIC_NAMES,
+        baseline_prefixes=("acc_", "nll_"),
+        report_columns="vit_inpaint.report.tables:classify_columns",
+        report_all_columns="vit_inpaint.report.tables:classify_all_columns",
+        report_findings="vit_inpaint.report.findings:classify_findings",
+        report_glossary="vit_inpaint.report.findings:classify_glossary",
+        report_heading="Classification",
+        network_args=("num_classes",),
+        old_checkpoint_key="num_classes",
+        labelled=True,
+    )
+)
 DEFAULT = "inpaint"  # the task of a config without task= (and of runs older than task=)
 KEY = "task.name"  # where a config names its task (conf/task/<name>.yaml)
 

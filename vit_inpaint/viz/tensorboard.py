@@ -145,8 +145,10 @@ class ReconstructionImages(L.Callback):
         dm = trainer.datamodule
         images = dm.images["val"][: self.num_samples].to(pl_module.device)
         masks = dm.masks["val"][: self.num_samples].to(pl_module.device)
+        # The attention maps of a network that has them (models/registry.py), after the last epoch.
+        attends = last and getattr(pl_module.model, "has_attention_maps", False)
         with torch.no_grad():
-            if last:
+            if attends:
                 pred, attention = pl_module.model(images, masks, return_attention=True)
             else:
                 pred = pl_module.model(images, masks)
@@ -158,7 +160,7 @@ class ReconstructionImages(L.Callback):
         labels = (f"{COLUMN_LABELS[0]}\n{when}", *COLUMN_LABELS[1:])
         grid = reconstruction_grid(images, masks, pred.float().cpu(), self.scale, labels=labels)
         experiment.add_image("val_images/reconstructions", grid, step)
-        if not last:
+        if not attends:
             return
         shown = slice(0, ATTENTION_SAMPLES)
         weights = attention[-1][shown].float().cpu().numpy()  # (S, heads, N, N)

@@ -23,9 +23,7 @@ from vit_inpaint.config.errors import unknown_key_line
 from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
 from vit_inpaint.errors import ConfigError  # raised by the checks below
-from vit_inpaint.models.settings import model_settings
-from vit_inpaint.tasks.registry import DEFAULT as DEFAULT_TASK
-from vit_inpaint.tasks.registry import KEY as TASK_KEY
+from vit_inpaint.models.registry import get_model, model_settings
 from vit_inpaint.tasks.registry import TASKS, Task, task_of
 
 
@@ -50,15 +48,14 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     _built(cfg, "optimizer", OmegaConf.to_object)
     _positive_integer(cfg, "trainer.max_epochs")
     check_top_level(cfg)
-    model = _built(cfg, "model", _from_keys(model_settings))
+    _built(cfg, "model", _from_keys(model_settings))
     # The builder the data module uses; its messages never named their group, so they are led by it.
     masking = _built(cfg, "masking", _from_keys(build_masking), prefix="masking: ")
     try:
         check_masking(masking, cfg.data.image_size, cfg.data.image_size)
     except ValueError as error:
         raise ConfigError(f"masking: {error}") from None
-    if model.name == "mae":
-        check_mae(cfg, masking)
+    check_model_fits(cfg, masking)
     # Before init_from's file: a missing pretrained.sweep is what leaves it without one.
     if multirun:
         check_sweep(cfg)  # pretrained.sweep with the rest of what a sweep's job cannot do
@@ -95,7 +92,7 @@ UNTYPED_TOP_LEVEL = ("training_recipe",)
 def check_known_keys(
     cfg: DictConfig, node: DictConfig | None = None, path: str = "", skip: tuple[str, ...] = ()
 ) -> None:
-    """Every key of a typed node (config/schema.py) is a field of its schema: Hydra refuses
+    """Every key of a typed node (launch/schema.py) is a field of its schema: Hydra refuses
     `model.nope=1` while it composes, but `+model.nope=1` or `+foo=1` adds the key whatever the
     schema, and the run would ignore it (a group's settings would drop it silently, or fail on
     it with a TypeError). skip: top-level keys left out (`hydra`, in a sweep's own config)."""
@@ -212,21 +209,30 @@ def check_optimized_metric(cfg: DictConfig, task: Task) -> None:
         )
 
 
-def check_mae(cfg: DictConfig, masking) -> None:
-    """model=mae pretrains an encoder by inpainting masks of whole patches (models/mae.py); its
-    own settings are checked by models/settings.py MAESettings."""
-    if not configured_task(cfg).pretrains_mae:
+def check_model_fits(cfg: DictConfig, masking) -> None:
+    """The model must have a network for the task's role (models/registry.py: model=mae is an
+    inpainter only), and a model whose encoder drops hidden patches (model=mae) masks of whole
+    patches; the model's own settings are checked by its settings class."""
+    model, task = get_model(cfg.model.name), configured_task(cfg)
+    if task.network_role not in model.networks:
         raise ConfigError(
-            "model=mae is a pretraining model for task=inpaint: classify with model=vit and "
-            "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
+            f"model={model.name} has no {task.network_role} for task={task.name}"
+            + (
+                ": it is a pretraining model: classify with model=vit and "
+                "init_from=<the mae run's checkpoint> (its encoder loads into the classifier)"
+                if model.name == "mae"
+                else f" (its networks: {', '.join(model.networks) or 'none'})"
+            )
         )
+    if not model.drops_hidden_patches:
+        return
     p = cfg.model.patch_size
     if not hides_whole_patches(masking, p):
         raise ConfigError(
-            f"model=mae needs a mask that hides whole {p}x{p} patches (its encoder drops hidden "
-            f"patches, and with them a partly hidden patch's visible pixels): masking=patches "
-            f"(a ratio of patches, masking.size={p}) or patch{p}x{p}; masking={masking.name} "
-            "hides pixels inside patches"
+            f"model={model.name} needs a mask that hides whole {p}x{p} patches (its encoder drops "
+            f"hidden patches, and with them a partly hidden patch's visible pixels): "
+            f"masking=patches (a ratio of patches, masking.size={p}) or patch{p}x{p}; "
+            f"masking={masking.name} hides pixels inside patches"
         )
 
 
@@ -320,18 +326,16 @@ RESUME_MUST_MATCH = (
     "task",
     "finetune",
 )
-# What a run recorded before these keys existed did (an older run's .hydra/config.yaml).
-RECORDED_DEFAULTS = {TASK_KEY: DEFAULT_TASK, "finetune": "full", "model.name": "vit"}
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
     """A checkpoint in <run>/checkpoints/ resumes <run> (the folder train.py then writes to, see
-    vit_inpaint/resolvers.py): the config recorded in <run>/.hydra/ must agree."""
+    vit_inpaint/config/resolvers.py): the config recorded in <run>/.hydra/ must agree."""
     run = run_of_checkpoint(str(ckpt_path))
     saved_file = run / ".hydra" / "config.yaml" if run is not None else None
     if saved_file is None or not saved_file.is_file():
         return  # a checkpoint from elsewhere: Lightning checks that its weights fit the model
-    saved = {**RECORDED_DEFAULTS, **_flat(OmegaConf.to_container(OmegaConf.load(saved_file)))}
+    saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_file)))
     current = _flat(OmegaConf.to_container(cfg))
     differ = [
         key

@@ -19,7 +19,7 @@ option is declared once: its value in the yaml, its type and checks in the datac
     task, train.yaml's own keys: the dataclasses below (single values, checked in validate.py)
 
 What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
-when built; what spans config groups, and files, `vit_inpaint/config/validate.py` checks.
+when built; what spans config groups, and files, `vit_inpaint/launch/validate.py` checks.
 
 Each schema is stored in Hydra's ConfigStore under hydra/schema/<group>/<name> (`--help` lists no
 group under hydra/), and each yaml option names it first in its defaults list (Hydra's
@@ -60,13 +60,12 @@ from vit_inpaint.data.settings import (
     GaussianFieldDataConfig,
     PhotosDataConfig,
 )
-from vit_inpaint.models.settings import MAESettings, ModelSettings
 
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
 
 
 class OptimizerChecks:
-    """What every optimizer's settings must satisfy, checked when built (config/validate.py)."""
+    """What every optimizer's settings must satisfy, checked when built (launch/validate.py)."""
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZERS:
@@ -191,8 +190,6 @@ SCHEMAS = (
     ("masking", "dropout", DropoutMasking),
     ("masking", "strokes", StrokesMasking),
     ("masking", "mixed", MixedMasking),
-    ("model", "vit", ModelSettings),
-    ("model", "mae", MAESettings),
     ("optimizer", "adam", AdamConfig),
     ("optimizer", "adamw", AdamWConfig),
     ("optimizer", "sgd", SGDConfig),
@@ -238,5 +235,8 @@ def register() -> None:
     root = OmegaConf.structured(TrainConfig)
     OmegaConf.set_struct(root, False)
     store.store(name="train_schema", node=root)
-    for group, name, schema in SCHEMAS:
+    from vit_inpaint.models.registry import MODELS
+
+    models = tuple(("model", model.name, model.settings) for model in MODELS.values())
+    for group, name, schema in (*SCHEMAS, *models):
         store.store(group=f"hydra/schema/{group}", name=name, node=_schema_node(schema))

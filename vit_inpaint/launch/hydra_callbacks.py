@@ -1,5 +1,5 @@
 """Hydra callbacks: a run's folder and a multirun are checked before the first job starts, and a
-multirun ends with its sweep report (vit_inpaint/evaluation/report.py).
+multirun ends with its sweep report (vit_inpaint/report/write.py).
 
 Hydra instantiates callbacks when it starts, so this module imports nothing heavy at the top.
 """
@@ -39,7 +39,7 @@ class CheckSweep(Callback):
     saves multirun.yaml after this callback)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from vit_inpaint.config.validate import ConfigError, check_known_keys, check_sweep
+        from vit_inpaint.launch.validate import ConfigError, check_known_keys, check_sweep
 
         try:
             check_sweep(config)  # swept values are checked again in each job
@@ -47,7 +47,7 @@ class CheckSweep(Callback):
             check_known_keys(config, skip=("hydra",))
             check_job_folders(config)
             earlier = earlier_sweep(Path(config.hydra.sweep.dir))
-            if earlier is not None:
+            if earlier is not None and not continues_search(config):
                 raise ConfigError(
                     f"hydra.sweep.dir={config.hydra.sweep.dir} holds an earlier sweep "
                     f"({earlier}); choose a new folder so nothing of it is overwritten (a "
@@ -71,6 +71,19 @@ def earlier_sweep(sweep_dir: Path) -> str | None:
     return f"the job folder {job.parent.name}" if job is not None else None
 
 
+# A search sweeper's study (vit_inpaint/search/): another launch of it goes on where it stopped.
+SEARCH_SWEEPER = "hydra_plugins.vit_inpaint_search.resumable_optuna.ResumableOptunaSweeper"
+
+
+def continues_search(config: DictConfig) -> bool:
+    """A launch of a search into a folder where a search ran (its workers' lock file is there):
+    the study decides what is left to run, and refuses another search."""
+    from vit_inpaint.search.study import LOCK_FILE
+
+    sweeper = config.hydra.sweeper.get("_target_")
+    return sweeper == SEARCH_SWEEPER and (Path(config.hydra.sweep.dir) / LOCK_FILE).exists()
+
+
 class SweepReport(Callback):
     """Writes report.md and the figures into the sweep folder once every job has ended.
 
@@ -89,10 +102,10 @@ class SweepReport(Callback):
 
     @staticmethod
     def _write(sweep_dir: Path, echo: bool) -> None:
-        from vit_inpaint.evaluation.runs import ReportError
+        from vit_inpaint.report.runs import ReportError
 
         try:
-            from vit_inpaint.evaluation.report import write_report
+            from vit_inpaint.report.write import write_report
 
             table = write_report(sweep_dir)
         except ReportError as error:  # e.g. a read-only sweep folder: one line says why
@@ -122,19 +135,26 @@ def write_unreported_sweep() -> None:
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
 _JOB_FIELDS = ("hydra.job.override_dirname", "hydra.job.num", "hydra.job.id")
 _INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+# hydra.sweep.subdir kept one name by config/resolvers.py's folder_name: ${folder_name:'...'}.
+_FOLDER_NAME = re.compile(r"^\$\{folder_name:'(.*)'\}$")
 
 
 def check_job_folders(config: DictConfig) -> None:
     """ConfigError naming the overrides of two jobs that would write into one folder, from the
     folder names Hydra's basic sweeper will give its jobs. Names made from other keys, and other
     sweepers' jobs, are not checked here: each job's own claim keeps them apart anyway."""
-    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.launch.validate import ConfigError
 
     naming = config.hydra.job.config.override_dirname
     subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False)["subdir"])
     jobs = _basic_sweep_jobs(config)
     if jobs is None:
         return
+    from vit_inpaint.config.resolvers import folder_name
+
+    wrapped = _FOLDER_NAME.match(subdir)
+    name = folder_name if wrapped else str
+    subdir = wrapped.group(1) if wrapped else subdir
     folders: dict[str, list[list[str]]] = {}
     for num, (job, dirname) in enumerate(jobs):
         fields = {_JOB_FIELDS[0]: dirname, _JOB_FIELDS[1]: str(num), _JOB_FIELDS[2]: str(num)}
@@ -143,7 +163,7 @@ def check_job_folders(config: DictConfig) -> None:
             if value is None:
                 return  # a value this check cannot foresee: each job's claim still guards it
             fields[key] = value
-        folder = _INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir)
+        folder = name(_INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir))
         folders.setdefault(folder, []).append(job)
     for folder, sharing in folders.items():
         if len(sharing) == 1:

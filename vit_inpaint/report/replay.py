@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vit_inpaint.evaluation.runs import Configuration, Job
+from vit_inpaint.report.runs import Configuration, Job
 
 
 @dataclass
@@ -19,7 +19,9 @@ class Prediction:
     images: np.ndarray  # (k, H, W) in [0, 1]-ish
     masks: np.ndarray  # (k, H, W) bool, True = hidden
     reconstructions: np.ndarray  # (k, H, W)
-    attention: np.ndarray  # (heads, N, N): the last layer's weights for the first image
+    # (heads, N, N): the last layer's weights for the first image; None for a network without
+    # attention maps (its class's has_attention_maps)
+    attention: np.ndarray | None
 
 
 def rebuild_test_data(job: Job, count: int):
@@ -50,15 +52,18 @@ def predict(configuration: Configuration, count: int) -> Prediction | None:
     images, masks = rebuild_test_data(job, count)
     module = InpaintingModule.load_from_checkpoint(job.checkpoint, map_location="cpu").eval()
     reconstructions = module.inpaint(images, masks)
-    with torch.no_grad():
-        _, attention = module.model(images[:1], masks[:1], return_attention=True)
+    attention = None
+    if getattr(module.model, "has_attention_maps", False):
+        with torch.no_grad():
+            _, layers = module.model(images[:1], masks[:1], return_attention=True)
+        attention = layers[-1][0].float().numpy()
     seed = f" (seed {job.seed})" if job.seed is not None else ""
     return Prediction(
         label=configuration.label + seed + f", {checkpoint_words(job.checkpoint)}",
         images=images.numpy(),
         masks=masks.numpy(),
         reconstructions=reconstructions.numpy(),
-        attention=attention[-1][0].float().numpy(),
+        attention=attention,
     )
 
 

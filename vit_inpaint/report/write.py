@@ -7,16 +7,18 @@ Reads, for every job folder of a Hydra multirun (a subfolder holding `.hydra/`):
     checkpoints/epoch*.ckpt, else last.ckpt      its model, for the pictures
 
 Writes into that same folder:
-    report.md            what the sweep found, in words (evaluation/findings.py); the main table,
+    report.md            what the sweep found, in words (report/findings.py); the main table,
                          one row per run, or per configuration with mean ± std over seeds when
                          seeds were swept, with units and a glossary, best values in bold; the
                          train-mask x test-mask matrix, its diagonal explained; every metric in a
-                         second table (evaluation/tables.py); the figures, each with a line
+                         second table (report/tables.py); the figures, each with a line
     val_curves.png       val/mse against step, every run, the Bayes limit and mean fill drawn once
     seed_curves.png      val/mse_over_bayes, val/acc, val/nll against step: mean ± std over seeds
     cross_eval.png       the train-mask x test-mask matrix as a heat map, if cross-evaluated
     reconstructions.png  original | masked (hidden in red) | reconstruction, per configuration
     attention.png        last-layer attention maps, one panel per head, per configuration
+    optimization_history.png, param_importances.png   an Optuna search's (search_report.py),
+                         with the best trial as a command and a table of every trial
 and prints the Markdown to stdout. Jobs that differ only in `seed=` are one configuration.
 Runs of task=classify get their own table (accuracy, NLL, the pixel classifiers and the Bayes
 classifier). A folder holding sweeps (a two-stage experiment's pretrain/ and finetune/) is
@@ -36,7 +38,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from vit_inpaint.evaluation.runs import (
+from vit_inpaint.report.runs import (
     TEST_MASKS,
     Configuration,
     ReportError,
@@ -45,7 +47,9 @@ from vit_inpaint.evaluation.runs import (
     group_jobs,
     read_job,
 )
-from vit_inpaint.evaluation.tables import cross_eval_table, results_table
+from vit_inpaint.report.search_report import FIGURE_NOTES as SEARCH_FIGURE_NOTES
+from vit_inpaint.report.search_report import search_section
+from vit_inpaint.report.tables import cross_eval_table, results_table
 from vit_inpaint.tasks.registry import TASKS
 
 REPORT_FILE = "report.md"
@@ -138,8 +142,10 @@ def render_markdown(
     configurations: list[Configuration],
     shared: list[str],
     figures: dict[str, str | None],
+    search: list[str] = (),
 ) -> str:
-    """The whole report.md. figures: file name -> None if written, else why it was skipped."""
+    """The whole report.md. figures: file name -> None if written, else why it was skipped;
+    search: the section on an Optuna search (report/search_report.py), if it was one."""
     jobs = [job for c in configurations for job in c.jobs]
     failed = sum(job.failed for job in jobs)
     unreadable = sum(job.unreadable is not None for job in jobs)
@@ -155,6 +161,7 @@ def render_markdown(
     ]
     findings = " ".join(entry.findings(of_task) for entry, of_task in tasks)
     lines = [f"# Sweep report: {sweep_dir.name}", "", findings, ""]
+    lines += search
     lines += [
         f"{len(jobs)} run(s) in {len(configurations)} configuration(s), {failed} failed"
         + (f", {unreadable} unreadable (left out)" if unreadable else "")
@@ -180,7 +187,7 @@ def render_markdown(
     lines += ["Each run's metrics.json holds these and every test/<mask>/ metric.", ""]
     lines += ["## Figures", ""]
     for name, skipped in figures.items():
-        note = FIGURE_NOTES.get(name)
+        note = FIGURE_NOTES.get(name) or SEARCH_FIGURE_NOTES.get(name)
         link = f"[{name}]({name})" + (f": {note}" if note else "")
         lines.append(f"- {name}: skipped, {skipped}" if skipped else f"- {link}")
     lines += [""] + [f"![{name}]({name})" for name, skipped in figures.items() if not skipped]
@@ -192,7 +199,7 @@ def plot_models(
 ) -> dict[str, str | None]:
     """reconstructions.png and attention.png, drawn into `files` (name -> PNG bytes), from each
     configuration's first finished seed."""
-    from vit_inpaint.evaluation.replay import predict
+    from vit_inpaint.report.replay import predict
     from vit_inpaint.viz.figures import plot_attention, plot_reconstructions
 
     names = ("reconstructions.png", "attention.png")
@@ -207,7 +214,10 @@ def plot_models(
     if not predictions:
         return dict.fromkeys(names, "no finished run with a checkpoint")
     plot_reconstructions(predictions, files[names[0]])
-    plot_attention(predictions, files[names[1]])
+    attending = [p for p in predictions if p.attention is not None]
+    if not attending:
+        return {names[0]: None, names[1]: "no model of this sweep has attention maps"}
+    plot_attention(attending, files[names[1]])
     return dict.fromkeys(names)
 
 
@@ -229,9 +239,9 @@ def write_report(sweep_dir: Path) -> str:
     cannot be written into. The figures are drawn in memory and written with report.md, each
     file atomically, so a failure leaves the previous report and figures in place.
     """
+    from vit_inpaint.report.figures import plot_cross_eval, plot_seed_curves, plot_val_curves
+    from vit_inpaint.report.reliability import plot_reliability
     from vit_inpaint.storage.atomic import write_all_atomic
-    from vit_inpaint.viz.figures import plot_cross_eval, plot_seed_curves, plot_val_curves
-    from vit_inpaint.viz.reliability import plot_reliability
 
     sweep_dir = Path(sweep_dir)
     job_dirs = find_job_dirs(sweep_dir)
@@ -249,7 +259,9 @@ def write_report(sweep_dir: Path) -> str:
     if any(not TASKS[c.task].reconstructs for c in configurations if c.task in TASKS):
         # Classifiers only: an inpainting sweep's report does not list it as skipped.
         figures["reliability.png"] = plot_reliability(configurations, files["reliability.png"])
-    markdown = render_markdown(sweep_dir, configurations, shared, figures)
+    search, search_figures = search_section(sweep_dir, job_dirs, files)
+    figures.update(search_figures)
+    markdown = render_markdown(sweep_dir, configurations, shared, figures, search)
     outputs = {
         sweep_dir / name: files[name].getvalue() for name, skip in figures.items() if not skip
     }

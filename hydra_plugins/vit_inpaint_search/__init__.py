@@ -1,0 +1,1 @@
+"""The project's Hydra plugins: the resumable Optuna sweeper (resumable_optuna.py)."""
