@@ -31,7 +31,7 @@ RECIPES = {
     "explore_noise4.ckpt": "python train.py threads=1 seed=0",
     "explore_gaussian4.ckpt": f"python train.py {GRF} threads=1 seed=0",
     "explore_gaussian8.ckpt": f"python train.py {GRF} data.image_size=8 threads=1 seed=0",
-    "explore_digits.ckpt": "python train.py experiment=digits threads=1 seed=0",
+    "explore_digits.ckpt": "python train.py experiment=digits trainer.max_epochs=80 threads=1 seed=0",
 }
 DATA_KINDS = ("uniform_noise", "gaussian_field", "digits", "photos", "other")
 

@@ -195,10 +195,8 @@ class Page:
             reading = digits.read_digit(model, digit, fusion, float(discard))
         except ExploreError as err:
             return refused(err)
-        mask = np.zeros_like(digit, dtype=bool)
         grid = model.image_size // model.patch_size
-        flow = pictures.rollout_panel(digit, mask, reading.relevance, model.patch_size,
-                                      title="rollout: patch -> the averaged tokens")  # fmt: skip
+        flow = pictures.digit_panels(digit, reading.relevance, model.patch_size)
         bars = pictures.probabilities_panel(reading.probabilities, [str(i) for i in range(10)])
         sentence = digits.reading_sentence(reading, model.temperature, grid) + truth
         return Shown((flow, bars, sentence))

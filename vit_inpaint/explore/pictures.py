@@ -122,6 +122,20 @@ def rollout_panel(image, mask, flow: np.ndarray, patch: int, query=None, title=N
     return drawn(figure)
 
 
+def digit_panels(digit: np.ndarray, relevance: np.ndarray, patch: int) -> np.ndarray:
+    """The 8x8 digit as the classifier reads it, beside the rollout over its patches."""
+    figure = new_figure(6.4, 3.5)
+    plain, flow = figure.subplots(1, 2)
+    plain.imshow(digit, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    plain.set_title("the 8x8 digit the model reads", fontsize=9)
+    plain.set_xticks([])
+    plain.set_yticks([])
+    mask = np.zeros_like(digit, dtype=bool)
+    title = "rollout: patch -> the mean token"
+    weights_on_grid(flow, 1.0 - digit, mask, relevance, patch, None, title)
+    return drawn(figure)
+
+
 def fills_row(truth, mask, fills: dict[str, np.ndarray], errors: dict[str, float]) -> np.ndarray:
     """truth | masked | each fill, the hole outlined in yellow, each fill's hidden-pixel error
     under its name, on one gray scale (0 black, 1 white)."""
