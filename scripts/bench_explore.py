@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -62,10 +64,11 @@ def main(argv: list[str] | None = None) -> None:
             seconds, words = page_fill(page)
             print(f"page, round {round_ + 1}: click on Fill to result shown {seconds:.2f} s; "
                   f"{words}")  # fmt: skip
-        with page.expect_download() as download:
-            page.locator("#photo-download a", has_text="mask-").first.click()
+        links = [a.get_attribute("href") for a in page.locator("#photo-download a").all()]
+        link = next(link for link in links if link and "mask-" in link)
         mask = folder / "mask.png"
-        download.value.save_as(mask)
+        with urllib.request.urlopen(urllib.parse.urljoin(url + "/", link)) as response:
+            mask.write_bytes(response.read())
     from vit_inpaint.explore.fill_photo import bundled_photo
     from vit_inpaint.storage.images import read_mask, write_pngs
     from vit_inpaint.viz.pictures import to_uint8

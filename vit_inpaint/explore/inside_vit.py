@@ -238,7 +238,7 @@ def show(model: ExploredModel, image: np.ndarray, mask: np.ndarray, query: int |
             "fills": pictures.fills_row(image, mask, fills, errors),
         },
         sentences={
-            "input": words.data_sentence(model.kind, size, patch),
+            "input": words.data_sentence(model.kind, size, patch, model.recipe),
             "tokens": words.tokens_sentence(grid, model.network.dim, settings.pos_embedding),
             "fills": words.fills_sentence(model.kind, errors, model.metrics),
             "lesson": words.lesson_sentence(model.kind, *fill_spread(model, mask, lengthscale)),

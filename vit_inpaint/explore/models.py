@@ -31,9 +31,9 @@ RECIPES = {
     "explore_noise4.ckpt": "python train.py threads=1 seed=0",
     "explore_gaussian4.ckpt": f"python train.py {GRF} threads=1 seed=0",
     "explore_gaussian8.ckpt": f"python train.py {GRF} data.image_size=8 threads=1 seed=0",
-    "explore_digits.ckpt": "python train.py experiment=digits trainer.max_epochs=80 threads=1 seed=0",
+    "explore_digits.ckpt": "python train.py experiment=digits trainer.max_epochs=80 threads=1 "
+    "seed=0",
 }
-DATA_KINDS = ("uniform_noise", "gaussian_field", "digits", "photos", "other")
 
 
 class ExploreError(ValueError):
@@ -45,7 +45,8 @@ class ExploredModel:
     network: object  # InpaintingViT / ViTClassifier / MAE, eval mode, on the CPU
     source: str  # the file it came from, for messages
     task: str  # "inpaint" | "classify"
-    data: dict = field(default_factory=dict)  # {"kind": one of DATA_KINDS, and its settings}
+    # {"kind": uniform_noise | gaussian_field | digits | photos | other, and its settings}
+    data: dict = field(default_factory=dict)
     temperature: float = 1.0  # a classifier's, fitted on its validation split
     metrics: dict = field(default_factory=dict)  # its run's test figures (run_metrics)
 
@@ -56,6 +57,11 @@ class ExploredModel:
     @property
     def patch_size(self) -> int:
         return self.network.patch_size
+
+    @property
+    def recipe(self) -> str | None:
+        """The command that trained a shipped model (None for RUN=)."""
+        return RECIPES.get(Path(self.source).name)
 
     @property
     def kind(self) -> str:

@@ -112,13 +112,14 @@ def fills_sentence(kind: str, errors: dict[str, float], metrics: dict | None = N
     return text
 
 
-def data_sentence(kind: str, image_size: int, patch: int) -> str:
+def data_sentence(kind: str, image_size: int, patch: int, recipe: str | None = None) -> str:
     grid = image_size // patch
     what = DATA_NAMES.get(kind, "its own data")
     return (
         f"A {image_size}x{image_size} image cut into {grid}x{grid} = {grid * grid} patches of "
         f"{patch}x{patch} pixels (blue lines, numbered); each patch becomes one token. The model "
-        f"trained on {what}. Hidden pixels are red: click a pixel to hide or show it."
+        f"trained on {what}" + (f" (`{recipe}`)" if recipe else "") + ". Hidden pixels are red: "
+        "click a pixel to hide or show it."
     )
 
 
