@@ -257,7 +257,7 @@ class _Run:
                 continue
             self._locked(lambda t=trial: self.study.tell(t, state=TrialState.FAIL))
             frozen = self.study.trials[trial.number]
-            self._locked(lambda f=frozen: studies.retry_callback()(self.study, f))
+            self._locked(lambda f=frozen: studies.run_again(self.study, f))
             log.warning(
                 "trial %d was lost with its launch (%s: %s): marked failed; its parameters run "
                 "again as a new trial (at most %d times)",
