@@ -52,7 +52,15 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
         raise ConfigError(str(error)) from None
     with folder:
         check_epochs_left(cfg, resumed)  # after the folder's checks: a finished run says so
-        return _fit_and_test(cfg, folder, extra_callbacks, start)
+        return _fit_and_test(cfg, folder, extra_callbacks, start, finishing=_finishes(cfg, resumed))
+
+
+def _finishes(cfg: DictConfig, resumed: dict | None) -> bool:
+    """Whether this resume only finishes its run: every epoch trained and checkpointed, but the
+    run was stopped before its test and metrics.json (killed in between)."""
+    from vit_inpaint.tasks.checkpoints import epochs_done
+
+    return resumed is not None and epochs_done(resumed) == cfg.trainer.max_epochs
 
 
 def resolve_last_checkpoint(cfg: DictConfig) -> None:
@@ -81,7 +89,11 @@ def _run_dir_given() -> bool:
 
 
 def _fit_and_test(
-    cfg: DictConfig, folder: RunFolder, extra_callbacks: list | None, start: dict | None
+    cfg: DictConfig,
+    folder: RunFolder,
+    extra_callbacks: list | None,
+    start: dict | None,
+    finishing: bool = False,
 ) -> float | None:
     import lightning as L
     import torch
@@ -110,6 +122,11 @@ def _fit_and_test(
     log.info("training %s on %s", module.describe(), folder.output_dir)
     Launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if finishing:
+        # fit restored the whole run (weights, the average of callbacks.ema, the best epoch)
+        # and trained nothing: the last epoch's validation, run again on the same weights and
+        # images, gives the val/ metrics the run had when it was stopped.
+        trainer.validate(module, datamodule=datamodule, verbose=False)
     # The baselines were scored once, before fit: recorded here beside the model's metrics.
     prefixes = ("val/", "test/") if cfg.get("test") else ("val/",)
     metrics = _scalars(module.baselines, prefix=prefixes)
@@ -221,11 +238,12 @@ def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
     if checkpoint is None:
         return
     done = epochs_done(checkpoint)
-    if cfg.trainer.max_epochs <= done:
+    # Equal: every epoch was trained, the run stopped before its test; the resume finishes it.
+    if cfg.trainer.max_epochs < done:
         raise ConfigError(
-            f"trainer.max_epochs={cfg.trainer.max_epochs} leaves nothing to train: ckpt_path "
-            f"{cfg.ckpt_path} has {done} epoch(s) done; set trainer.max_epochs above {done} to "
-            "train longer"
+            f"trainer.max_epochs={cfg.trainer.max_epochs} is below the {done} epoch(s) ckpt_path "
+            f"{cfg.ckpt_path} has done; set trainer.max_epochs={done} to finish that run, or "
+            f"above {done} to train longer"
         )
 
 
