@@ -80,8 +80,9 @@ test: $(STAMP) ## run the whole test suite (CPU, about 3 minutes on 2 cores)
 test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about 30 s)
 	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
-lint: $(STAMP) ## ruff checks
+lint: $(STAMP) ## ruff checks, and no import back up a layer of the package
 	$(BIN)/python -m ruff check .
+	$(BIN)/python scripts/check_layers.py
 
 # The latest sweep (SWEEP=<folder> for another): its runs are then named by what differs,
 # masking=pixel and masking=patch2x2, not by their whole path.

@@ -450,7 +450,7 @@ def test_a_fill_with_holes_imports_no_lightning(tmp_path):
     masking code, not from a Lightning data module): the command as a user types it, with
     Python's own record of every module the process imported (-X importtime)."""
     iio.imwrite(tmp_path / "in.png", photo_u8()[:24, :32])
-    command = [sys.executable, "-X", "importtime", "-m", "vit_inpaint.inpaint"]
+    command = [sys.executable, "-X", "importtime", "-m", "vit_inpaint.cli.inpaint"]
     command += ["--image", "in.png", "--holes", "10", "--out", "out.png"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -76,10 +76,12 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     said = f"trial 3 ({' '.join(f'{k}={v}' for k, v in interrupted.params.items())}) was "
     assert said + "interrupted" in result.stdout + result.stderr
     (rerun,) = [t for t in done if t.system_attrs.get("failed_trial") == 3]
-    assert rerun.params == interrupted.params
+    assert rerun.params == interrupted.params and rerun.number == 4  # queued first
     # None repeated: the first three trials' results are as they were; each trial its folder.
     for name, text in before.items():
         assert (sweep / name / "metrics.json").read_text() == text
+    # Six different trials: the resumed launch's sampler does not draw the first ones again.
+    assert len({t.params["optimizer.lr"] for t in done}) == 6
     folders = {t.user_attrs["folder"] for t in done}
     assert len(folders) == 6 and all((sweep / f / "metrics.json").is_file() for f in folders)
     results = (sweep / "optimization_results.yaml").read_text()
@@ -90,7 +92,7 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     command = next(line for line in report.splitlines() if line.startswith("python train.py"))
     assert "hparams_search" not in command
     assert all(f"{k}={v}" in command.split() for k, v in best.params.items())
-    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 6 |"))]
+    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 4 |"))]
     assert [r.split(" | ")[1] for r in rows] == ["complete", "fail", "complete (re-runs 3)"]
     for figure in ("optimization_history.png", "param_importances.png"):
         assert f"![{figure}]({figure})" in report and (sweep / figure).stat().st_size > 0
@@ -99,7 +101,12 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
 @pytest.mark.slow
 def test_two_workers_share_one_study_without_sharing_a_trial_or_a_folder(tmp_path):
     sweep = tmp_path / "search"
-    workers = [start_search(sweep, "hydra.sweeper.n_trials=4") for _ in range(2)]
+    # One worker runs a trial at a time, the other two at once (joblib processes).
+    joblib = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")
+    workers = [
+        start_search(sweep, "hydra.sweeper.n_trials=4"),
+        start_search(sweep, "hydra.sweeper.n_trials=4", *joblib),
+    ]
     outputs = [w.communicate(timeout=400)[0] for w in workers]
     for worker, output in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, output[-3000:]
@@ -109,12 +116,32 @@ def test_two_workers_share_one_study_without_sharing_a_trial_or_a_folder(tmp_pat
     assert sorted(t.number for t in done) == [0, 1, 2, 3]
     # Both workers ran trials, each its own: no folder written by two trials.
     assert len({t.user_attrs["worker"] for t in done}) == 2
+    assert len({t.params["optimizer.lr"] for t in done}) == 4  # each draws its own values
     folders = [t.user_attrs["folder"] for t in done]
     assert len(set(folders)) == 4
     assert sorted(folders) == [p.name for p in trial_folders(sweep)]
     for folder in folders:
         assert json.loads((sweep / folder / "metrics.json").read_text())["val/mse"] > 0
         assert not list((sweep / folder / ".hydra").glob("attempt-*"))  # one launch each
+    # TensorBoard's HParams tab (tensorboard --logdir <sweep>) lists every trial, by the
+    # values it searched.
+    for trial in done:
+        searched = hparams_of_run(sweep / trial.user_attrs["folder"])
+        assert searched["lr"].number_value == pytest.approx(trial.params["optimizer.lr"])
+        assert searched["model.dim"].number_value == trial.params["model.dim"]
+        assert searched["batch_size"].number_value == trial.params["data.batch_size"]
+
+
+def hparams_of_run(run: Path) -> dict:
+    """The HParams tab's settings of one run, from its TensorBoard events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    guidance = {"scalars": 0, "images": 0, "tensors": 0}
+    content = EventAccumulator(str(run), size_guidance=guidance).Reload()
+    start = content.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    hparams = HParamsPluginData.FromString(start).session_start_info.hparams
+    return {key.split(" ", 1)[1]: value for key, value in hparams.items()}
 
 
 # --- Refused before any trial: one line, exit status 2, nothing written -----------------------
@@ -179,3 +206,24 @@ def test_a_locked_study_database_is_retried_then_refused(tmp_path, monkeypatch):
     line = refused(result, "stayed locked", "run the same command again")
     assert "is locked" in (result.stdout + result.stderr).replace(line, "")  # retries logged
     assert not trial_folders(sweep)
+
+
+def test_a_setting_no_trial_can_run_with_is_refused_before_the_first_trial(tmp_path):
+    sweep = tmp_path / "searches" / "search"
+    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", "data.eval_batch_size=0")
+    refused(result, "every trial would be refused", "data.eval_batch_size")
+    assert not (tmp_path / "searches").exists()
+
+
+@pytest.mark.slow  # no training, but three trials launched and refused
+def test_a_search_whose_first_trials_are_all_refused_stops_leaving_nothing(tmp_path):
+    sweep = tmp_path / "searches" / "search"
+    # Every value of a searched key refused (seen only once a trial has it): each trial is
+    # refused before training, and the search stops after three.
+    space = "hydra.sweeper.params.data.eval_batch_size=choice(0,-1)"
+    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", space)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: every trial so far (3) was refused before training")
+    assert "hydra.sweeper.params" in last
+    assert not (tmp_path / "searches").exists()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.storage.run_folder import Launch, RunFolder, RunFolderError, in_multirun
 from vit_inpaint.tasks.registry import task_of
 
@@ -24,12 +25,25 @@ def output_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
-def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
-    """Runs fit (+ test) for `cfg`; returns cfg.optimized_metric's final value if set.
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run gives back: its metrics (as in metrics.json), its folder, and the value of
+    cfg.optimized_metric (None without one), which train.py returns to a sweeper."""
+
+    metrics: dict[str, float]
+    output_dir: Path
+    optimized: float | None
+
+
+def train(
+    cfg: DictConfig, extra_callbacks: list | None = None, launch: Launch | None = None
+) -> TrainResult:
+    """Runs fit (+ test) for `cfg`.
 
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
+    launch: told when training begins (train.py keeps what a failure after that wrote).
     """
-    Launch.began = False
+    launch = launch if launch is not None else Launch()
     resolve_last_checkpoint(cfg)
     check_config(cfg, multirun=in_multirun())
     if cfg.get("training_recipe"):
@@ -52,7 +66,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
         raise ConfigError(str(error)) from None
     with folder:
         check_epochs_left(cfg, resumed)  # after the folder's checks: a finished run says so
-        return _fit_and_test(cfg, folder, extra_callbacks, start, finishing=_finishes(cfg, resumed))
+        finishing = _finishes(cfg, resumed)
+        return _fit_and_test(cfg, folder, extra_callbacks, start, launch, finishing=finishing)
 
 
 def _finishes(cfg: DictConfig, resumed: dict | None) -> bool:
@@ -93,8 +108,9 @@ def _fit_and_test(
     folder: RunFolder,
     extra_callbacks: list | None,
     start: dict | None,
+    launch: Launch,
     finishing: bool = False,
-) -> float | None:
+) -> TrainResult:
     import lightning as L
     import torch
     from hydra.utils import instantiate
@@ -120,7 +136,7 @@ def _fit_and_test(
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     log.info("training %s on %s", module.describe(), folder.output_dir)
-    Launch.began = True
+    launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     if finishing:
         # fit restored the whole run (weights, the average of callbacks.ema, the best epoch)
@@ -143,7 +159,7 @@ def _fit_and_test(
         log.info(console_summary(metrics, folder.output_dir))
 
     optimized = cfg.get("optimized_metric")
-    return metrics.get(optimized) if optimized else None
+    return TrainResult(metrics, folder.output_dir, metrics.get(optimized) if optimized else None)
 
 
 def build_module(cfg: DictConfig, datamodule):

@@ -398,11 +398,13 @@ class RunFolder:
 # --- Release what a refused launch made --------------------------------------------------------
 
 
+@dataclass
 class Launch:
-    """Where the current train() call stands: once training has begun, a failure keeps the
-    run's files (its checkpoints resume it); before that, train.py discards what it wrote."""
+    """Where one train() call stands (train.py makes one per call and hands it in): once training
+    has begun, a failure keeps the run's files (its checkpoints resume it); before that, train.py
+    discards what it wrote."""
 
-    began = False
+    began: bool = False
 
 
 def in_multirun() -> bool:

@@ -24,8 +24,6 @@ from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
 from vit_inpaint.errors import ConfigError  # raised by the checks below
 from vit_inpaint.models.registry import get_model, model_settings
-from vit_inpaint.tasks.registry import DEFAULT as DEFAULT_TASK
-from vit_inpaint.tasks.registry import KEY as TASK_KEY
 from vit_inpaint.tasks.registry import TASKS, Task, task_of
 
 
@@ -95,7 +93,7 @@ UNTYPED_TOP_LEVEL = ("training_recipe",)
 def check_known_keys(
     cfg: DictConfig, node: DictConfig | None = None, path: str = "", skip: tuple[str, ...] = ()
 ) -> None:
-    """Every key of a typed node (config/schema.py) is a field of its schema: Hydra refuses
+    """Every key of a typed node (launch/schema.py) is a field of its schema: Hydra refuses
     `model.nope=1` while it composes, but `+model.nope=1` or `+foo=1` adds the key whatever the
     schema, and the run would ignore it (a group's settings would drop it silently, or fail on
     it with a TypeError). skip: top-level keys left out (`hydra`, in a sweep's own config)."""
@@ -359,18 +357,16 @@ RESUME_MUST_MATCH = (
     "task",
     "finetune",
 )
-# What a run recorded before these keys existed did (an older run's .hydra/config.yaml).
-RECORDED_DEFAULTS = {TASK_KEY: DEFAULT_TASK, "finetune": "full", "model.name": "vit"}
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
     """A checkpoint in <run>/checkpoints/ resumes <run> (the folder train.py then writes to, see
-    vit_inpaint/resolvers.py): the config recorded in <run>/.hydra/ must agree."""
+    vit_inpaint/config/resolvers.py): the config recorded in <run>/.hydra/ must agree."""
     run = run_of_checkpoint(str(ckpt_path))
     saved_file = run / ".hydra" / "config.yaml" if run is not None else None
     if saved_file is None or not saved_file.is_file():
         return  # a checkpoint from elsewhere: Lightning checks that its weights fit the model
-    saved = {**RECORDED_DEFAULTS, **_flat(OmegaConf.to_container(OmegaConf.load(saved_file)))}
+    saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_file)))
     current = _flat(OmegaConf.to_container(cfg))
     differ = [
         key

@@ -1,5 +1,5 @@
 """Hydra callbacks: a run's folder and a multirun are checked before the first job starts, and a
-multirun ends with its sweep report (vit_inpaint/evaluation/report.py).
+multirun ends with its sweep report (vit_inpaint/report/write.py).
 
 Hydra instantiates callbacks when it starts, so this module imports nothing heavy at the top.
 """
@@ -13,6 +13,12 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from vit_inpaint.config.hydra_private import (
+    BASIC_SWEEPER,
+    basic_sweep_batches,
+    overrides_dirname,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,7 @@ class CheckSweep(Callback):
     saves multirun.yaml after this callback)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from vit_inpaint.config.validate import ConfigError, check_known_keys, check_sweep
+        from vit_inpaint.launch.validate import ConfigError, check_known_keys, check_sweep
 
         try:
             check_single_valued(config)  # before check_sweep, which finds no such value
@@ -143,10 +149,10 @@ class SweepReport(Callback):
 
     @staticmethod
     def _write(sweep_dir: Path, echo: bool) -> None:
-        from vit_inpaint.evaluation.runs import ReportError
+        from vit_inpaint.report.runs import ReportError
 
         try:
-            from vit_inpaint.evaluation.report import write_report
+            from vit_inpaint.report.write import write_report
 
             table = write_report(sweep_dir)
         except ReportError as error:  # e.g. a read-only sweep folder: one line says why
@@ -192,7 +198,7 @@ def check_job_folders(config: DictConfig) -> None:
     """ConfigError naming the overrides of two jobs that would write into one folder, from the
     folder names Hydra's basic sweeper will give its jobs. Names made from other keys, and other
     sweepers' jobs, are not checked here: each job's own claim keeps them apart anyway."""
-    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.launch.validate import ConfigError
 
     naming = config.hydra.job.config.override_dirname
     subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False)["subdir"])
@@ -260,12 +266,10 @@ def _job_value(config: DictConfig, job: list[str], key: str, swept) -> str | Non
 def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
     """Each job of a basic sweep: its overrides and its hydra.job.override_dirname, as Hydra's
     BasicSweeper and config loader will make them (None for another sweeper)."""
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    if config.hydra.sweeper.get("_target_") != f"{BasicSweeper.__module__}.BasicSweeper":
+    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
         return None
     loader = (
         GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None
@@ -273,15 +277,13 @@ def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
     parser = OverridesParser.create(config_loader=loader)
     params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
     task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-    (batch,) = BasicSweeper.split_arguments(parser.parse_overrides([*params, *task]), None)
+    (batch,) = basic_sweep_batches(parser.parse_overrides([*params, *task]))
     naming = config.hydra.job.config.override_dirname
     exclude = list(naming.exclude_keys)
     return [
         (
             job,
-            get_overrides_dirname(
-                parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep
-            ),
+            overrides_dirname(parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep),
         )
         for job in batch
     ]
