@@ -81,7 +81,7 @@ def check_single_valued(config: DictConfig) -> None:
     reported as "pretrained.sweep is not set", which it was, twice."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.errors import ConfigError
 
     task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
     for override in OverridesParser.create().parse_overrides(task):
@@ -95,7 +95,7 @@ def check_single_valued(config: DictConfig) -> None:
 def check_launcher(config: DictConfig) -> None:
     """Launcher settings that would fail inside the launcher, with its traceback: joblib's
     n_jobs=0 ("has no meaning" to joblib; -1 is every core)."""
-    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.errors import ConfigError
 
     n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
     if n_jobs is not None and (
