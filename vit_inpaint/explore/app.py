@@ -30,7 +30,8 @@ def kept(shown: Shown, count: int) -> tuple:
 
 def inside_tab(page: Page) -> None:
     with gr.Row():
-        name = gr.Dropdown(page.names, value=page.names[0], label="model", scale=2)
+        name = gr.Dropdown(page.names, value=page.names[0], label="model", scale=2,
+                           elem_id="inside-model")
         masking = gr.Radio(list(inside_vit.MASKINGS), value="2x2 patch", label="hide", scale=2)
         index = gr.Slider(0, 63, value=0, step=1, label="which patch / pixel (row by row)")
     with gr.Row():
@@ -121,7 +122,8 @@ def photo_tab(page: Page, downloads: Path) -> None:
     whole = gr.Image(label="model | biharmonic | Telea | Navier-Stokes", interactive=False)
     zoom = gr.Image(label="zoom on the painted regions", interactive=False)
     diff = gr.Image(label="what each method changed", interactive=False)
-    download = gr.File(label="the model's fill (PNG)", elem_id="photo-download")
+    download = gr.File(label="the model's fill and the painted mask (PNG, white = filled)",
+                       file_count="multiple", elem_id="photo-download")  # fmt: skip
 
     def opened(bundled_, upload_):
         shown = page.open_photo(bundled_, upload_)

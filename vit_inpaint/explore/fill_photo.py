@@ -193,8 +193,8 @@ def result_pictures(image: np.ndarray, mask: np.ndarray, filled: Filled) -> dict
     return {"whole": whole, "zoom": zoom, "difference": diff}
 
 
-def save_png(image: np.ndarray, out_dir) -> Path:
-    """The model's fill as an 8-bit PNG in out_dir (a new file each time), for the download."""
+def save_png(image: np.ndarray, out_dir, prefix: str) -> Path:
+    """An image in [0, 1] as an 8-bit PNG in out_dir (a new file each time), for the download."""
     import tempfile
 
     from vit_inpaint.storage.images import write_pngs
@@ -202,7 +202,7 @@ def save_png(image: np.ndarray, out_dir) -> Path:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix="filled-", suffix=".png", dir=out_dir)
+    handle, name = tempfile.mkstemp(prefix=f"{prefix}-", suffix=".png", dir=out_dir)
     os.close(handle)
     write_pngs({Path(name): to_uint8(image)})
     return Path(name)

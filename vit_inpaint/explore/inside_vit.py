@@ -14,8 +14,6 @@ from vit_inpaint.explore.models import ExploredModel, ExploreError
 
 MASKINGS = ("2x2 patch", "one pixel", "clicked pixels")
 FUSIONS = ("mean", "max", "min")  # how rollout fuses a layer's heads (vit-explain's choices)
-# Attention within this much of uniform (1/N) on every key counts as flat in the sentences.
-FLAT_TOLERANCE = 0.05
 
 
 def sample_image(model: ExploredModel, lengthscale: float, seed: int) -> np.ndarray:
@@ -169,13 +167,6 @@ def hidden_patches(mask: np.ndarray, patch: int) -> list[int]:
     return [int(i) for i in np.flatnonzero(blocks)]
 
 
-def neighbours(index: int, grid: int) -> list[int]:
-    """The patches that share an edge with patch `index` on a grid x grid patch grid."""
-    row, col = divmod(index, grid)
-    near = [(row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)]
-    return [r * grid + c for r, c in near if 0 <= r < grid and 0 <= c < grid]
-
-
 def tokens(model: ExploredModel, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The (N, dim) tokens that enter the first block: each patch's pixel features (value, hidden
     flag) flattened, embedded by one linear map, plus its position's vector."""
@@ -247,7 +238,7 @@ def show(model: ExploredModel, image: np.ndarray, mask: np.ndarray, query: int |
             "fills": pictures.fills_row(image, mask, fills, errors),
         },
         sentences={
-            "input": words.data_sentence(model.kind, size, patch),
+            "input": words.data_sentence(model.kind, size, patch, model.recipe),
             "tokens": words.tokens_sentence(grid, model.network.dim, settings.pos_embedding),
             "fills": words.fills_sentence(model.kind, errors, model.metrics),
             "lesson": words.lesson_sentence(model.kind, *fill_spread(model, mask, lengthscale)),

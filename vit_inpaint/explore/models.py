@@ -31,9 +31,9 @@ RECIPES = {
     "explore_noise4.ckpt": "python train.py threads=1 seed=0",
     "explore_gaussian4.ckpt": f"python train.py {GRF} threads=1 seed=0",
     "explore_gaussian8.ckpt": f"python train.py {GRF} data.image_size=8 threads=1 seed=0",
-    "explore_digits.ckpt": "python train.py experiment=digits threads=1 seed=0",
+    "explore_digits.ckpt": "python train.py experiment=digits trainer.max_epochs=80 threads=1 "
+    "seed=0",
 }
-DATA_KINDS = ("uniform_noise", "gaussian_field", "digits", "photos", "other")
 
 
 class ExploreError(ValueError):
@@ -45,7 +45,8 @@ class ExploredModel:
     network: object  # InpaintingViT / ViTClassifier / MAE, eval mode, on the CPU
     source: str  # the file it came from, for messages
     task: str  # "inpaint" | "classify"
-    data: dict = field(default_factory=dict)  # {"kind": one of DATA_KINDS, and its settings}
+    # {"kind": uniform_noise | gaussian_field | digits | photos | other, and its settings}
+    data: dict = field(default_factory=dict)
     temperature: float = 1.0  # a classifier's, fitted on its validation split
     metrics: dict = field(default_factory=dict)  # its run's test figures (run_metrics)
 
@@ -56,6 +57,11 @@ class ExploredModel:
     @property
     def patch_size(self) -> int:
         return self.network.patch_size
+
+    @property
+    def recipe(self) -> str | None:
+        """The command that trained a shipped model (None for RUN=)."""
+        return RECIPES.get(Path(self.source).name)
 
     @property
     def kind(self) -> str:
@@ -156,9 +162,10 @@ def load_run(run: str | os.PathLike) -> ExploredModel:
     return model
 
 
-def ship(run: str | os.PathLike, destination: str | os.PathLike) -> Path:
+def ship(run: str | os.PathLike, destination: str | os.PathLike, half: bool = False) -> Path:
     """A run's last.ckpt without the optimizer's state, with the data it trained on recorded:
-    the file the page ships (`python -m vit_inpaint.explore.models RUN DEST`)."""
+    the file the page ships (`python -m vit_inpaint.explore.models RUN DEST [--half]`). half:
+    the weights in 16-bit floats (half the size; loading turns them back into 32-bit ones)."""
     import io
 
     import torch
@@ -172,6 +179,9 @@ def ship(run: str | os.PathLike, destination: str | os.PathLike) -> Path:
     keep = ("state_dict", "hyper_parameters", "epoch", "global_step", "temperature",
             "pytorch-lightning_version")  # fmt: skip
     slim = {key: checkpoint[key] for key in keep if key in checkpoint}
+    if half:
+        slim["state_dict"] = {k: v.half() if v.is_floating_point() else v
+                              for k, v in slim["state_dict"].items()}  # fmt: skip
     slim["explore"] = {"data": model.data, "metrics": run_metrics(source)}
     buffer = io.BytesIO()
     torch.save(slim, buffer)
@@ -183,6 +193,7 @@ def ship(run: str | os.PathLike, destination: str | os.PathLike) -> Path:
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m vit_inpaint.explore.models RUN_FOLDER DESTINATION.ckpt")
-    print(f"wrote {ship(sys.argv[1], sys.argv[2])}")
+    arguments = [a for a in sys.argv[1:] if a != "--half"]
+    if len(arguments) != 2:
+        sys.exit("usage: python -m vit_inpaint.explore.models RUN_FOLDER DESTINATION.ckpt [--half]")
+    print(f"wrote {ship(*arguments, half='--half' in sys.argv)}")

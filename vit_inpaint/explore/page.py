@@ -164,7 +164,8 @@ class Page:
         return Shown((photo, note))
 
     def fill(self, photo, layers, score: bool, out_dir: Path) -> Shown:
-        """(side by side, zoom, difference, timing and error lines, the filled PNG's path)."""
+        """(side by side, zoom, difference, timing and error lines, [the filled PNG, the mask
+        PNG] for download: the mask is what `python -m vit_inpaint.cli.inpaint --mask` takes)."""
         try:
             if photo is None:
                 raise ExploreError("open a photo first: pick a bundled one or upload a file")
@@ -173,9 +174,11 @@ class Page:
         except ExploreError as err:
             return refused(err)
         shown = fill_photo.result_pictures(photo, mask, filled)
-        path = fill_photo.save_png(filled.images["model"], out_dir)
+        files = [fill_photo.save_png(filled.images["model"], out_dir, "filled"),
+                 fill_photo.save_png(mask.astype(np.float64), out_dir, "mask")]  # fmt: skip
         text = fill_photo.timing_line(filled) + "\n\n" + fill_photo.error_line(filled)
-        return Shown((shown["whole"], shown["zoom"], shown["difference"], text, str(path)))
+        return Shown((shown["whole"], shown["zoom"], shown["difference"], text,
+                      [str(f) for f in files]))  # fmt: skip
 
     # "Digits" -----------------------------------------------------------------------------
 
@@ -192,10 +195,8 @@ class Page:
             reading = digits.read_digit(model, digit, fusion, float(discard))
         except ExploreError as err:
             return refused(err)
-        mask = np.zeros_like(digit, dtype=bool)
         grid = model.image_size // model.patch_size
-        flow = pictures.rollout_panel(digit, mask, reading.relevance, model.patch_size,
-                                      title="rollout: patch -> the averaged tokens")  # fmt: skip
+        flow = pictures.digit_panels(digit, reading.relevance, model.patch_size)
         bars = pictures.probabilities_panel(reading.probabilities, [str(i) for i in range(10)])
         sentence = digits.reading_sentence(reading, model.temperature, grid) + truth
         return Shown((flow, bars, sentence))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vit_inpaint.viz.figures import outline_hidden
 from vit_inpaint.viz.pictures import masked_rgb, rgb, to_uint8
 
 CLICK_SIDE = 320  # pixels of the clickable input picture's side, whatever the image's size
-OUTLINE = (1.0, 0.85, 0.0)  # the hole's outline on fills: yellow shows on gray and on red
 QUERY = (0.0, 0.6, 1.0)  # the query patch's frame on attention panels
 
 
@@ -122,24 +122,18 @@ def rollout_panel(image, mask, flow: np.ndarray, patch: int, query=None, title=N
     return drawn(figure)
 
 
-def outline(axes, mask: np.ndarray) -> None:
-    """Draws the border of the hidden pixels (between a hidden and a visible pixel)."""
-    rows, cols = mask.shape
-    padded = np.pad(mask, 1)
-    segments = []
-    for r, c in zip(*np.nonzero(mask), strict=True):
-        y, x = r + 1, c + 1
-        if not padded[y - 1, x]:
-            segments.append([(c - 0.5, r - 0.5), (c + 0.5, r - 0.5)])
-        if not padded[y + 1, x]:
-            segments.append([(c - 0.5, r + 0.5), (c + 0.5, r + 0.5)])
-        if not padded[y, x - 1]:
-            segments.append([(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)])
-        if not padded[y, x + 1]:
-            segments.append([(c + 0.5, r - 0.5), (c + 0.5, r + 0.5)])
-    from matplotlib.collections import LineCollection
-
-    axes.add_collection(LineCollection(segments, colors=[OUTLINE], linewidths=2.5))
+def digit_panels(digit: np.ndarray, relevance: np.ndarray, patch: int) -> np.ndarray:
+    """The 8x8 digit as the classifier reads it, beside the rollout over its patches."""
+    figure = new_figure(6.4, 3.5)
+    plain, flow = figure.subplots(1, 2)
+    plain.imshow(digit, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    plain.set_title("the 8x8 digit the model reads", fontsize=9)
+    plain.set_xticks([])
+    plain.set_yticks([])
+    mask = np.zeros_like(digit, dtype=bool)
+    title = "rollout: patch -> the mean token"
+    weights_on_grid(flow, 1.0 - digit, mask, relevance, patch, None, title)
+    return drawn(figure)
 
 
 def fills_row(truth, mask, fills: dict[str, np.ndarray], errors: dict[str, float]) -> np.ndarray:
@@ -150,7 +144,7 @@ def fills_row(truth, mask, fills: dict[str, np.ndarray], errors: dict[str, float
     for axes, (name, picture) in zip(figure.subplots(1, len(panels)), panels.items(), strict=True):
         shown = masked_rgb(truth, mask) if picture is None else rgb(picture)
         axes.imshow(shown, interpolation="nearest", vmin=0, vmax=1)
-        outline(axes, mask)
+        outline_hidden(axes, mask)
         title = name if name not in errors else f"{name}\nerror {errors[name]:.4f}"
         axes.set_title(title, fontsize=9)
         axes.set_xticks([])

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from vit_inpaint.explore.inside_vit import FLAT_TOLERANCE, neighbours
+from vit_inpaint.viz.figures import FLAT_TOLERANCE  # the sweep report's pictures call it flat too
 
 DATA_NAMES = {"uniform_noise": "i.i.d. uniform noise", "gaussian_field": "Gaussian fields",
               "digits": "handwritten digits", "photos": "photographs"}  # fmt: skip
+
+
+def neighbours(index: int, grid: int) -> list[int]:
+    """The patches that share an edge with patch `index` on a grid x grid patch grid."""
+    row, col = divmod(index, grid)
+    near = [(row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)]
+    return [r * grid + c for r, c in near if 0 <= r < grid and 0 <= c < grid]
 
 
 def spread(weights: np.ndarray) -> float:
@@ -109,13 +116,14 @@ def fills_sentence(kind: str, errors: dict[str, float], metrics: dict | None = N
     return text
 
 
-def data_sentence(kind: str, image_size: int, patch: int) -> str:
+def data_sentence(kind: str, image_size: int, patch: int, recipe: str | None = None) -> str:
     grid = image_size // patch
     what = DATA_NAMES.get(kind, "its own data")
     return (
         f"A {image_size}x{image_size} image cut into {grid}x{grid} = {grid * grid} patches of "
         f"{patch}x{patch} pixels (blue lines, numbered); each patch becomes one token. The model "
-        f"trained on {what}. Hidden pixels are red: click a pixel to hide or show it."
+        f"trained on {what}" + (f" (`{recipe}`)" if recipe else "") + ". Hidden pixels are red: "
+        "click a pixel to hide or show it."
     )
 
 

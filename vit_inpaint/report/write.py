@@ -121,9 +121,12 @@ FIGURE_NOTES = {
     "there are several",
     "cross_eval.png": "the cross-evaluation matrix as a heat map; outlined cells are the diagonal",
     "reconstructions.png": "test images: original, masked (hidden pixels in red), the model's "
-    "reconstruction; each configuration's best checkpoint on val/mse, first seed",
-    "attention.png": "last-layer attention of each head for one test image; best checkpoint on "
+    "reconstruction, the hole outlined in yellow; each configuration's best checkpoint on "
     "val/mse, first seed",
+    "attention.png": "last-layer attention of each head for one test image (row: a query patch, "
+    "column: a key patch, numbered on the input's patch grid); best checkpoint on val/mse, first "
+    "seed. A flat map (every weight near 1/N) is the answer on i.i.d. pixels, not a bug: nothing "
+    "visible predicts a hidden pixel, so the best fill is the mean wherever attention looks",
     "reliability.png": "classifiers: test accuracy against confidence in 15 bins, pooled over "
     "seeds, raw and temperature-scaled (T fitted on validation); on the diagonal, a predicted "
     "probability is as often right as it says",

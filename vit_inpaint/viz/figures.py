@@ -10,13 +10,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vit_inpaint.viz.pictures import PANEL_GAP, masked_rgb
+from vit_inpaint.viz.pictures import HOLE_COLOUR, PANEL_GAP, masked_rgb
 
 if TYPE_CHECKING:  # what the sweep report hands in; viz imports nothing above it
     from vit_inpaint.report.replay import Prediction
 
 # Attention maps with at most this many tokens get their weights written in the cells.
 MAX_ANNOTATED_TOKENS = 8
+# A query row whose every weight is within this of 1/N is called flat in the pictures.
+FLAT_TOLERANCE = 0.05
+FLAT_NOTE = (
+    "Flat: every weight within {tolerance} of 1/{n} = {uniform:.2f}. On i.i.d. pixels "
+    "(data=uniform_noise) that is the answer, not a bug: nothing visible predicts a hidden "
+    "pixel, so the best fill is the mean, wherever attention looks."
+)
 
 
 def new_figure(width: float, height: float):
@@ -52,7 +59,7 @@ def show(axes, picture, title: str | None = None, **options) -> object:
 
 def plot_reconstructions(predictions: list[Prediction], path: Path) -> None:
     """Like the report's figure 12: per configuration (row), per test image,
-    original | masked (hidden in red) | reconstruction."""
+    original | masked (hidden in red) | reconstruction, the hole outlined in yellow on each."""
     count = max(len(p.images) for p in predictions)
     figure = new_figure(1.1 * 3 * count + 2, 1.3 * len(predictions) + 0.4)
     grid = figure.subplots(len(predictions), 3 * count, squeeze=False)
@@ -68,10 +75,59 @@ def plot_reconstructions(predictions: list[Prediction], path: Path) -> None:
             show(panels[0], p.images[i], titles[0], **grey)
             show(panels[1], masked_rgb(p.images[i], p.masks[i]), titles[1])
             show(panels[2], p.reconstructions[i], titles[2], **grey)
+            for axes in (panels[0], panels[2]):
+                outline_hidden(axes, p.masks[i])
         grid[row, 0].set_ylabel(
             wrapped(p.label), rotation=0, ha="right", va="center", fontsize="small"
         )
     save(figure, path)
+
+
+def outline_hidden(axes, mask: np.ndarray, colour=HOLE_COLOUR, width: float = 2.0) -> None:
+    """Draws the border between hidden (mask True) and visible pixels on an imshow'd image, so
+    the hole can be found on the reconstruction, where no red marks it."""
+    from matplotlib.collections import LineCollection
+
+    padded = np.pad(np.asarray(mask, dtype=bool), 1)
+    segments = []
+    for r, c in zip(*np.nonzero(mask), strict=True):
+        top, bottom, left, right = r - 0.5, r + 0.5, c - 0.5, c + 0.5
+        if not padded[r, c + 1]:
+            segments.append([(left, top), (right, top)])
+        if not padded[r + 2, c + 1]:
+            segments.append([(left, bottom), (right, bottom)])
+        if not padded[r + 1, c]:
+            segments.append([(left, top), (left, bottom)])
+        if not padded[r + 1, c + 2]:
+            segments.append([(right, top), (right, bottom)])
+    axes.add_collection(LineCollection(segments, colors=[colour], linewidths=width))
+
+
+def patch_grid(axes, size: int, patch_size: int, fontsize: float = 9) -> None:
+    """The patch grid (yellow lines) and each patch's number, the index an attention map's rows
+    (queries) and columns (keys) use, on an imshow'd size x size image."""
+    from matplotlib.patheffects import withStroke
+
+    per_row = size // patch_size
+    outline = [withStroke(linewidth=2, foreground="black")]  # readable on light and dark pixels
+    for line in range(patch_size, size, patch_size):
+        axes.axhline(line - 0.5, color="yellow", linewidth=1)
+        axes.axvline(line - 0.5, color="yellow", linewidth=1)
+    centre = (patch_size - 1) / 2
+    for patch in range(per_row * per_row):
+        y, x = divmod(patch, per_row)
+        axes.text(x * patch_size + centre, y * patch_size + centre, str(patch), ha="center",
+                  va="center", color="yellow", fontsize=fontsize, weight="bold",
+                  path_effects=outline)  # fmt: skip
+
+
+def flat_note(weights: np.ndarray) -> str | None:
+    """FLAT_NOTE when every query's weights (..., N, N) are within FLAT_TOLERANCE of 1/N, else
+    None: a flat map needs words, colours alone look like a broken picture."""
+    n = weights.shape[-1]
+    if np.abs(weights - 1.0 / n).max() > FLAT_TOLERANCE:
+        return None
+    return FLAT_NOTE.format(tolerance=FLAT_TOLERANCE, n=n, uniform=1.0 / n)
 
 
 def annotate(axes, weights) -> None:
@@ -89,13 +145,17 @@ def plot_attention(predictions: list[Prediction], path: Path) -> None:
 
 
 def attention_figure(predictions: list[Prediction]):
-    """plot_attention's figure: also what TensorBoard shows, one row per validation image."""
+    """plot_attention's figure: per configuration (row), the input with its patch grid and patch
+    numbers (the maps' query and key indices), then each head's map; a row whose maps are all
+    flat gets FLAT_NOTE under it."""
     heads = max(len(p.attention) for p in predictions)
-    figure = new_figure(1.8 * (heads + 1) + 2, 1.9 * len(predictions) + 0.4)
+    figure = new_figure(1.8 * (heads + 1) + 2, 1.9 * len(predictions) + 0.9)
     grid = figure.subplots(len(predictions), heads + 1, squeeze=False)
     image = None
     for row, p in enumerate(predictions):
+        size, tokens = p.images[0].shape[-1], p.attention.shape[-1]
         show(grid[row, 0], masked_rgb(p.images[0], p.masks[0]), "input (hidden in red)")
+        patch_grid(grid[row, 0], size, size // int(round(np.sqrt(tokens))))
         grid[row, 0].set_ylabel(
             wrapped(p.label), rotation=0, ha="right", va="center", fontsize="small"
         )
@@ -105,13 +165,16 @@ def attention_figure(predictions: list[Prediction]):
                 axes.set_axis_off()
                 continue
             image = show(axes, p.attention[head], f"head {head}", cmap="viridis", vmin=0, vmax=1)
-            tokens = range(p.attention.shape[-1])
-            axes.set_xticks(tokens)
-            axes.set_yticks(tokens)
-            if len(tokens) <= MAX_ANNOTATED_TOKENS:
+            axes.set_xticks(range(tokens))
+            axes.set_yticks(range(tokens))
+            if tokens <= MAX_ANNOTATED_TOKENS:
                 annotate(axes, p.attention[head])
             axes.set_xlabel("key patch", fontsize="small")
             axes.set_ylabel("query patch", fontsize="small")
+    flat = [p.label for p in predictions if flat_note(p.attention)]
+    if flat:  # under the whole figure: text beside a panel would squeeze the panels
+        note = flat_note(next(p.attention for p in predictions if p.label in flat))
+        figure.supxlabel(textwrap.fill(f"{', '.join(flat)}. {note}", 120), fontsize="small")
     figure.colorbar(image, ax=grid[:, 1:].ravel().tolist(), label="attention weight")
     return figure
 
