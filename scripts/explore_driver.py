@@ -37,7 +37,7 @@ def free_port() -> int:
 @contextmanager
 def served(*extra: str, timeout: float = 180.0, log: Path | None = None):
     """`python -m vit_inpaint.explore` on a free port: (url, seconds until it answered, the path
-    of its log); stopped (its own process only) at the end. Its output goes to a file, never to
+    of its log, its process id); stopped (its own process only) at the end. Its output goes to a file, never to
     a pipe nobody reads, which would stall the server once full."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -51,7 +51,7 @@ def served(*extra: str, timeout: float = 180.0, log: Path | None = None):
     try:
         while time.perf_counter() - start < timeout:
             if "ready on" in log.read_text():
-                yield f"http://127.0.0.1:{port}", time.perf_counter() - start, log
+                yield f"http://127.0.0.1:{port}", time.perf_counter() - start, log, server.pid
                 return
             if server.poll() is not None:
                 raise RuntimeError("the page stopped before it served:\n" + log.read_text())
@@ -140,6 +140,13 @@ def digits_tab(page) -> str:
     drag(page, canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
     page.locator("#digit-read").click()
     return text_of(page, "digit-words", "The classifier says")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc): a figure the
+    other processes sharing the machine do not inflate, unlike its wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def importable(name: str) -> bool:

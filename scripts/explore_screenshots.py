@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     if driver.browser_path() is None:
         sys.exit("error: no headless Chromium: apt-get install -y chromium-headless-shell")
     args.out.mkdir(parents=True, exist_ok=True)
-    with driver.served() as (url, seconds, _), driver.browser_page(url, height=1100) as page:
+    with driver.served() as (url, seconds, _, pid), driver.browser_page(url, height=1100) as page:
         print(f"page ready in {seconds:.1f} s")
         driver.text_of(page, "inside-fills-words", "error is")
         page.wait_for_timeout(4000)
