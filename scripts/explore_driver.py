@@ -37,8 +37,8 @@ def free_port() -> int:
 @contextmanager
 def served(*extra: str, timeout: float = 180.0, log: Path | None = None):
     """`python -m vit_inpaint.explore` on a free port: (url, seconds until it answered, the path
-    of its log, its process id); stopped (its own process only) at the end. Its output goes to a file, never to
-    a pipe nobody reads, which would stall the server once full."""
+    of its log, its process id); stopped (its own process only) at the end. Its output goes to a
+    file, never to a pipe nobody reads, which would stall the server once full."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
     log = log or Path(tempfile.mkstemp(prefix="explore-", suffix=".log")[1])
