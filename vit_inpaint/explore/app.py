@@ -147,8 +147,8 @@ def photo_tab(page: Page, downloads: Path) -> None:
 
 def digits_tab(page: Page) -> None:
     with gr.Row():
-        canvas = gr.Sketchpad(label="draw a digit", type="numpy", canvas_size=(256, 256),
-                              elem_id="digit-canvas",
+        canvas = gr.Sketchpad(label="draw a digit (pick the brush first)", type="numpy",
+                              canvas_size=(256, 256), elem_id="digit-canvas",
                               brush=gr.Brush(colors=["#000000"], default_size=24))  # fmt: skip
         with gr.Column():
             use_test = gr.Checkbox(False, label="read a test digit instead of the drawing")
