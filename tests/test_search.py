@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import ROOT, TINY, refused, run_train
 
 # One epoch on debug=tiny's images, small evaluation splits: a trial of a few seconds.
-SMALL = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64", "threads=1")
+# No test split: a trial returns its validation metric, which is all a search reads.
+SMALL = (TINY, "trainer.max_epochs=1", "data.num_val=64", "test=false", "threads=1")
 SEARCH = ("hparams_search=optuna", *SMALL)
 
 
@@ -220,10 +221,44 @@ def test_a_search_whose_first_trials_are_all_refused_stops_leaving_nothing(tmp_p
     sweep = tmp_path / "searches" / "search"
     # Every value of a searched key refused (seen only once a trial has it): each trial is
     # refused before training, and the search stops after three.
-    space = "hydra.sweeper.params.data.eval_batch_size=choice(0,-1)"
-    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", space)
+    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", "data.eval_batch_size=choice(0,-1)")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: every trial so far (3) was refused before training")
     assert "hydra.sweeper.params" in last
     assert not (tmp_path / "searches").exists()
+
+
+def test_a_launch_lost_as_a_whole_keeps_finished_values_and_runs_the_rest_again(tmp_path):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from vit_inpaint.search import study as studies
+    from vit_inpaint.search.sweeper import _Run
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    storage = studies.open_storage(url)
+    study = optuna.create_study(storage=storage, study_name="search")
+    trials = [study.ask() for _ in range(2)]
+    for trial in trials:
+        trial.suggest_float("optimizer.lr", 1e-4, 1e-2)
+    # Trial 0 finished before the launch of both failed (a joblib worker killed, say).
+    (tmp_path / "0_optimizer.lr=x").mkdir()
+    (tmp_path / "0_optimizer.lr=x" / "metrics.json").write_text('{"val/mse": 0.25}')
+
+    def launch(overrides, initial_job_idx):
+        raise RuntimeError("A worker process managed by the executor was unexpectedly terminated")
+
+    search = SimpleNamespace(
+        launcher=SimpleNamespace(launch=launch),
+        config=OmegaConf.create({"optimized_metric": "val/mse"}),
+        _configure_trials=lambda trials, space, fixed: [("optimizer.lr=x",)] * len(trials),
+        max_failure_rate=1.0,
+    )
+    _Run(search, study, storage, url, tmp_path, {}, {})._run(trials)
+    states = [(t.number, t.state.name, t.value) for t in study.trials]
+    assert states[:2] == [(0, "COMPLETE", 0.25), (1, "FAIL", None)]
+    (again,) = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert again.system_attrs["failed_trial"] == 1 and again.params == trials[1].params
+    assert study.trials[0].user_attrs["folder"] == "0_optimizer.lr=x"

@@ -139,6 +139,9 @@ def test_a_sweep_refused_before_any_job_leaves_its_folder_free_for_the_corrected
     sweep may use the folder (it was refused as "an earlier sweep")."""
     sweep = tmp_path / "sweep"
     refused(run_sweep(sweep, "model=vit,nope", budget=T), "model=nope", "mae, vit")
+    assert not sweep.exists()  # nothing left, not even Hydra's multirun.yaml
+    sweep.mkdir()  # a folder of the user's, empty: the refusal keeps it, with multirun.yaml
+    refused(run_sweep(sweep, "model=vit,nope", budget=T), "model=nope", "mae, vit")
     assert [p.name for p in sweep.iterdir()] == ["multirun.yaml"]
     corrected = run_sweep(sweep, "masking=pixel,patch2x2", budget=T)
     assert corrected.returncode == 0, corrected.stderr[-6000:]

@@ -119,19 +119,15 @@ def one_line_config_errors() -> Iterator[None]:
     """Within it, `@hydra.main` answers a user's config error (config_error_line) with one
     `error:` line and exit status 2; every other Hydra error is reported as Hydra does.
 
-    Hydra reports errors from `hydra._internal.utils.run_and_report`, which wraps composition
-    (of a run, of `--cfg`, and of each job of a sweep, all composed before the first job starts):
-    this wraps it in turn. Should a Hydra release move it, Hydra's own (multi-line) report stays.
+    Hydra reports errors from its private `run_and_report`, which wraps composition (of a run,
+    of `--cfg`, and of each job of a sweep, all composed before the first job starts): this
+    wraps it in turn (config/hydra_private.py). Should a Hydra release move it, Hydra's own
+    (multi-line) report stays.
     """
-    import hydra._internal.utils as hydra_utils
+    from vit_inpaint.config.hydra_private import wrapped_run_and_report
 
-    original = getattr(hydra_utils, "run_and_report", None)
-    if original is None:
-        yield
-        return
-
-    def run_and_report(func):
-        def refusing_config_errors():
+    def refusing_config_errors(func):
+        def run():
             try:
                 return func()
             except JobFailed:
@@ -149,10 +145,7 @@ def one_line_config_errors() -> Iterator[None]:
                 print(f"error: {line}", file=sys.stderr)
                 sys.exit(2)
 
-        return original(refusing_config_errors)
+        return run
 
-    hydra_utils.run_and_report = run_and_report
-    try:
+    with wrapped_run_and_report(refusing_config_errors):
         yield
-    finally:
-        hydra_utils.run_and_report = original

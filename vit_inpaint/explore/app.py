@@ -1,6 +1,6 @@
 """The explorer page's layout: three tabs wired to page.py's events (Gradio Blocks).
 
-    python -m vit_inpaint.explore [--port 7860] [--run outputs/runs/<time>]     (make explore)
+python -m vit_inpaint.explore [--port 7860] [--run outputs/runs/<time>]     (make explore)
 """
 
 from __future__ import annotations

@@ -83,8 +83,12 @@ def rollout_sentence(kind: str, flow: np.ndarray, query: int, grid: int) -> str:
         f"reaches query patch {query}'s output, {flow[query]:.0%} comes from the patch itself and "
         f"the most from another patch is {np.sort(flow)[-2]:.0%}; uniform would be {1 / n:.0%} "
         f"each. The largest share is patch {top}'s."
-        + (" The hidden patch holds no pixel values, so what it keeps of itself is only its "
-           "position." if kind in ("uniform_noise", "gaussian_field") else "")  # fmt: skip
+        + (
+            " The hidden patch holds no pixel values, so what it keeps of itself is only its "
+            "position."
+            if kind in ("uniform_noise", "gaussian_field")
+            else ""
+        )  # fmt: skip
     )
 
 

@@ -223,11 +223,13 @@ def register() -> None:
     """Stores every schema in Hydra's ConfigStore (again: storing replaces)."""
     from hydra.core.config_store import ConfigStore
 
+    from vit_inpaint.config.hydra_private import config_store_copies_itself
+
     # Hydra's help copies its repository of configs once per config group it lists (about 160
     # times), and with it the ConfigStore, a process-wide singleton that it only reads (loading a
     # node copies that node): 3 of the 4 s of `python train.py --help`. A copy of the store is
     # the store itself, as every new config source of Hydra's takes `ConfigStore.instance()`.
-    ConfigStore.__deepcopy__ = lambda store, memo: store
+    config_store_copies_itself()
     store = ConfigStore.instance()
     # conf/train.yaml's own keys. Not in struct mode while the defaults compose, so that a recipe
     # (conf/recipe/) can add `training_recipe`, the name of the recipe applied, which no run

@@ -67,6 +67,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     if cfg.get("ckpt_path") is not None:
         check_resume(cfg, Path(cfg.ckpt_path))
     check_trainer_keys(cfg)  # last: it imports Lightning, and every check above is torch-free
+    check_callbacks(cfg)
 
 
 def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
@@ -132,6 +133,33 @@ def check_trainer_keys(cfg: DictConfig) -> None:
             )
 
 
+def check_callbacks(cfg: DictConfig) -> None:
+    """Each entry of `callbacks` is null (off) or a `_target_` naming a Lightning Callback:
+    anything else (callbacks.ema=foo, a class that is no callback) would fail only once the run
+    has started, inside Lightning or Hydra, with a traceback."""
+    import pydoc
+
+    from lightning.pytorch.callbacks import Callback
+
+    for name, entry in (cfg.get("callbacks") or {}).items():
+        if entry is None:
+            continue
+        target = entry.get("_target_") if isinstance(entry, DictConfig) else None
+        if target is None:
+            got = OmegaConf.to_container(entry) if isinstance(entry, DictConfig) else entry
+            raise ConfigError(
+                f"callbacks.{name} must be null (off) or a callback's settings with a _target_ "
+                "(e.g. callbacks.ema={_target_: vit_inpaint.tasks.averaging.EMA, decay: 0.99}), "
+                f"got {got!r}"
+            )
+        found = pydoc.locate(str(target))  # None when nothing has that name (quietly)
+        if not (isinstance(found, type) and issubclass(found, Callback)):
+            raise ConfigError(
+                f"callbacks.{name}._target_={target} is not a Lightning callback class "
+                "(a subclass of lightning.pytorch.callbacks.Callback)"
+            )
+
+
 def check_top_level(cfg: DictConfig) -> None:
     """conf/train.yaml's own keys (their types are checked as Hydra composes)."""
     seed = cfg.get("seed")
@@ -154,8 +182,11 @@ def check_top_level(cfg: DictConfig) -> None:
     threads = cfg.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads must be a positive integer or null, got {threads!r}")
-    decay = OmegaConf.select(cfg, "callbacks.ema.decay", default=None)
-    if decay is not None and not (isinstance(decay, (int, float)) and 0 < decay < 1):
+    ema = OmegaConf.select(cfg, "callbacks.ema", default=None)
+    decay = ema.get("decay") if isinstance(ema, DictConfig) else None
+    if decay is not None and not (
+        isinstance(decay, (int, float)) and not isinstance(decay, bool) and 0 < decay < 1
+    ):
         raise ConfigError(
             f"callbacks.ema.decay must be between 0 and 1 (both excluded), got {decay}"
         )

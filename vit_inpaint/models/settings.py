@@ -41,7 +41,9 @@ class ModelSettings:
     heads: int = 4
     mlp_ratio: float = 2.0
     pos_embedding: str = "learned"  # POS_EMBEDDINGS
-    attention: str = "manual"  # ATTENTIONS
+    # ATTENTIONS: torch's fused kernel, as conf/model/vit.yaml (the same function as "manual",
+    # which writes the report's steps out; attention maps are drawn by that path either way).
+    attention: str = "sdpa"
     attend_to_hidden: bool = True
     prior: str = "none"  # PRIORS
     # With a prior: each window's pixels and prior fill shifted and scaled by its visible pixels'

@@ -19,6 +19,7 @@ hydra_plugins/vit_inpaint_search/); it takes the plugin's own configuration keys
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -64,8 +65,11 @@ class ResumableSearch(OptunaSweeperImpl):
         record = studies.search_record(distributions, fixed, directions)
         made = _make_folder(sweep_dir)
         try:
-            storage = studies.open_storage(url)
-            study = studies.open_study(storage, self._name(), self.sampler, record, url)
+            # Under the workers' lock: two workers making one SQLite file's tables at once
+            # would collide (optuna's schema version is inserted by each).
+            with studies.study_lock(sweep_dir):
+                storage = studies.open_storage(url)
+                study = studies.open_study(storage, self._name(), self.sampler, record, url)
         except BaseException:
             _remove_made(made, sweep_dir / studies.STUDY_FILE)
             raise
@@ -97,6 +101,11 @@ class ResumableSearch(OptunaSweeperImpl):
                 f"hydra.sweeper.study_name={name!r}: a study's name names its folder "
                 "(outputs/searches/<name>): give a plain name, without / or .."
             )
+        if isinstance(self.sampler, functools.partial):  # GridSampler: built from the space
+            raise ConfigError(
+                "hydra/sweeper/sampler=grid: a grid is a plain sweep; run it as one "
+                "(python train.py a=1,2 b=3,4 -m) or choose tpe, random or cmaes"
+            )
         if self.n_trials < 1:
             raise ConfigError(
                 f"hydra.sweeper.n_trials={self.n_trials}: a search needs at least 1 trial"
@@ -125,7 +134,7 @@ class ResumableSearch(OptunaSweeperImpl):
 
         from omegaconf import open_dict
 
-        from vit_inpaint.config.validate import check_config
+        from vit_inpaint.launch.validate import check_config
 
         config = copy.deepcopy(self.config)
         with open_dict(config):
@@ -248,7 +257,7 @@ class _Run:
                 continue
             self._locked(lambda t=trial: self.study.tell(t, state=TrialState.FAIL))
             frozen = self.study.trials[trial.number]
-            self._locked(lambda f=frozen: studies.retry_callback()(self.study, f))
+            self._locked(lambda f=frozen: studies.run_again(self.study, f))
             log.warning(
                 "trial %d was lost with its launch (%s: %s): marked failed; its parameters run "
                 "again as a new trial (at most %d times)",
@@ -377,6 +386,7 @@ def _remove_made(made: list[Path], study_file: Path) -> None:
     """What a search refused at its start made: the study file and folders it created."""
     if made:
         study_file.unlink(missing_ok=True)
+        (study_file.parent / studies.LOCK_FILE).unlink(missing_ok=True)
         for path in reversed(made):
             with contextlib.suppress(OSError):
                 path.rmdir()
