@@ -52,7 +52,7 @@ def command_line(*args: str) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python scripts/bench_explore.py")
+    parser = argparse.ArgumentParser(prog="python scripts/bench_explore.py", description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-explore-"))

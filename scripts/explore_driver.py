@@ -1,6 +1,8 @@
 """Drives the explorer page in a real headless Chromium, as a user would: the browser test
 (tests/test_explore_browser.py) and `make screenshots` (scripts/explore_screenshots.py) share it.
 
+    python scripts/explore_driver.py     # serve the page, print how long it took to answer, stop
+
 Playwright's Python package drives Debian's own Chromium (`apt-get install -y
 chromium-headless-shell`, or `chromium`) through `executable_path`: no browser download.
 """
@@ -154,3 +156,21 @@ def importable(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python scripts/explore_driver.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
+    with served() as (url, seconds, log, pid):
+        print(f"{url} answered {seconds:.1f} s after the command started "
+              f"({cpu_seconds(pid):.1f} s of its CPU); log: {log}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

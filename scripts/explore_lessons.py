@@ -9,11 +9,19 @@ under the attention panels and under the lesson, with their numbers.
 
 from __future__ import annotations
 
+import argparse
+
 from vit_inpaint.explore import inside_vit, models
 from vit_inpaint.explore.page import Page
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python scripts/explore_lessons.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
     page = Page()
     for name in models.SHIPPED_MODELS:
         model = page.model(name)

@@ -26,7 +26,9 @@ def pick_model(page, name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python scripts/explore_screenshots.py")
+    parser = argparse.ArgumentParser(
+        prog="python scripts/explore_screenshots.py", description=__doc__
+    )
     parser.add_argument("--out", type=Path, default=driver.ROOT / "docs" / "screenshots")
     args = parser.parse_args(argv)
     if driver.browser_path() is None:
