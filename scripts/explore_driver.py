@@ -68,7 +68,9 @@ def served(*extra: str, timeout: float = 180.0, log: Path | None = None):
 
 
 @contextmanager
-def browser_page(url: str, width: int = 1400, height: int = 1000):
+def browser_pages(url: str, count: int = 1, width: int = 1400, height: int = 1000):
+    """`count` pages on the explorer, each in its own browser context (its own session, as two
+    people's browsers are), in one headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -76,12 +78,21 @@ def browser_page(url: str, width: int = 1400, height: int = 1000):
             executable_path=browser_path(), args=["--no-sandbox", "--disable-gpu"]
         )
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(SLOW)
-            page.goto(url)
-            yield page
+            pages = []
+            for _ in range(count):
+                page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+                page.set_default_timeout(SLOW)
+                page.goto(url)
+                pages.append(page)
+            yield pages
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page(url: str, width: int = 1400, height: int = 1000):
+    with browser_pages(url, 1, width, height) as (page,):
+        yield page
 
 
 def text_of(page, element_id: str, containing: str) -> str:
