@@ -102,6 +102,12 @@ def text_of(page, element_id: str, containing: str) -> str:
     return locator.first.inner_text()
 
 
+def wait_ready(page) -> None:
+    """Until the page has drawn its first view: before that a click may reach a button whose
+    event is not wired yet, and be lost."""
+    text_of(page, "inside-fills-words", "error is")
+
+
 def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
@@ -120,7 +126,7 @@ def drag(page, selector: str, points: list[tuple[float, float]]) -> None:
 def inside_tab(page) -> dict[str, str]:
     """Waits for the first view, clicks pixel (0, 3) of the input to hide it, waits for the new
     view: the sentences under the pictures."""
-    text_of(page, "inside-fills-words", "error is")
+    wait_ready(page)
     before = text_of(page, "inside-attention-words", "query patch")
     box = page.locator("#inside-input img").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.1)

@@ -50,6 +50,8 @@ def test_bad_input_gets_a_message_and_the_page_keeps_serving(server, tmp_path):
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_text("these are notes, not a photo")
     with driver.browser_pages(server, count=2) as (first, second):
+        driver.wait_ready(first)
+        driver.wait_ready(second)
         driver.open_tab(first, "Fill your photo")
         first.locator("#photo-fill").click()  # nothing painted yet
         assert "error: nothing is painted" in driver.text_of(first, "photo-message", "error")
