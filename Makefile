@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep report report-path digits-transfer bench evaluate test test-fast lint tensorboard screenshots clean
+.PHONY: help install train sweep report report-path digits-transfer bench evaluate test test-fast lint tensorboard screenshots explore clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# The explorer page's extras (Gradio; Playwright for its browser test), beside the main install.
+EXPLORE_STAMP := $(VENV)/.explore-installed
+$(EXPLORE_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev,explore,browser]"
+	touch $(EXPLORE_STAMP)
 
 train: $(STAMP) ## one run with the report's defaults (2x2 patch masking, 4x4 random images)
 	$(BIN)/python train.py
@@ -74,14 +80,15 @@ evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-St
 
 # One pytest worker per core (pytest-xdist); each test file runs on one worker (--dist loadfile),
 # so a model or sweep a file trains once for its tests is trained once.
-test: $(STAMP) ## run the whole test suite (CPU, about 3 minutes on 2 cores)
+test: $(STAMP) $(EXPLORE_STAMP) ## run the whole test suite (CPU, about 3 minutes on 2 cores)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about 30 s)
 	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
-lint: $(STAMP) ## ruff checks
+lint: $(STAMP) ## ruff checks, and no import back up a layer of the package
 	$(BIN)/python -m ruff check .
+	$(BIN)/python scripts/check_layers.py
 
 # The latest sweep (SWEEP=<folder> for another): its runs are then named by what differs,
 # masking=pixel and masking=patch2x2, not by their whole path.
@@ -90,10 +97,17 @@ tensorboard: $(STAMP) ## serve the latest sweep (SWEEP=<folder>, or SWEEP=output
 	@test -n "$(SWEEP)" || { echo "no sweep under outputs/multiruns: run make sweep first, or give SWEEP=<folder>" >&2; exit 2; }
 	$(BIN)/tensorboard --logdir "$(SWEEP)" --port 6006
 
-screenshots: $(STAMP) ## TensorBoard's first views and the report's figures of the latest sweep -> docs/screenshots/
+screenshots: $(STAMP) $(EXPLORE_STAMP) ## the explorer's tabs, TensorBoard's first views and the latest sweep's figures -> docs/screenshots/
 	@command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q chromium-headless-shell; }
+	$(BIN)/python scripts/explore_screenshots.py
 	$(BIN)/python scripts/screenshots.py $(SWEEP)
+
+# The explorer page: the shipped small models, or your own run beside them (RUN=<run folder>).
+PORT ?= 7860
+RUN ?=
+explore: $(EXPLORE_STAMP) ## the explorer page on http://localhost:7860 (PORT=, RUN=outputs/runs/<time>)
+	$(BIN)/python -m vit_inpaint.explore --port $(PORT) $(if $(RUN),--run "$(RUN)")
 
 clean: ## remove run outputs and caches (keeps .venv)
 	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

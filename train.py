@@ -11,9 +11,11 @@ from omegaconf import DictConfig
 
 from vit_inpaint.config import resolvers
 from vit_inpaint.config.errors import one_line_config_errors
-from vit_inpaint.config.hydra_callbacks import write_unreported_sweep
+from vit_inpaint.launch import schema
+from vit_inpaint.launch.hydra_callbacks import write_unreported_sweep
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
+schema.register()  # the config groups' schemas (importing vit_inpaint.launch also does)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
@@ -21,10 +23,11 @@ def main(cfg: DictConfig) -> float | None:
     from vit_inpaint.storage.run_folder import Launch, discard_launch, in_multirun
     from vit_inpaint.training import train
 
+    launch = Launch()
     try:
-        return train(cfg)
+        return train(cfg, launch=launch).optimized  # what a sweeper (Optuna) optimises
     except BaseException as error:
-        if not Launch.began:  # refused or failed before training: remove what this launch wrote
+        if not launch.began:  # refused or failed before training: remove what this launch wrote
             # (a multirun job keeps a folder of its own: the sweep report lists it as failed)
             discard_launch(keep_own_folder=in_multirun())
         line, status = _error_line(error, cfg)

@@ -34,7 +34,7 @@ MODEL = dict(patch_size=2, dim=64, depth=2, heads=4, mlp_ratio=2.0, attention="s
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    # evaluation/metrics.py's, written out: importing that module loads torchmetrics (with scipy
+    # tasks/metrics.py's, written out: importing that module loads torchmetrics (with scipy
     # and matplotlib), the start-up cost this yardstick exists to leave out.
     weight = mask.to(pred.dtype)
     return ((pred - target).square() * weight).sum() / weight.sum()

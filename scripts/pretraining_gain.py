@@ -10,20 +10,28 @@ on, `data.num_train`, and with which model). Writes two tables to the .md beside
 (and prints them), and draws them side by side: accuracy against labels a class (from scratch,
 each way of starting from the encoder pretrained on the most images, the SVM on the same
 labelled images), and against pretraining images where fine-tuned runs start from encoders of
-more than one size (0 images: from scratch).
+more than one size (0 images: from scratch). Both files are written atomically, and a .md
+there that this script did not write is never replaced.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from vit_inpaint.storage.atomic import write_all_atomic
+
 SCRATCH, SVM = "ViT from scratch", "RBF SVM on the pixels"
+# The tables' first line: how an earlier tables file of this script is known (and replaced; a
+# user's own notes.md beside --out notes.png never is).
+HEADING = "Test accuracy, mean ± std (seeds);"
 
 
 def start_name(config, stage1) -> str:
@@ -83,6 +91,12 @@ def main() -> None:
         raise SystemExit(f"error: --out {args.out}: give a .png file (its tables go beside, .md)")
     if not args.out.parent.is_dir():
         raise SystemExit(f"error: --out {args.out}: no folder {args.out.parent}")
+    tables = args.out.with_suffix(".md")
+    if os.path.lexists(tables) and not _written_here(tables):
+        raise SystemExit(
+            f"error: --out {args.out}: its tables would replace {tables}, a file this script did "
+            "not write; name another --out"
+        )
     accuracy = defaultdict(list)  # (labels a class, start, pretraining images) -> accuracies
     for labels, start, images, metrics in runs(args.sweeps):
         accuracy[(labels, start, images)].append(metrics["test/acc"])
@@ -95,7 +109,7 @@ def main() -> None:
     kinds = {SCRATCH: (SCRATCH, None), **{f"{s} ({most} images)": (s, most) for s in starts}}
     kinds[SVM] = (SVM, None)
     counts = sorted({labels for labels, _, _ in accuracy}, key=lambda c: (c is None, c))
-    lines = ["Test accuracy, mean ± std (seeds); [points over scratch] for pretrained starts.", ""]
+    lines = [f"{HEADING} [points over scratch] for pretrained starts.", ""]
     lines += ["| labels a class | " + " | ".join(kinds) + " |"]
     lines += ["| --- " * (len(kinds) + 1) + "|"]
     by_labels = {}
@@ -128,16 +142,22 @@ def main() -> None:
                     lines.append(f"| {images} | {cell(values)} | {gain:+.1f} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    tables = args.out.with_suffix(".md")
-    try:
-        tables.write_text(text)
-        plot(by_labels, by_images, list(kinds), args.out)
+    try:  # both or neither, each whole
+        write_all_atomic({tables: text, args.out: plot(by_labels, by_images, list(kinds))})
     except OSError as err:
         raise SystemExit(f"error: --out {args.out}: cannot write there ({err.strerror})") from None
     print(f"wrote {args.out} and {tables}")
 
 
-def plot(by_labels: dict, by_images: dict, kinds: list[str], out: Path) -> None:
+def _written_here(path: Path) -> bool:
+    """Whether `path` is a tables file this script wrote (its first line), which it replaces."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with path.open("rb") as file:
+        return file.readline(200).startswith(HEADING.encode())
+
+
+def plot(by_labels: dict, by_images: dict, kinds: list[str]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -183,7 +203,10 @@ def plot(by_labels: dict, by_images: dict, kinds: list[str], out: Path) -> None:
     figure.suptitle("Digits: test accuracy with and without masked-image pretraining",
                     fontsize="medium")  # fmt: skip
     figure.tight_layout()
-    figure.savefig(out, dpi=100)
+    png = io.BytesIO()
+    figure.savefig(png, dpi=100, format="png")
+    plt.close(figure)
+    return png.getvalue()
 
 
 if __name__ == "__main__":

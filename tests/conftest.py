@@ -15,8 +15,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from vit_inpaint.config import resolvers
+from vit_inpaint.launch import schema
 
 resolvers.register()  # as train.py does
+schema.register()  # (importing vit_inpaint.launch did too; again, explicitly)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

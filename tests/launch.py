@@ -70,10 +70,10 @@ def run_in_process(args: tuple[str, ...]) -> subprocess.CompletedProcess:
 def _as_a_new_process() -> None:
     """The state a fresh `python train.py` starts with: no Hydra instance, none of the run-folder
     claims and a new launch time (vit_inpaint/storage/run_folder.py), no sweep waiting for its
-    report (config/hydra_callbacks.py): each lives for one process."""
+    report (launch/hydra_callbacks.py): each lives for one process."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from vit_inpaint.config import hydra_callbacks
+    from vit_inpaint.launch import hydra_callbacks
     from vit_inpaint.storage import run_folder
 
     GlobalHydra.instance().clear()

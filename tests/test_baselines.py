@@ -14,7 +14,7 @@ from vit_inpaint.evaluation.baselines import (
     gaussian_mixture_conditional_mean,
     visible_mean,
 )
-from vit_inpaint.evaluation.metrics import masked_mse
+from vit_inpaint.tasks.metrics import masked_mse
 
 
 def gen(seed=0):

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from tests.conftest import TINY, compose_config
-from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.data.labelled import LabelledDataModule, keep_per_class
 from vit_inpaint.data.sources import Digits, GaussianField
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.models.classifier import ViTClassifier
 from vit_inpaint.models.encoder import is_encoder_key
 from vit_inpaint.models.vit import InpaintingViT
@@ -351,7 +351,7 @@ def test_label_smoothing_is_in_the_training_loss_only():
 
 @pytest.mark.parametrize("true_temperature", [0.5, 1.0, 3.0])
 def test_fit_temperature_finds_the_temperature_the_labels_were_drawn_with(true_temperature):
-    from vit_inpaint.evaluation.calibration import fit_temperature
+    from vit_inpaint.tasks.calibration import fit_temperature
 
     generator = torch.Generator().manual_seed(0)
     logits = 3 * torch.randn(20000, 5, generator=generator)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.conftest import TINY, compose_config
-from vit_inpaint.config.validate import ConfigError
+from vit_inpaint.launch.validate import ConfigError
 from vit_inpaint.training import train
 
 pytestmark = pytest.mark.slow

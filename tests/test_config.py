@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from tests.conftest import CONF, TINY, compose_config, run_train
-from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.tasks.classification import ClassificationModule
 from vit_inpaint.tasks.inpainting import InpaintingModule
 from vit_inpaint.tasks.optim import build_optimizer
@@ -218,7 +218,7 @@ def test_checking_a_config_loads_neither_torch_nor_lightning():
     import subprocess
     import sys
 
-    code = "import sys, vit_inpaint.config.validate, vit_inpaint.config.hydra_callbacks; "
+    code = "import sys, vit_inpaint.launch.validate, vit_inpaint.launch.hydra_callbacks; "
     code += "print(sorted("
     code += "m for m in ('torch', 'lightning') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

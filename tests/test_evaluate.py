@@ -340,3 +340,110 @@ def test_only_bundled_photographs_count_as_photo_names():
     assert _is_bundled_photo("camera") and _is_bundled_photo("stereo_motorcycle")
     for name in ("lfw_subset", "lbp_frontal_face_cascade_filename", "download_all", "nosuch"):
         assert not _is_bundled_photo(name)
+
+
+def _md5s(folder) -> dict:
+    import hashlib
+
+    return {
+        p: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_an_output_that_is_an_input_is_refused_also_through_a_link(user_files, monkeypatch, capsys):
+    """--photos DIR/evaluation.png --out-dir DIR once drew the plot over the user's photograph."""
+    import shutil
+
+    _refuse_loading_a_model(monkeypatch)
+    photo = user_files / "evaluation.png"
+    shutil.copy(user_files / "photos" / "a_cat.png", photo)
+    other = str(user_files / "photos" / "b_clock.png")
+    before = _md5s(user_files)
+    last = _refused(["--photos", str(photo), other, "--out-dir", str(user_files)], capsys)
+    assert f"evaluation.png: is an input (--photos {photo})" in last
+    # The same file through a symbolic link, and a mask given as evaluation.csv.
+    linked = user_files / "linked"
+    linked.mkdir()
+    (linked / "evaluation.png").symlink_to(photo)
+    last = _refused(["--photos", str(photo), other, "--out-dir", str(linked)], capsys)
+    assert "is an input (--photos" in last
+    masks = [str(user_files / "masks" / "a_cat.png"), str(user_files / "masks" / "b_clock.png")]
+    shutil.copy(masks[0], user_files / "masks" / "evaluation.csv")
+    masks[0] = str(user_files / "masks" / "evaluation.csv")
+    argv = ["--photos", str(user_files / "photos"), "--masks", *masks]
+    last = _refused([*argv, "--out-dir", str(user_files / "masks")], capsys)
+    assert "is an input (--masks" in last
+    assert {p: h for p, h in _md5s(user_files).items() if p in before} == before
+
+
+def test_a_file_the_tool_did_not_write_is_never_replaced(user_files, monkeypatch, capsys):
+    _refuse_loading_a_model(monkeypatch)
+    out = user_files / "mine"
+    out.mkdir()
+    (out / "evaluation.csv").write_text("my own table\n")
+    last = _refused(["--photos", "clock", "--out-dir", str(out)], capsys)
+    assert "evaluation.csv: a file this tool did not write" in last
+    assert (out / "evaluation.csv").read_text() == "my own table\n"
+
+
+@pytest.mark.slow  # starts `mount` (a small tmpfs, full or read-only)
+def test_an_out_dir_that_cannot_be_written_is_refused_before_the_evaluation(
+    tmp_path, monkeypatch, capsys
+):
+    """A read-only or full --out-dir was found only after the whole evaluation had run."""
+    import subprocess
+
+    _refuse_loading_a_model(monkeypatch)
+    full, read_only = tmp_path / "full", tmp_path / "read_only"
+    full.mkdir()
+    read_only.mkdir()
+    mounted = []
+    try:
+        for folder, options in ((full, "size=8k"), (read_only, "ro,size=8k")):
+            mount = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]
+            if subprocess.run(mount, capture_output=True).returncode != 0:
+                pytest.skip("needs to mount a small tmpfs (root)")
+            mounted.append(folder)
+        (full / "filler").write_bytes(b"x" * 8192)
+        (full / "filler2").write_bytes(b"x" * 8192)  # fills it, whatever the page rounding
+    except OSError:
+        pass  # the disk is full: what this test wants
+    try:
+        last = _refused(["--photos", "clock", "--out-dir", str(full / "eval")], capsys)
+        assert "No space left on device" in last and "--out-dir" in last
+        assert not (full / "eval").exists()
+        last = _refused(["--photos", "clock", "--out-dir", str(read_only)], capsys)
+        assert "Read-only file system" in last or "permission denied" in last
+    finally:
+        for folder in mounted:
+            subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_failed_write_leaves_no_folder_it_made(tmp_path):
+    from vit_inpaint.storage.outputs import folders_made
+
+    with pytest.raises(OSError), folders_made(tmp_path / "deep" / "a" / "b"):
+        raise OSError(28, "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_broken_photograph_is_skipped_with_masks_as_without(user_files):
+    """--photos DIR --masks DIR refused the whole run for a broken photograph (which has no mask,
+    being no photograph) that --photos DIR alone skips with a line."""
+    from vit_inpaint.evaluation.photo_inputs import mask_files, read_photos
+
+    (user_files / "photos" / "c_broken.png").write_text("not an image")
+    sources = photo_sources([str(user_files / "photos")])
+    photos, skipped = read_photos(sources, mask_files(sources, [str(user_files / "masks")]))
+    assert [photo.name for photo in photos] == [str(s) for s in sources[:2]]
+    assert len(skipped) == 1 and skipped[0].startswith(f"skipped {sources[2]}: not an image")
+
+
+def test_the_shipped_inpainter_named_by_its_path_is_refused_its_training_photographs(
+    tmp_path, monkeypatch, capsys
+):
+    from vit_inpaint.fill.model import SHIPPED
+
+    _refuse_loading_a_model(monkeypatch)
+    argv = ["--ckpt", str(SHIPPED), "--photos", "brick", "--out-dir", str(tmp_path / "out")]
+    assert "['brick']: the inpainter was trained or selected on them" in _refused(argv, capsys)

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from tests.conftest import run_sweep
-from vit_inpaint.evaluation.tables import Column
+from vit_inpaint.report.tables import Column
 from vit_inpaint.tasks.base import TaskModule
 
 # --- a toy model: one learned value per pixel, no attention, no transformer blocks ------------
@@ -131,7 +131,7 @@ callbacks:
 def registered(tmp_path):
     """The toy model and task in their registries (one line each) and their yaml files on
     Hydra's search path; both registries as they were afterwards."""
-    from vit_inpaint.config import schema
+    from vit_inpaint.launch import schema
     from vit_inpaint.models.registry import MODELS, Model, register_model
     from vit_inpaint.tasks.registry import TASKS, Task, register_task
 

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from tests.conftest import ONE_EPOCH, ROOT, TINY, compose_config, job_dir, run_sweep, run_train
-from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.data.sources import UniformNoise
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.tasks.inpainting import NonFiniteLossError
 from vit_inpaint.training import train
 
@@ -71,6 +71,27 @@ def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_
     assert (killed / ".hydra" / "overrides.yaml").read_text() == original_record
     (resume_record,) = (killed / ".hydra").glob("resumed-*/overrides.yaml")
     assert "ckpt_path=" in resume_record.read_text()
+
+
+def test_ckpt_path_last_resumes_the_killed_run_it_names_like_an_uninterrupted_one(tmp_path):
+    reference, killed = tmp_path / "uninterrupted", tmp_path / "killed"
+    result = run_train(*RESUME_BUDGET, f"hydra.run.dir={reference}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    kill_after_first_checkpoint(killed)
+
+    # No path typed: the run's own last checkpoint.
+    result = run_train(*RESUME_BUDGET, f"hydra.run.dir={killed}", "ckpt_path=last")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (resume_log,) = (killed / ".hydra").glob("resumed-*/train.log")
+    assert "Restored all states from the checkpoint" in resume_log.read_text()
+    resumed = json.loads((killed / "metrics.json").read_text())
+    expected = json.loads((reference / "metrics.json").read_text())
+    assert resumed.keys() == expected.keys()
+    for key, value in expected.items():
+        assert resumed[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+    # Finished now: ckpt_path=last no longer finds anything to resume there.
+    result = run_train(*RESUME_BUDGET, f"hydra.run.dir={killed}", "ckpt_path=last")
+    assert result.returncode == 2 and "already holds a finished run" in result.stderr
 
 
 def test_a_finished_run_is_not_resumed_over(tmp_path):

@@ -1,4 +1,4 @@
-"""The report's opening paragraph and glossary (evaluation/findings.py) from made-up metric
+"""The report's opening paragraph and glossary (report/findings.py) from made-up metric
 tables: no training, no files. Each test is a sweep a user could have run, and the sentence
 the report must then open with."""
 
@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vit_inpaint.evaluation.findings import (
+from vit_inpaint.report.findings import (
     classify_findings,
     inpaint_findings,
     inpaint_glossary,
 )
-from vit_inpaint.evaluation.runs import Job, group_jobs
+from vit_inpaint.report.runs import Job, group_jobs
 
 UNIFORM = "vit_inpaint.data.sources.UniformNoise"
 

@@ -455,7 +455,7 @@ def test_a_fill_with_holes_imports_no_lightning(tmp_path):
     masking code, not from a Lightning data module): the command as a user types it, with
     Python's own record of every module the process imported (-X importtime)."""
     iio.imwrite(tmp_path / "in.png", photo_u8()[:24, :32])
-    command = [sys.executable, "-X", "importtime", "-m", "vit_inpaint.inpaint"]
+    command = [sys.executable, "-X", "importtime", "-m", "vit_inpaint.cli.inpaint"]
     command += ["--image", "in.png", "--holes", "10", "--out", "out.png"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
@@ -626,3 +626,27 @@ def load_photo_colour() -> np.ndarray:
     from vit_inpaint.data.sources import load_photo_pixels
 
     return load_photo_pixels("astronaut")[::4, ::4]
+
+
+def test_a_fifo_as_an_input_is_refused_without_waiting_for_a_writer(tmp_path, capsys):
+    """A FIFO given as --image (or as a mask or checkpoint) once blocked the tool forever."""
+    import signal
+
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+
+    def hung(signum, frame):
+        raise TimeoutError("the read waited on the FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--image", str(fifo), "--holes", "1", "--out", str(tmp_path / "out.png")])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument --image: {fifo}: not a regular file" in last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from tests.conftest import TINY, compose_config
-from vit_inpaint.config.validate import ConfigError, check_config
 from vit_inpaint.data.masking import PatchMasking, hides_whole_patches
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.models import build_inpainter
 from vit_inpaint.models.encoder import is_encoder_key
 from vit_inpaint.models.mae import MaskedAutoencoderViT

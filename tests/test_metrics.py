@@ -3,13 +3,13 @@ import math
 import pytest
 import torch
 
-from vit_inpaint.evaluation.metrics import (
+from vit_inpaint.tasks.inpainting import InpaintingModule
+from vit_inpaint.tasks.metrics import (
     InpaintingMetrics,
     hidden_over_prior_mse,
     masked_mse,
     per_image_rmse,
 )
-from vit_inpaint.tasks.inpainting import InpaintingModule
 
 
 def test_loss_ignores_visible_pixels():

@@ -88,3 +88,23 @@ def test_nothing_to_read_is_one_error_line(which, tmp_path, capsys):
     assert not (tmp_path / "gain.png").exists()
     if which == "out not png":
         assert out.read_text() == "a report"  # nothing written over
+
+
+def test_a_users_own_tables_file_beside_the_figure_is_never_replaced(tmp_path, capsys):
+    """--out notes.png once wrote its tables over the user's notes.md beside it."""
+    pretrain, sweep = tmp_path / "pretrain", tmp_path / "finetune"
+    _run(pretrain / "n100_seed0", {"data": {"num_train": 100}, "model": {"name": "vit"}}, {})
+    _stage2(sweep, pretrain, "s0", None, 3, 0, 0.5)
+    _stage2(sweep, pretrain, "f0", 100, 3, 0, 0.7)
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes\n")
+    code, _ = _main(str(sweep), "--out", str(tmp_path / "notes.png"), capsys=capsys)
+    assert isinstance(code, str) and code.startswith("error: ") and "did not write" in code
+    assert notes.read_text() == "my notes\n" and not (tmp_path / "notes.png").exists()
+    # Its own tables are replaced by a rerun, both files whole.
+    out = tmp_path / "gain.png"
+    assert _main(str(sweep), "--out", str(out), capsys=capsys)[0] == 0
+    assert _main(str(sweep), "--out", str(out), capsys=capsys)[0] == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "gain.md").read_text().startswith("Test accuracy, mean ± std")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -114,3 +114,60 @@ def test_the_most_labels_per_class_digits_hold_is_counted_from_the_split():
     _, labels = _digits_split("train")
     counts = torch.bincount(labels)
     assert len(counts) == DIGITS_CLASSES and int(counts.min()) == DIGITS_TRAIN_PER_CLASS
+
+
+def _classifier_checkpoint(finetune: str = "full", temperature: float = 1.0) -> dict:
+    """What a task=classify run of C writes, without training (a fresh module's state)."""
+    import lightning
+
+    from vit_inpaint.tasks.classification import ClassificationModule
+
+    settings = OmegaConf.to_container(compose_config(*C).model, resolve=True)
+    module = ClassificationModule(model=settings, num_classes=10, finetune=finetune)
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "pytorch-lightning_version": lightning.__version__,
+    }
+    module.on_save_checkpoint(checkpoint)
+    checkpoint["temperature"] = temperature
+    return checkpoint
+
+
+C = (*T, "task=classify", "data=digits")
+
+
+@pytest.mark.parametrize(
+    "finetune, temperature, fragments",
+    [
+        # A probe has a norm before its head that a finetune=full run's network lacks: the check
+        # passed, the run trained, then Lightning's strict load failed with no metrics.json.
+        ("linear_probe", 1.0, ["finetune='linear_probe' there, 'full' here"]),
+        # A NaN temperature trained, then crashed at test time; 0 and -1 are no temperature.
+        ("full", float("nan"), ["temperature must be a positive finite number"]),
+        ("full", 0.0, ["temperature must be a positive finite number"]),
+        ("full", -1.0, ["temperature must be a positive finite number"]),
+    ],
+)
+def test_a_test_ckpt_the_test_cannot_load_is_refused_before_training(
+    finetune, temperature, fragments, tmp_path
+):
+    path = tmp_path / "crafted.ckpt"
+    torch.save(_classifier_checkpoint(finetune, temperature), path)
+    run_dir = tmp_path / "run"
+    result = run_train(*C, f"test_ckpt={path}", f"hydra.run.dir={run_dir}")
+    refused(result, "test_ckpt:", str(path), *fragments)
+    assert not run_dir.exists()
+
+
+def test_a_probe_checkpoint_fits_a_probe_run_and_a_full_one_fits_either():
+    """The check refuses only what the run cannot load: a linear-probe run loads a full model's
+    checkpoint too (its norm is dropped for one that has none, as for old probes)."""
+    from vit_inpaint.tasks.checkpoints import mismatch
+
+    settings = OmegaConf.to_container(compose_config(*C).model, resolve=True)
+    probe, full = _classifier_checkpoint("linear_probe"), _classifier_checkpoint("full")
+    assert mismatch(probe, settings, "classify", run={"finetune": "linear_probe"}) is None
+    assert mismatch(full, settings, "classify", run={"finetune": "linear_probe"}) is None
+    assert mismatch(full, settings, "classify", run={"finetune": "full"}) is None
+    assert "finetune" in mismatch(probe, settings, "classify", run={"finetune": "full"})

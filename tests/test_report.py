@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ONE_EPOCH, ROOT, job_dir, run_sweep
-from vit_inpaint.evaluation.report import write_report
+from vit_inpaint.report.write import write_report
 
 FIGURES = ("val_curves.png", "cross_eval.png", "reconstructions.png", "attention.png")
 REPORT_FILES = ("report.md", *FIGURES)
 CONFIGURATIONS = ("masking=pixel", "masking=patch2x2")
 SEEDS = ("seed=0", "seed=1")
-# The main table's headers (evaluation/tables.py table_columns) -> the metrics.json key.
+# The main table's headers (report/tables.py table_columns) -> the metrics.json key.
 TEST_MSE = "test mse (pixel² on [0,1])"
 MAIN = {
     TEST_MSE: "test/mse",
@@ -344,7 +344,7 @@ def test_cli_refuses_a_folder_without_jobs_and_writes_nothing(tmp_path):
 
 def test_importing_the_report_loads_no_heavy_library():
     code = (
-        "import sys, vit_inpaint.cli.report, vit_inpaint.evaluation.report; "
+        "import sys, vit_inpaint.cli.report, vit_inpaint.report.write; "
         "print(sorted(m for m in ('torch', 'lightning', 'matplotlib', 'tensorboard') "
         "if m in sys.modules))"
     )
@@ -437,7 +437,7 @@ def test_end_of_sweep_report_on_a_read_only_folder_logs_a_warning(tmp_path):
     code = (
         "import logging, sys\n"
         "from pathlib import Path\n"
-        "from vit_inpaint.config.hydra_callbacks import SweepReport\n"
+        "from vit_inpaint.launch.hydra_callbacks import SweepReport\n"
         "logging.basicConfig(level=logging.INFO)\n"
         "SweepReport._write(Path(sys.argv[1]), echo=True)\n"
         "print('the sweep goes on')\n"
@@ -458,7 +458,7 @@ def test_end_of_sweep_report_on_a_read_only_folder_logs_a_warning(tmp_path):
 
 
 def test_a_failure_while_writing_leaves_the_previous_report_and_figures(tmp_path, monkeypatch):
-    from vit_inpaint.evaluation.runs import ReportError
+    from vit_inpaint.report.runs import ReportError
     from vit_inpaint.storage import atomic
 
     sweep = damaged_sweep(tmp_path)
@@ -483,8 +483,8 @@ def test_the_report_pictures_say_which_checkpoint_they_show(seeds_sweep):
     early: each row of the report's pictures names its checkpoint and epoch."""
     import torch
 
-    from vit_inpaint.evaluation.replay import predict
-    from vit_inpaint.evaluation.runs import find_job_dirs, group_jobs, read_job
+    from vit_inpaint.report.replay import predict
+    from vit_inpaint.report.runs import find_job_dirs, group_jobs, read_job
 
     configurations, _ = group_jobs([read_job(p) for p in find_job_dirs(seeds_sweep)])
     for configuration in configurations:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.test_report_tables import make_job, read, rows
-from vit_inpaint.evaluation.report import render_markdown
+from vit_inpaint.report.write import render_markdown
 
 FIELDS = "vit_inpaint.data.sources.GaussianField"
 
@@ -87,8 +87,8 @@ def test_the_reliability_diagram_pools_the_seeds_reliability_files(tmp_path):
     import pytest
     import torch
 
-    from vit_inpaint.evaluation.calibration import reliability_bins, reliability_points
-    from vit_inpaint.evaluation.report import write_report
+    from vit_inpaint.report.write import write_report
+    from vit_inpaint.tasks.calibration import reliability_bins, reliability_points
 
     # Two seeds' test splits: pooling their counts is binning all their images at once.
     probabilities = torch.tensor([[0.95, 0.05], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])

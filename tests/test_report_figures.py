@@ -9,7 +9,7 @@ import io
 import pytest
 
 from tests.test_findings import sweep
-from vit_inpaint.viz import figures
+from vit_inpaint.report import figures
 
 
 @pytest.fixture

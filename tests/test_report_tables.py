@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from vit_inpaint.evaluation.report import render_markdown
-from vit_inpaint.evaluation.runs import (
+from vit_inpaint.report.runs import (
     ReportError,
     cross_eval_rows,
     find_job_dirs,
     group_jobs,
     read_job,
 )
-from vit_inpaint.evaluation.tables import (
+from vit_inpaint.report.tables import (
     all_columns,
     cross_eval_table,
     format_values,
     results_table,
 )
+from vit_inpaint.report.write import render_markdown
 
 UNIFORM = "vit_inpaint.data.sources.UniformNoise"
 

@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import ROOT, TINY, refused, run_train
 
 # One epoch on debug=tiny's images, small evaluation splits: a trial of a few seconds.
-SMALL = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64", "threads=1")
+# No test split: a trial returns its validation metric, which is all a search reads.
+SMALL = (TINY, "trainer.max_epochs=1", "data.num_val=64", "test=false", "threads=1")
 SEARCH = ("hparams_search=optuna", *SMALL)
 
 
@@ -76,10 +77,12 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     said = f"trial 3 ({' '.join(f'{k}={v}' for k, v in interrupted.params.items())}) was "
     assert said + "interrupted" in result.stdout + result.stderr
     (rerun,) = [t for t in done if t.system_attrs.get("failed_trial") == 3]
-    assert rerun.params == interrupted.params
+    assert rerun.params == interrupted.params and rerun.number == 4  # queued first
     # None repeated: the first three trials' results are as they were; each trial its folder.
     for name, text in before.items():
         assert (sweep / name / "metrics.json").read_text() == text
+    # Six different trials: the resumed launch's sampler does not draw the first ones again.
+    assert len({t.params["optimizer.lr"] for t in done}) == 6
     folders = {t.user_attrs["folder"] for t in done}
     assert len(folders) == 6 and all((sweep / f / "metrics.json").is_file() for f in folders)
     results = (sweep / "optimization_results.yaml").read_text()
@@ -90,7 +93,7 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     command = next(line for line in report.splitlines() if line.startswith("python train.py"))
     assert "hparams_search" not in command
     assert all(f"{k}={v}" in command.split() for k, v in best.params.items())
-    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 6 |"))]
+    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 4 |"))]
     assert [r.split(" | ")[1] for r in rows] == ["complete", "fail", "complete (re-runs 3)"]
     for figure in ("optimization_history.png", "param_importances.png"):
         assert f"![{figure}]({figure})" in report and (sweep / figure).stat().st_size > 0
@@ -99,7 +102,12 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
 @pytest.mark.slow
 def test_two_workers_share_one_study_without_sharing_a_trial_or_a_folder(tmp_path):
     sweep = tmp_path / "search"
-    workers = [start_search(sweep, "hydra.sweeper.n_trials=4") for _ in range(2)]
+    # One worker runs a trial at a time, the other two at once (joblib processes).
+    joblib = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")
+    workers = [
+        start_search(sweep, "hydra.sweeper.n_trials=4"),
+        start_search(sweep, "hydra.sweeper.n_trials=4", *joblib),
+    ]
     outputs = [w.communicate(timeout=400)[0] for w in workers]
     for worker, output in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, output[-3000:]
@@ -109,12 +117,32 @@ def test_two_workers_share_one_study_without_sharing_a_trial_or_a_folder(tmp_pat
     assert sorted(t.number for t in done) == [0, 1, 2, 3]
     # Both workers ran trials, each its own: no folder written by two trials.
     assert len({t.user_attrs["worker"] for t in done}) == 2
+    assert len({t.params["optimizer.lr"] for t in done}) == 4  # each draws its own values
     folders = [t.user_attrs["folder"] for t in done]
     assert len(set(folders)) == 4
     assert sorted(folders) == [p.name for p in trial_folders(sweep)]
     for folder in folders:
         assert json.loads((sweep / folder / "metrics.json").read_text())["val/mse"] > 0
         assert not list((sweep / folder / ".hydra").glob("attempt-*"))  # one launch each
+    # TensorBoard's HParams tab (tensorboard --logdir <sweep>) lists every trial, by the
+    # values it searched.
+    for trial in done:
+        searched = hparams_of_run(sweep / trial.user_attrs["folder"])
+        assert searched["lr"].number_value == pytest.approx(trial.params["optimizer.lr"])
+        assert searched["model.dim"].number_value == trial.params["model.dim"]
+        assert searched["batch_size"].number_value == trial.params["data.batch_size"]
+
+
+def hparams_of_run(run: Path) -> dict:
+    """The HParams tab's settings of one run, from its TensorBoard events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    guidance = {"scalars": 0, "images": 0, "tensors": 0}
+    content = EventAccumulator(str(run), size_guidance=guidance).Reload()
+    start = content.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    hparams = HParamsPluginData.FromString(start).session_start_info.hparams
+    return {key.split(" ", 1)[1]: value for key, value in hparams.items()}
 
 
 # --- Refused before any trial: one line, exit status 2, nothing written -----------------------
@@ -179,3 +207,58 @@ def test_a_locked_study_database_is_retried_then_refused(tmp_path, monkeypatch):
     line = refused(result, "stayed locked", "run the same command again")
     assert "is locked" in (result.stdout + result.stderr).replace(line, "")  # retries logged
     assert not trial_folders(sweep)
+
+
+def test_a_setting_no_trial_can_run_with_is_refused_before_the_first_trial(tmp_path):
+    sweep = tmp_path / "searches" / "search"
+    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", "data.eval_batch_size=0")
+    refused(result, "every trial would be refused", "data.eval_batch_size")
+    assert not (tmp_path / "searches").exists()
+
+
+@pytest.mark.slow  # no training, but three trials launched and refused
+def test_a_search_whose_first_trials_are_all_refused_stops_leaving_nothing(tmp_path):
+    sweep = tmp_path / "searches" / "search"
+    # Every value of a searched key refused (seen only once a trial has it): each trial is
+    # refused before training, and the search stops after three.
+    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", "data.eval_batch_size=choice(0,-1)")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: every trial so far (3) was refused before training")
+    assert "hydra.sweeper.params" in last
+    assert not (tmp_path / "searches").exists()
+
+
+def test_a_launch_lost_as_a_whole_keeps_finished_values_and_runs_the_rest_again(tmp_path):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from vit_inpaint.search import study as studies
+    from vit_inpaint.search.sweeper import _Run
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    storage = studies.open_storage(url)
+    study = optuna.create_study(storage=storage, study_name="search")
+    trials = [study.ask() for _ in range(2)]
+    for trial in trials:
+        trial.suggest_float("optimizer.lr", 1e-4, 1e-2)
+    # Trial 0 finished before the launch of both failed (a joblib worker killed, say).
+    (tmp_path / "0_optimizer.lr=x").mkdir()
+    (tmp_path / "0_optimizer.lr=x" / "metrics.json").write_text('{"val/mse": 0.25}')
+
+    def launch(overrides, initial_job_idx):
+        raise RuntimeError("A worker process managed by the executor was unexpectedly terminated")
+
+    search = SimpleNamespace(
+        launcher=SimpleNamespace(launch=launch),
+        config=OmegaConf.create({"optimized_metric": "val/mse"}),
+        _configure_trials=lambda trials, space, fixed: [("optimizer.lr=x",)] * len(trials),
+        max_failure_rate=1.0,
+    )
+    _Run(search, study, storage, url, tmp_path, {}, {})._run(trials)
+    states = [(t.number, t.state.name, t.value) for t in study.trials]
+    assert states[:2] == [(0, "COMPLETE", 0.25), (1, "FAIL", None)]
+    (again,) = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert again.system_attrs["failed_trial"] == 1 and again.params == trials[1].params
+    assert study.trials[0].user_attrs["folder"] == "0_optimizer.lr=x"

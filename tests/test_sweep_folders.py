@@ -139,7 +139,69 @@ def test_a_sweep_refused_before_any_job_leaves_its_folder_free_for_the_corrected
     sweep may use the folder (it was refused as "an earlier sweep")."""
     sweep = tmp_path / "sweep"
     refused(run_sweep(sweep, "model=vit,nope", budget=T), "model=nope", "mae, vit")
+    assert not sweep.exists()  # nothing left, not even Hydra's multirun.yaml
+    sweep.mkdir()  # a folder of the user's, empty: the refusal keeps it, with multirun.yaml
+    refused(run_sweep(sweep, "model=vit,nope", budget=T), "model=nope", "mae, vit")
     assert [p.name for p in sweep.iterdir()] == ["multirun.yaml"]
     corrected = run_sweep(sweep, "masking=pixel,patch2x2", budget=T)
     assert corrected.returncode == 0, corrected.stderr[-6000:]
+    assert (sweep / "report.md").is_file()
+
+
+@pytest.mark.parametrize(
+    "config_file, key",
+    [
+        ("conf/hydra/default.yaml", "sweep.subdir"),
+        ("conf/hparams_search/optuna.yaml", "hydra.sweep.subdir"),
+        ("conf/experiment/digits_transfer_finetune.yaml", "hydra.sweep.subdir"),
+    ],
+)
+@pytest.mark.parametrize(
+    "value", ["val/nmse", "conf/../../../elsewhere/last.ckpt", "..", "/abs/path", "a%2Fb"]
+)
+def test_a_job_folder_named_from_a_value_stays_one_name_inside_the_sweep(
+    config_file, key, value, tmp_path
+):
+    """optimized_metric=val/nmse nested the job folders a level deeper (and the sweep ended
+    without its report); init_from=conf/../../../x put them outside hydra.sweep.dir."""
+    from omegaconf import OmegaConf
+
+    from vit_inpaint.config.resolvers import register
+
+    register()
+    subdir = OmegaConf.to_container(OmegaConf.load(ROOT / config_file), resolve=False)
+    for part in key.split("."):
+        subdir = subdir[part]
+    values = {
+        "hydra": {
+            "job": {"num": 3, "override_dirname": f"init_from={value},seed=0"},
+            "runtime": {"choices": {"transfer": "finetune"}},
+        },
+        "pretrained": {"run": {"classify": value}},
+        "data": {"labels_per_class": 3},
+        "seed": 0,
+        "subdir": subdir,
+    }
+    name = OmegaConf.create(values).subdir
+    assert "/" not in name and name not in ("", ".", "..")
+    sweep = tmp_path / "sweep"
+    assert (sweep / name).resolve().parent == sweep.resolve()
+
+
+def test_folder_names_of_different_values_stay_different():
+    from vit_inpaint.config.resolvers import folder_name
+
+    names = ["a/b", "a%2Fb", "a%b", "..", "%2E%2E", "."]
+    assert len({folder_name(n) for n in names}) == len(names)
+    assert folder_name("masking=pixel,seed=0") == "masking=pixel,seed=0"
+
+
+@pytest.mark.slow
+def test_a_sweep_over_values_with_slashes_writes_one_folder_a_job_and_its_report(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run_sweep(sweep, "optimized_metric=val/mse,val/nmse", budget=T)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
+    assert [j for j in jobs if "optimized_metric=val%2F" in j] == jobs and len(jobs) == 2
+    assert all((sweep / job / "metrics.json").is_file() for job in jobs)
     assert (sweep / "report.md").is_file()

@@ -95,13 +95,18 @@ def test_reconstruction_grid_labels_its_columns_and_shows_the_tools_error():
     for column in range(len(COLUMN_LABELS)):  # dark text drawn over each column
         assert header[:, :, column * tile : (column + 1) * tile].min() < 0.5
 
-    def column(index: int) -> torch.Tensor:  # (2, H, W), one value per original pixel
-        body = grid[0, HEADER_HEIGHT:].reshape(2, tile, -1)[:, : 4 * scale]
+    def column(index: int, channel: int = 0) -> torch.Tensor:  # (2, H, W), each pixel's centre
+        body = grid[channel, HEADER_HEIGHT:].reshape(2, tile, -1)[:, : 4 * scale]
         cells = body[:, :, index * tile : index * tile + 4 * scale]
-        return cells[:, ::scale, ::scale]
+        return cells[:, scale // 2 :: scale, scale // 2 :: scale]
 
     expected = torch.where(masks, pred.clamp(0, 1), images)
     assert torch.allclose(column(2), expected)
     assert torch.equal(column(3)[~masks], torch.zeros(int((~masks).sum())))
     assert torch.allclose(column(3), (expected - images).abs())
     assert np.isclose(float(column(0)[0, 0, 0]), float(images[0, 0, 0]))
+    # The hole is outlined in yellow on the inpainted column: its border pixels, only there.
+    inpainted = grid[:, HEADER_HEIGHT : HEADER_HEIGHT + 4 * scale, 2 * tile : 2 * tile + 4 * scale]
+    yellow = (inpainted[0] == 1.0) & (inpainted[1] == 0.85) & (inpainted[2] == 0.0)
+    assert yellow[scale, scale : 3 * scale].all()  # the hole's top edge (pixel row 1)
+    assert not yellow[: scale].any() and not yellow[2 * scale - 1, 2 * scale - 1]  # outside, centre

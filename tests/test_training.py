@@ -15,10 +15,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("masking", ["pixel", "patch2x2", "block2x2", "random_pixels"])
 def test_short_run_per_masking_strategy(masking, tiny_config, tmp_path):
-    cfg = tiny_config(f"masking={masking}")
-    train(cfg)
+    cfg = tiny_config(f"masking={masking}", "optimized_metric=val/mse")
+    result = train(cfg)
     out = tmp_path / "run"
     metrics = json.loads((out / "metrics.json").read_text())
+    # What train() gives back is what it recorded: no global to read it from afterwards.
+    assert result.output_dir == out and result.metrics == pytest.approx(metrics)
+    assert result.optimized == metrics["val/mse"]
     for split in ("val", "test"):
         for name in ("mse", "nmse", "psnr", "rate_perfect", "rate_acceptable", "rate_failed"):
             assert f"{split}/{name}" in metrics

@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from tests.conftest import TINY, compose_config, run_sweep
-from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.models.classifier import ViTClassifier
 from vit_inpaint.models.encoder import ENCODER_SETTINGS
 from vit_inpaint.models.vit import InpaintingViT
@@ -109,7 +109,7 @@ def test_report_path_runs_both_stages_and_reports_them_together(tmp_path):
         assert _init_from_lines(job) == [f"{pretrain}/{source}_seed0/checkpoints/last.ckpt"]
         assert "re-initialised 2 (head.bias, head.weight)" in (job / "train.log").read_text()
         assert (job / "metrics.json").is_file()
-    from vit_inpaint.evaluation.report import write_report
+    from vit_inpaint.report.write import write_report
 
     markdown = write_report(tmp_path)
     # One row per task and stage, named by the experiment (the swept task's override first).

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.config.validate import ConfigError, check_config
+from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.storage.run_folder import Launch, RunFolder, RunFolderError, in_multirun
 from vit_inpaint.tasks.registry import task_of
 
@@ -24,12 +25,25 @@ def output_dir_of(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
-def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
-    """Runs fit (+ test) for `cfg`; returns cfg.optimized_metric's final value if set.
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run gives back: its metrics (as in metrics.json), its folder, and the value of
+    cfg.optimized_metric (None without one), which train.py returns to a sweeper."""
+
+    metrics: dict[str, float]
+    output_dir: Path
+    optimized: float | None
+
+
+def train(
+    cfg: DictConfig, extra_callbacks: list | None = None, launch: Launch | None = None
+) -> TrainResult:
+    """Runs fit (+ test) for `cfg`.
 
     extra_callbacks: Lightning callbacks added to the configured ones (the benchmark's timer).
+    launch: told when training begins (train.py keeps what a failure after that wrote).
     """
-    Launch.began = False
+    launch = launch if launch is not None else Launch()
     resolve_last_checkpoint(cfg)
     check_config(cfg, multirun=in_multirun())
     if cfg.get("training_recipe"):
@@ -52,7 +66,16 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> float | None:
         raise ConfigError(str(error)) from None
     with folder:
         check_epochs_left(cfg, resumed)  # after the folder's checks: a finished run says so
-        return _fit_and_test(cfg, folder, extra_callbacks, start)
+        finishing = _finishes(cfg, resumed)
+        return _fit_and_test(cfg, folder, extra_callbacks, start, launch, finishing=finishing)
+
+
+def _finishes(cfg: DictConfig, resumed: dict | None) -> bool:
+    """Whether this resume only finishes its run: every epoch trained and checkpointed, but the
+    run was stopped before its test and metrics.json (killed in between)."""
+    from vit_inpaint.tasks.checkpoints import epochs_done
+
+    return resumed is not None and epochs_done(resumed) == cfg.trainer.max_epochs
 
 
 def resolve_last_checkpoint(cfg: DictConfig) -> None:
@@ -81,8 +104,13 @@ def _run_dir_given() -> bool:
 
 
 def _fit_and_test(
-    cfg: DictConfig, folder: RunFolder, extra_callbacks: list | None, start: dict | None
-) -> float | None:
+    cfg: DictConfig,
+    folder: RunFolder,
+    extra_callbacks: list | None,
+    start: dict | None,
+    launch: Launch,
+    finishing: bool = False,
+) -> TrainResult:
     import lightning as L
     import torch
     from hydra.utils import instantiate
@@ -108,8 +136,13 @@ def _fit_and_test(
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     log.info("training %s on %s", module.describe(), folder.output_dir)
-    Launch.began = True
+    launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if finishing:
+        # fit restored the whole run (weights, the average of callbacks.ema, the best epoch)
+        # and trained nothing: the last epoch's validation, run again on the same weights and
+        # images, gives the val/ metrics the run had when it was stopped.
+        trainer.validate(module, datamodule=datamodule, verbose=False)
     # The baselines were scored once, before fit: recorded here beside the model's metrics.
     prefixes = ("val/", "test/") if cfg.get("test") else ("val/",)
     metrics = _scalars(module.baselines, prefix=prefixes)
@@ -126,7 +159,7 @@ def _fit_and_test(
         log.info(console_summary(metrics, folder.output_dir))
 
     optimized = cfg.get("optimized_metric")
-    return metrics.get(optimized) if optimized else None
+    return TrainResult(metrics, folder.output_dir, metrics.get(optimized) if optimized else None)
 
 
 def build_module(cfg: DictConfig, datamodule):
@@ -143,6 +176,11 @@ def is_ddp_child() -> bool:
     return os.environ.get("LOCAL_RANK", "0") != "0"
 
 
+# Run settings outside `model` that change the network a task module builds (tasks/registry.py
+# Task.build_network): finetune=linear_probe adds a norm before the head.
+NETWORK_RUN_SETTINGS = ("finetune",)
+
+
 def check_checkpoints(cfg: DictConfig) -> dict | None:
     """ckpt_path and a test_ckpt file must be checkpoints of this project whose weights fit the
     configured model; returns ckpt_path's checkpoint (None without one)."""
@@ -157,7 +195,9 @@ def check_checkpoints(cfg: DictConfig) -> dict | None:
         path, checkpoint = _checkpoint_of(cfg, field)
         if checkpoint is None:
             continue
-        why = mismatch(checkpoint, model_settings, task=task_of(cfg).name)
+        # The network the run will load it into: a finetune=full run has no linear probe's norm.
+        run = {key: cfg.get(key) for key in NETWORK_RUN_SETTINGS if key in cfg}
+        why = mismatch(checkpoint, model_settings, task=task_of(cfg).name, run=run)
         if why is not None:
             raise ConfigError(
                 f"{field}: {path} holds {why}: give the settings it was trained with, or "
@@ -214,11 +254,12 @@ def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
     if checkpoint is None:
         return
     done = epochs_done(checkpoint)
-    if cfg.trainer.max_epochs <= done:
+    # Equal: every epoch was trained, the run stopped before its test; the resume finishes it.
+    if cfg.trainer.max_epochs < done:
         raise ConfigError(
-            f"trainer.max_epochs={cfg.trainer.max_epochs} leaves nothing to train: ckpt_path "
-            f"{cfg.ckpt_path} has {done} epoch(s) done; set trainer.max_epochs above {done} to "
-            "train longer"
+            f"trainer.max_epochs={cfg.trainer.max_epochs} is below the {done} epoch(s) ckpt_path "
+            f"{cfg.ckpt_path} has done; set trainer.max_epochs={done} to finish that run, or "
+            f"above {done} to train longer"
         )
 
 

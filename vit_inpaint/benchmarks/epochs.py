@@ -113,12 +113,12 @@ def run_bare(
     images, masks, model_cfg: dict, batch_size: int, epochs: int, device: str = "cpu"
 ) -> list[float]:
     from vit_inpaint.data.splits import TensorBatches
-    from vit_inpaint.evaluation.metrics import masked_mse
     from vit_inpaint.models.vit import InpaintingViT
-    from vit_inpaint.tasks.optim import build_optimizer
+    from vit_inpaint.tasks.metrics import masked_mse
+    from vit_inpaint.tasks.optim import DEFAULT_OPTIMIZER, build_optimizer
 
     model = InpaintingViT(image_size=images.shape[-1], **model_cfg).to(device)
-    optimizer = build_optimizer(model.parameters(), "adam", 5e-4)
+    optimizer = build_optimizer(model.parameters(), **DEFAULT_OPTIMIZER)
     times = []
     for epoch in range(epochs):
         batches = TensorBatches(images, masks, batch_size, shuffle=True, epoch=lambda e=epoch: e)

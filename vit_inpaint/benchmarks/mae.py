@@ -42,14 +42,13 @@ def _model_settings(name: str, image_size: int, args) -> dict:
     return settings
 
 
-def compare_at(image_size: int, args) -> dict:
+def _data(image_size: int, args):
+    """(train images, val images, val masks, the masking, the Bayes mse on val), from args.seed."""
     import torch
 
     from vit_inpaint.data.masking import PatchMasking
     from vit_inpaint.data.sources import GaussianField
-    from vit_inpaint.evaluation.metrics import masked_mse
-    from vit_inpaint.models import build_inpainter
-    from vit_inpaint.tasks.optim import build_optimizer
+    from vit_inpaint.tasks.metrics import masked_mse
 
     source = GaussianField()
     masking = PatchMasking(ratio=args.ratio, size=args.patch_size)
@@ -58,7 +57,49 @@ def compare_at(image_size: int, args) -> dict:
     val = source.sample(args.num_val, image_size, "val", gen)
     val_masks = masking(args.num_val, image_size, image_size, gen)
     bayes = masked_mse(source.posterior_mean(val, val_masks), val, val_masks).item()
+    return train, val, val_masks, masking, bayes
 
+
+def _train_epoch(model, optimizer, train, masking, epoch: int, args) -> float:
+    """One epoch, its masks and order drawn from the epoch's number (epoch N is the same data for
+    both models); returns its training loop's seconds."""
+    import torch
+
+    from vit_inpaint.tasks.metrics import masked_mse
+
+    size = train.shape[-1]
+    epoch_gen = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+    masks = masking(args.num_train, size, size, epoch_gen)
+    order = torch.randperm(args.num_train, generator=epoch_gen)
+    model.train()
+    start = time.perf_counter()
+    for first in range(0, args.num_train, args.batch_size):
+        rows = order[first : first + args.batch_size]
+        x, m = train[rows], masks[rows]
+        loss = masked_mse(model(x, m), x, m)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def _val_mse(model, val, val_masks) -> float:
+    import torch
+
+    from vit_inpaint.tasks.metrics import masked_mse
+
+    model.eval()
+    with torch.no_grad():
+        return masked_mse(model(val, val_masks), val, val_masks).item()
+
+
+def compare_at(image_size: int, args) -> dict:
+    import torch
+
+    from vit_inpaint.models import build_inpainter
+    from vit_inpaint.tasks.optim import build_optimizer
+
+    train, val, val_masks, masking, bayes = _data(image_size, args)
     models, optimizers, times = {}, {}, {}
     for name in ("vit", "mae"):
         torch.manual_seed(args.seed)
@@ -67,28 +108,9 @@ def compare_at(image_size: int, args) -> dict:
         times[name] = []
 
     def train_epoch(name: str, epoch: int) -> None:
-        """One epoch of `name`, its masks and order drawn from the epoch's number: epoch N is the
-        same data for both models."""
-        epoch_gen = torch.Generator().manual_seed(args.seed * 1000 + epoch)
-        masks = masking(args.num_train, image_size, image_size, epoch_gen)
-        order = torch.randperm(args.num_train, generator=epoch_gen)
-        model = models[name]
-        model.train()
-        start = time.perf_counter()
-        for first in range(0, args.num_train, args.batch_size):
-            rows = order[first : first + args.batch_size]
-            x, m = train[rows], masks[rows]
-            loss = masked_mse(model(x, m), x, m)
-            optimizers[name].zero_grad(set_to_none=True)
-            loss.backward()
-            optimizers[name].step()
-        times[name].append(time.perf_counter() - start)
-
-    def val_mse(name: str) -> float:
-        model = models[name]
-        model.eval()
-        with torch.no_grad():
-            return masked_mse(model(val, val_masks), val, val_masks).item()
+        times[name].append(
+            _train_epoch(models[name], optimizers[name], train, masking, epoch, args)
+        )
 
     for epoch in range(args.epochs):
         for name in models:
@@ -96,7 +118,7 @@ def compare_at(image_size: int, args) -> dict:
     result = {"image_size": image_size, "bayes_mse": bayes}
     for name, model in models.items():
         result[f"{name}_epoch_s"] = statistics.median(times[name][1:])
-        result[f"{name}_mse"] = val_mse(name)
+        result[f"{name}_mse"] = _val_mse(model, val, val_masks)
         result[f"{name}_params"] = sum(p.numel() for p in model.parameters())
     result["speedup"] = result["vit_epoch_s"] / result["mae_epoch_s"]
     # Equal wall time: the cheaper model goes on, alone, with the next epochs' data, until its
@@ -110,5 +132,5 @@ def compare_at(image_size: int, args) -> dict:
     result["equal_time_model"] = cheap
     result["equal_time_s"] = budget
     result["equal_time_epochs"] = epoch
-    result["equal_time_mse"] = val_mse(cheap)
+    result["equal_time_mse"] = _val_mse(models[cheap], val, val_masks)
     return result

@@ -12,14 +12,22 @@ line, exit status 2; a photograph file that cannot be read is skipped with a lin
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from vit_inpaint.data.settings import INPAINTER_SPLITS
 from vit_inpaint.evaluation.photo_inputs import mask_files, photo_sources, read_photos, refuse_seen
+from vit_inpaint.evaluation.photo_tables import csv_text, figure_png, markdown
 from vit_inpaint.evaluation.photos import BINS, CLASSICAL, KINDS, check_scales, evaluate
+from vit_inpaint.fill.model import SHIPPED
+from vit_inpaint.storage.atomic import write_all_atomic
+from vit_inpaint.storage.images import FileError
+from vit_inpaint.storage.outputs import check_writable, folders_made, refuse_inputs, same_file
 
 DESCRIPTION = __doc__.split("\n\n")[0]
+OUTPUTS = ("evaluation.md", "evaluation.csv", "evaluation.png")
+HEADING = "# Inpainting evaluation: "  # evaluation.md's first line: how an earlier one is known
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,17 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    photos, scales, inpainter = _checked(parser, args)
+    photos, scales, outputs, inpainter = _checked(parser, args)
     results = evaluate(
         inpainter.fill, photos, scales, args.kinds, BINS[: args.bins], args.seed, args.methods,
         progress=not args.no_progress,
     )  # fmt: skip
-    _write(args, inpainter, photos, results, time.perf_counter() - started)
+    _write(parser, args, outputs, inpainter, photos, results, time.perf_counter() - started)
     return 0
 
 
 def _checked(parser: argparse.ArgumentParser, args):
-    """(photos, scales, inpainter) once every argument is checked; parser.error otherwise."""
+    """(photos, scales, outputs, inpainter) once every argument is checked; parser.error
+    otherwise."""
     scales = args.scales or ([1] if args.masks else [4, 1])
     if not 1 <= args.bins <= len(BINS):
         parser.error(f"argument --bins: must be between 1 and {len(BINS)}, got {args.bins}")
@@ -114,8 +123,11 @@ def _checked(parser: argparse.ArgumentParser, args):
         parser.error(f"argument --seed: must be >= 0, got {args.seed}")
     if args.out_dir.exists() and not args.out_dir.is_dir():
         parser.error(f"argument --out-dir: {args.out_dir} is a file, not a folder")
-    # The shipped inpainter's photographs are known now; a checkpoint's are read with it below.
-    shipped_seen = None if args.ckpt is None else []
+
+    # The shipped inpainter's photographs are known now, also when it is named by its path; a
+    # checkpoint's are read with it below.
+    shipped = args.ckpt is None or same_file(args.ckpt, SHIPPED)
+    shipped_seen = None if shipped else []
     try:
         sources = photo_sources(args.photos or INPAINTER_SPLITS["test"], shipped_seen)
     except (OSError, ValueError) as err:  # OSError: a folder that cannot be listed
@@ -133,24 +145,33 @@ def _checked(parser: argparse.ArgumentParser, args):
         check_scales(photos, scales)
     except ValueError as err:
         parser.error(f"argument --scales: {err}")
-    return photos, scales, _checked_inpainter(parser, args, sources)
+    outputs = {name: args.out_dir / name for name in OUTPUTS}
+    inputs = {
+        "--photos": [s for s in sources if isinstance(s, Path)],
+        "--masks": [m for m in masks or [] if isinstance(m, Path)],
+        "--ckpt": [args.ckpt] if args.ckpt is not None else [],
+    }
+    try:  # before the evaluation, which takes minutes: its results must have a place to go
+        check_out_dir(args.out_dir, outputs, inputs)
+    except FileError as err:
+        parser.error(f"argument --out-dir: {err}")
+    return photos, scales, outputs, _checked_inpainter(parser, args, sources, shipped)
 
 
-def _checked_inpainter(parser: argparse.ArgumentParser, args, sources):
+def _checked_inpainter(parser: argparse.ArgumentParser, args, sources, shipped: bool):
     """The --ckpt inpainter, refusing photographs its checkpoint records it saw."""
     from vit_inpaint.fill.model import load_inpainter
-    from vit_inpaint.storage.images import FileError
 
     try:
         inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
-    if args.ckpt is not None and inpainter.photos is not None:
+    if not shipped and inpainter.photos is not None:
         try:  # the photographs this checkpoint records it trained and was selected on
             refuse_seen([s for s in sources if isinstance(s, str)], inpainter.photos)
         except ValueError as err:
             parser.error(f"argument --photos: {err} (as {args.ckpt} records)")
-    elif args.ckpt is not None:
+    elif not shipped:
         print(
             f"note: {args.ckpt} does not record the photographs it trained on (a run before "
             "they were recorded, or not of data=photos): make sure --photos holds none of them",
@@ -159,24 +180,50 @@ def _checked_inpainter(parser: argparse.ArgumentParser, args, sources):
     return inpainter
 
 
-def _write(args, inpainter, photos, results, seconds: float) -> None:
-    from vit_inpaint.evaluation.photo_tables import csv_text, figure_png, markdown
-    from vit_inpaint.storage.atomic import write_all_atomic
-
-    header = f"# Inpainting evaluation: {inpainter.source}\n\n"
+def _write(parser, args, outputs, inpainter, photos, results, seconds: float) -> None:
+    header = f"{HEADING}{inpainter.source}\n\n"
     header += f"Test photographs: {', '.join(photo.name for photo in photos)}; "
     header += f"masks: {' '.join(args.masks)}." if args.masks else f"seed {args.seed}."
     header += f" The evaluation took {seconds:.1f} s."
     text = markdown(results, header)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    write_all_atomic(
-        {
-            args.out_dir / "evaluation.md": text,
-            args.out_dir / "evaluation.csv": csv_text(results),
-            args.out_dir / "evaluation.png": figure_png(results),
-        }
-    )
+    contents = {"evaluation.md": text, "evaluation.csv": csv_text(results)}
+    contents["evaluation.png"] = figure_png(results)
+    try:
+        with folders_made(args.out_dir):
+            write_all_atomic({outputs[name]: data for name, data in contents.items()})
+    except OSError as err:  # the disk filled up during the evaluation, say: nothing replaced
+        parser.error(f"argument --out-dir: cannot write {err.filename or args.out_dir}: {err}")
     print(text)
+
+
+def check_out_dir(out_dir: Path, outputs: dict[str, Path], inputs: dict[str, list[Path]]):
+    """FileError unless the evaluation's outputs can be written in out_dir without losing a file:
+    none of them an input (through links too), none replacing a file this tool did not write
+    (an earlier evaluation's files are replaced: its evaluation.md says it is one), and the folder
+    writable with room for a write."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FileError(f"{out_dir} is a file, not a folder")
+    refuse_inputs({f"{out_dir}/{name}": path for name, path in outputs.items()}, inputs)
+    existing = [path for path in outputs.values() if os.path.lexists(path)]
+    for path in existing:
+        if path.is_symlink() or not path.is_file():
+            raise FileError(f"{path}: not a regular file the tool wrote; choose another folder")
+    report = outputs["evaluation.md"]
+    if existing and not _is_evaluation(report):
+        raise FileError(
+            f"{existing[0]}: a file this tool did not write (no evaluation.md of an earlier "
+            "evaluation beside it) would be replaced; choose another folder"
+        )
+    check_writable(out_dir)
+
+
+def _is_evaluation(path: Path) -> bool:
+    """Whether `path` is an evaluation.md this tool wrote (its first line)."""
+    try:
+        with path.open("rb") as file:
+            return file.readline(200).startswith(HEADING.encode())
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

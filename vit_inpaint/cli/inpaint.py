@@ -24,9 +24,8 @@ Colour images: by default the network corrects the biharmonic fill of the channe
 each channel gets its own biharmonic fill plus that correction (`--colour luminance`, one pass
 of the network); `--colour channels` runs it on each channel (three passes). An alpha channel
 (gray + alpha, RGBA) is no colour: it is not filled, comes back exactly as it was and stays in
-the output (same mode as an
-8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours). Visible pixels come
-back exactly as they were (in 8 bits).
+the output (same mode as an 8-bit input; a 16-bit input's alpha is rounded to 8 bits like its
+colours). Visible pixels come back exactly as they were (in 8 bits).
 
 `--side-by-side cmp.png` also writes one RGB picture, a grid of titled panels (viz/comparison.py):
 the original, the masked image (hidden pixels in red), the model's result, the biharmonic fill
@@ -64,6 +63,7 @@ from vit_inpaint.storage.images import (
     read_mask,
     split_alpha,
 )
+from vit_inpaint.storage.outputs import same_file
 
 # torch, Lightning, imageio and scikit-image are imported inside the functions that need them, so
 # `--help` and errors found in the arguments answer at once instead of after seconds of imports.
@@ -159,17 +159,6 @@ def _check_output(parser: argparse.ArgumentParser, option: str, path: Path) -> N
         parser.error(f"argument {option}: {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         parser.error(f"argument {option}: {path}: folder {folder} is not writable")
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether two names are one file: the same resolved path, or (when both exist) the same file
-    on disk, which also catches hard links and symbolic links."""
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet): then they cannot be the same file
-        return False
 
 
 def _check_inputs_against_outputs(parser: argparse.ArgumentParser, args) -> None:

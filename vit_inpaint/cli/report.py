@@ -1,7 +1,7 @@
 """The sweep report: `python -m vit_inpaint.cli.report <multirun folder>` (or a run's folder).
 
 Writes report.md and the figures into that folder and prints the report
-(evaluation/report.py says what it holds). Only the standard library is imported before the
+(report/write.py says what it holds). Only the standard library is imported before the
 report is written, so `--help` and a bad path answer at once.
 """
 
@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> None:
         help="a multirun folder (outputs/multiruns/<time>) or a run's (outputs/runs/<time>)",
     )
     args = parser.parse_args(argv)
-    from vit_inpaint.evaluation.report import write_report
-    from vit_inpaint.evaluation.runs import ReportError
+    from vit_inpaint.report.runs import ReportError
+    from vit_inpaint.report.write import write_report
 
     try:
         markdown = write_report(args.sweep_dir)

@@ -3,15 +3,8 @@ run starts, and in Hydra callbacks) takes a fraction of a second. The modules th
 choice import their list from here.
 
 The model's choices, and the digits' sizes, are declared beside the fields they are for, in the
-settings modules (which import nothing of this package, so that importing them first is never
-caught in a loop through vit_inpaint/config/__init__.py); they are listed here with the others.
+settings modules of data/ and models/ (a layer above this one).
 """
-
-from vit_inpaint.data.settings import DIGITS_IMAGE_SIZE as DIGITS_IMAGE_SIZE
-from vit_inpaint.data.settings import DIGITS_SPLIT_SIZES as DIGITS_SPLIT_SIZES
-from vit_inpaint.models.settings import ATTENTIONS as ATTENTIONS
-from vit_inpaint.models.settings import POS_EMBEDDINGS as POS_EMBEDDINGS
-from vit_inpaint.models.settings import PRIORS as PRIORS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")  # optimizer.name
 SCHEDULES = ("constant", "cosine")  # optimizer.schedule

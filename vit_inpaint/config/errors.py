@@ -20,7 +20,6 @@ import re
 import sys
 from collections.abc import Iterator
 
-from vit_inpaint.config.renamed import retired_name_line
 from vit_inpaint.errors import ConfigError, JobFailed
 
 TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
@@ -36,7 +35,7 @@ TYPE_WORDS["bool"] = TYPE_WORDS["Boolean"]
 
 def unknown_key_line(key: str, schema: type | None) -> str:
     """The line for a key the config does not have; schema: the dataclass of the node it was
-    put in (config/schema.py), whose fields are the keys that node takes."""
+    put in (launch/schema.py), whose fields are the keys that node takes."""
     line = f"{key}: no such setting"
     if schema is not None and dataclasses.is_dataclass(schema):
         parent = key.rpartition(".")[0] or "the top level of the config"
@@ -101,10 +100,9 @@ def project_error_line(error: BaseException) -> str | None:
     return str(error) if isinstance(error, ConfigError) else None
 
 
-# In this order: a retired spelling is also a missing option or an unknown key.
+# In this order: a project error first, then what Hydra reports.
 LINES = (
     project_error_line,
-    retired_name_line,
     type_error_line,
     unknown_key_error_line,
     missing_option_line,
@@ -121,19 +119,15 @@ def one_line_config_errors() -> Iterator[None]:
     """Within it, `@hydra.main` answers a user's config error (config_error_line) with one
     `error:` line and exit status 2; every other Hydra error is reported as Hydra does.
 
-    Hydra reports errors from `hydra._internal.utils.run_and_report`, which wraps composition
-    (of a run, of `--cfg`, and of each job of a sweep, all composed before the first job starts):
-    this wraps it in turn. Should a Hydra release move it, Hydra's own (multi-line) report stays.
+    Hydra reports errors from its private `run_and_report`, which wraps composition (of a run,
+    of `--cfg`, and of each job of a sweep, all composed before the first job starts): this
+    wraps it in turn (config/hydra_private.py). Should a Hydra release move it, Hydra's own
+    (multi-line) report stays.
     """
-    import hydra._internal.utils as hydra_utils
+    from vit_inpaint.config.hydra_private import wrapped_run_and_report
 
-    original = getattr(hydra_utils, "run_and_report", None)
-    if original is None:
-        yield
-        return
-
-    def run_and_report(func):
-        def refusing_config_errors():
+    def refusing_config_errors(func):
+        def run():
             try:
                 return func()
             except JobFailed:
@@ -151,10 +145,7 @@ def one_line_config_errors() -> Iterator[None]:
                 print(f"error: {line}", file=sys.stderr)
                 sys.exit(2)
 
-        return original(refusing_config_errors)
+        return run
 
-    hydra_utils.run_and_report = run_and_report
-    try:
+    with wrapped_run_and_report(refusing_config_errors):
         yield
-    finally:
-        hydra_utils.run_and_report = original

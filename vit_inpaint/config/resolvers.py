@@ -43,6 +43,16 @@ def log_file(output_dir: str, subdir: str | None, job_name: str, job="run") -> s
     return str(claim.log_file(job_name))
 
 
+def folder_name(name) -> str:
+    """hydra.sweep.subdir through `${folder_name:'...'}`: a job folder's name made from values
+    (hydra.job.override_dirname, ...) kept one name inside the sweep folder, whatever the values
+    hold: `/` becomes %2F (and `%` %25, so names stay apart), a name of dots only is escaped too.
+    `optimized_metric=val/nmse` is then the folder `optimized_metric=val%2Fnmse`, not
+    `optimized_metric=val/` + `nmse`, and `init_from=conf/../../../x` stays in the sweep folder."""
+    name = str(name).replace("%", "%25").replace("/", "%2F")
+    return name.replace(".", "%2E") if name.strip(".") == "" and name else name
+
+
 def search_dir(study_name: str | None, stamp: str) -> str:
     """hydra.sweep.dir of an Optuna search: outputs/searches/<study_name> for a named study, so
     that the same command finds it again; else a new outputs/multiruns/<time>."""
@@ -53,6 +63,7 @@ def search_dir(study_name: str | None, stamp: str) -> str:
 
 def register() -> None:
     OmegaConf.register_new_resolver("search_dir", search_dir, replace=True)
+    OmegaConf.register_new_resolver("folder_name", folder_name, replace=True)
     OmegaConf.register_new_resolver("resume_run_dir", run_dir, replace=True)
     OmegaConf.register_new_resolver("launch_record", output_subdir, replace=True)
     OmegaConf.register_new_resolver("launch_log", log_file, replace=True)

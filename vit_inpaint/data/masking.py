@@ -11,10 +11,10 @@ per-sample Python.
     patches   PatchMasking(ratio, size)           round(ratio * cells) whole size x size grid
                                                   cells: MAE's random masking (model=mae)
 
-Each strategy is also the schema of its conf/masking/*.yaml (vit_inpaint/config/schema.py): its
+Each strategy is also the schema of its conf/masking/*.yaml (vit_inpaint/launch/schema.py): its
 fields are the config's keys, and it checks them when built (`__post_init__`). What depends on
 the image size, `hidden_count`, says how many pixels a strategy hides, so a configuration that
-hides everything or nothing is refused before any data is made (config/validate.py).
+hides everything or nothing is refused before any data is made (launch/validate.py).
 """
 
 from __future__ import annotations
@@ -210,12 +210,11 @@ def _check_square_name(masking: BlockMasking) -> None:
 
 # masking.name -> "module:callable" that builds it from its config's fields; a name not listed
 # is a BlockMasking square (pixel, patch<s>x<s>, block<s>x<s>, or a name of the user's own).
-# Adding a masking: its class, conf/masking/<name>.yaml (and its schema in config/schema.py), and
+# Adding a masking: its class, conf/masking/<name>.yaml (and its schema in launch/schema.py), and
 # one line here.
 MASKINGS: dict[str, str] = {
     "patches": "vit_inpaint.data.masking:PatchMasking",
     "random_pixels": "vit_inpaint.data.masking:RandomMasking",
-    "random": "vit_inpaint.data.masking:RandomMasking",  # its name in runs before the rename
     "holes": "vit_inpaint.data.free_masks:HolesMasking",
     "dropout": "vit_inpaint.data.free_masks:DropoutMasking",
     "strokes": "vit_inpaint.data.free_masks:StrokesMasking",

@@ -1,8 +1,8 @@
 """The data settings (conf/data/*.yaml) and their checks, torch-free, each written once here.
 
 The dataclasses are the schemas Hydra checks the config group `data` against (types, as it
-composes: vit_inpaint/config/schema.py registers them), and each checks its own fields when built
-(`__post_init__`): vit_inpaint/config/validate.py builds the data config before any run starts,
+composes: vit_inpaint/launch/schema.py registers them), and each checks its own fields when built
+(`__post_init__`): vit_inpaint/launch/validate.py builds the data config before any run starts,
 so a bad value is one `error:` line. The image sources of data/sources.py are built on the
 settings below (`GaussianField(GaussianFieldSettings)`), and the sources and data modules call the
 same check functions when a library user builds them directly. Each raises ValueError naming the

@@ -107,7 +107,7 @@ class GaussianField(GaussianFieldSettings):
 
     def posterior_mean(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """The Bayes predictor E[x_hidden | x_visible], exact (no sampling); for unclipped data."""
-        from vit_inpaint.evaluation.baselines import gaussian_mixture_conditional_mean
+        from vit_inpaint.data.gaussian import gaussian_mixture_conditional_mean
 
         size = images.shape[-1]
         mean = torch.full((size * size,), self.mean, dtype=torch.float64)

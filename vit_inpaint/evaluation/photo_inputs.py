@@ -81,10 +81,12 @@ def _is_bundled_photo(name: str) -> bool:
     return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (3, 4))
 
 
-def mask_files(sources: list[str | Path], arguments: list[str]) -> list[Path]:
+def mask_files(sources: list[str | Path], arguments: list[str]) -> list[Path | ValueError]:
     """--masks: one mask per photograph, as files in the photographs' order or as one folder
     holding a file named like each photograph (its stem; a bundled photograph's name). Raises
-    ValueError when the count or a name does not match."""
+    ValueError when the count does not match; a photograph without exactly one mask in the
+    folder gets the ValueError that says so in its place, raised by read_photos only if the
+    photograph can be read (a broken one is skipped with a line, as without --masks)."""
     paths = [Path(argument) for argument in arguments]
     if len(paths) == 1 and os.path.isdir(paths[0]):
         folder, found = paths[0], []
@@ -92,10 +94,13 @@ def mask_files(sources: list[str | Path], arguments: list[str]) -> list[Path]:
             stem = source if isinstance(source, str) else source.stem
             matches = sorted(f for f in folder.iterdir() if f.is_file() and f.stem == stem)
             if len(matches) != 1:
-                raise ValueError(
-                    f"{folder}: {len(matches)} files named {stem}.* for the photograph {source} "
-                    f"({', '.join(m.name for m in matches) or 'none'}); it needs one mask"
-                )
+                matches = [
+                    ValueError(
+                        f"{folder}: {len(matches)} files named {stem}.* for the photograph "
+                        f"{source} ({', '.join(m.name for m in matches) or 'none'}); it needs "
+                        "one mask"
+                    )
+                ]
             found += matches
         return found
     if len(paths) != len(sources):
@@ -117,7 +122,7 @@ def read_photo(path: Path) -> np.ndarray:
 
 
 def read_photos(
-    sources: list[str | Path], masks: list[Path] | None = None
+    sources: list[str | Path], masks: list[Path | ValueError] | None = None
 ) -> tuple[list[Photo], list[str]]:
     """(the photographs that could be read, with their masks; a line per file skipped and why).
     A photograph that cannot be read is skipped with its mask; a mask that cannot be read or
@@ -136,6 +141,8 @@ def read_photos(
                 continue
         mask = None
         if masks is not None:
+            if isinstance(masks[index], ValueError):  # no mask, or several, for a photograph
+                raise masks[index]
             mask = read_mask(masks[index])
             shape = load_photo(source).shape if pixels is None else pixels.shape[:2]
             try:

@@ -25,8 +25,8 @@ def tuned_network(network, image: np.ndarray, mask: np.ndarray, steps: int, seed
     import torch
 
     from vit_inpaint.data.free_masks import MixedMasking
-    from vit_inpaint.evaluation.metrics import hidden_over_prior_mse
     from vit_inpaint.models.prior import prior_fill
+    from vit_inpaint.tasks.metrics import hidden_over_prior_mse
 
     size = network.image_size
     height, width = mask.shape

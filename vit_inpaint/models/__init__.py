@@ -14,6 +14,6 @@ def build_inpainter(name: str = "vit", **settings):
 
 
 def build_classifier(num_classes: int, name: str = "vit", **settings):
-    """The classifier of model `name` (config/validate.py refuses a model without one before a
+    """The classifier of model `name` (launch/validate.py refuses a model without one before a
     run starts: model=mae is pretrained, and its encoder loaded into model=vit's classifier)."""
     return get_model(name).network(CLASSIFIER, num_classes=num_classes, **settings)

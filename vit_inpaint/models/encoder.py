@@ -59,7 +59,7 @@ class Encoder(nn.Module):
     # What the constructor's arguments are, and how each is checked (models/settings.py).
     settings_type = ModelSettings
     # What a network can show and fine-tune, asked by the code that would otherwise assume it
-    # (viz/, evaluation/replay.py, tasks/finetune.py, tasks/optim.py): `forward` takes
+    # (viz/, report/replay.py, tasks/finetune.py, tasks/optim.py): `forward` takes
     # return_attention=True and returns each layer's (B, heads, N, N) weights beside its output;
     # `.blocks` is the list of transformer blocks (layer-wise decay, finetune=last_block).
     has_attention_maps: bool = True

@@ -18,7 +18,7 @@ The encoder's modules keep the names of `model=vit`'s (`embed`, `pos`, `blocks`,
 pixels (the tasks' module), not MAE's per-patch-normalised target.
 
 Which patches are hidden: those with any hidden pixel. Training masks must hide whole patches
-(config/validate.py refuses the others: a partly hidden patch would drop its visible pixels);
+(launch/validate.py refuses the others: a partly hidden patch would drop its visible pixels);
 the test's cross-evaluation masks (one pixel, a 2x2 block at any offset) go through the same
 rule, so there the model loses the visible rest of each touched patch. Images of a batch may hide
 different numbers of patches: the shorter rows are padded and the padding is masked out of

@@ -1,10 +1,10 @@
 """What a model is built from: conf/model/vit.yaml and mae.yaml, as the networks receive it.
 
 Each dataclass is at once the schema Hydra checks the config group `model` against (types, as it
-composes: vit_inpaint/config/schema.py registers them) and the settings the networks check and
+composes: vit_inpaint/launch/schema.py registers them) and the settings the networks check and
 read (`Encoder(**settings)` builds one): a field and its checks are written here only, and stay
 torch-free so that checking a config never loads torch. Checks that need another config group
-(the masking of model=mae, the task) are in vit_inpaint/config/validate.py.
+(the masking of model=mae, the task) are in vit_inpaint/launch/validate.py.
 
 The defaults are the library's (`InpaintingViT()` in a notebook); a run's values come from the
 yaml files, which set every field.
@@ -41,7 +41,9 @@ class ModelSettings:
     heads: int = 4
     mlp_ratio: float = 2.0
     pos_embedding: str = "learned"  # POS_EMBEDDINGS
-    attention: str = "manual"  # ATTENTIONS
+    # ATTENTIONS: torch's fused kernel, as conf/model/vit.yaml (the same function as "manual",
+    # which writes the report's steps out; attention maps are drawn by that path either way).
+    attention: str = "sdpa"
     attend_to_hidden: bool = True
     prior: str = "none"  # PRIORS
     # With a prior: each window's pixels and prior fill shifted and scaled by its visible pixels'

@@ -120,6 +120,13 @@ def retry_callback():
         return optuna.storages.RetryFailedTrialCallback(max_retry=MAX_RETRY)
 
 
+def run_again(study, trial) -> None:
+    """Queues the parameters of `trial` (failed: interrupted, or lost with its launch) to run
+    again as a new trial, as Optuna does for a trial whose heartbeat stopped."""
+    with _experimental_is_fine():
+        retry_callback()(study, trial)
+
+
 @contextlib.contextmanager
 def _experimental_is_fine() -> Iterator[None]:
     """optuna 2.x marks its heartbeat and retry API experimental; the sweeper pins optuna<3,
@@ -289,10 +296,10 @@ def recover_interrupted(study) -> None:
         where, _, pid = worker.rpartition(":")
         if where == host and pid.isdigit() and not _alive(int(pid)):
             study.tell(trial.number, state=TrialState.FAIL)
-            retry_callback()(study, study.trials[trial.number])
+            run_again(study, study.trials[trial.number])
             _log_interrupted(trial, f"its worker {worker} is gone")
     before = {t.number for t in running_elsewhere(study)}
-    with _experimental_is_fine():
+    with _experimental_is_fine():  # its failed_trial_callback (retry_callback) runs in here
         optuna.storages.fail_stale_trials(study)  # Optuna's heartbeat: workers elsewhere
     for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
         if trial.number in before:

@@ -19,8 +19,12 @@ hydra_plugins/vit_inpaint_search/); it takes the plugin's own configuration keys
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import math
+import re
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -55,13 +59,17 @@ class ResumableSearch(OptunaSweeperImpl):
             distributions.pop(name, None)
         directions = self._get_directions()
         self._check(directions)
+        self._check_fixed_settings(distributions)
         sweep_dir = Path(self.config.hydra.sweep.dir)
         url = studies.storage_url(self.storage, sweep_dir)
         record = studies.search_record(distributions, fixed, directions)
-        made = _make_folder(sweep_dir) if not self.storage else []
+        made = _make_folder(sweep_dir)
         try:
-            storage = studies.open_storage(url)
-            study = studies.open_study(storage, self._name(), self.sampler, record, url)
+            # Under the workers' lock: two workers making one SQLite file's tables at once
+            # would collide (optuna's schema version is inserted by each).
+            with studies.study_lock(sweep_dir):
+                storage = studies.open_storage(url)
+                study = studies.open_study(storage, self._name(), self.sampler, record, url)
         except BaseException:
             _remove_made(made, sweep_dir / studies.STUDY_FILE)
             raise
@@ -70,20 +78,33 @@ class ResumableSearch(OptunaSweeperImpl):
             study.study_name, studies.shown(url), _finished(study), self.n_trials, self.n_jobs,
         )  # fmt: skip
         run = _Run(self, study, storage, url, sweep_dir, distributions, fixed)
-        run.trials()
+        try:
+            run.trials()
+        except ConfigError:
+            if made and len(run.refused) == len(study.trials):
+                # Every trial of this new search was refused before training: what it wrote
+                # (the study, the refused trials' records) goes, as for any refused launch.
+                storage.remove_session()
+                shutil.rmtree(made[0], ignore_errors=True)
+            raise
         run.finish()
 
     def _name(self) -> str:
         return self.study_name or "search"
 
     def _check(self, directions: list[str]) -> None:
-        from vit_inpaint.config.validate import check_optimized_metric, configured_task
+        from vit_inpaint.launch.validate import check_optimized_metric, configured_task
 
         name = self.study_name
         if name is not None and (not str(name).strip() or "/" in str(name) or name in ("..", ".")):
             raise ConfigError(
                 f"hydra.sweeper.study_name={name!r}: a study's name names its folder "
                 "(outputs/searches/<name>): give a plain name, without / or .."
+            )
+        if isinstance(self.sampler, functools.partial):  # GridSampler: built from the space
+            raise ConfigError(
+                "hydra/sweeper/sampler=grid: a grid is a plain sweep; run it as one "
+                "(python train.py a=1,2 b=3,4 -m) or choose tpe, random or cmaes"
             )
         if self.n_trials < 1:
             raise ConfigError(
@@ -105,6 +126,26 @@ class ResumableSearch(OptunaSweeperImpl):
             )
         check_optimized_metric(self.config, configured_task(self.config))
 
+    def _check_fixed_settings(self, distributions: dict) -> None:
+        """Refuses, before any trial, a setting no trial could run with: the search's config
+        (the command line's values, the searched keys at their defaults) checked as a job's,
+        unless the refusal names a searched key, which each trial sets anew."""
+        import copy
+
+        from omegaconf import open_dict
+
+        from vit_inpaint.launch.validate import check_config
+
+        config = copy.deepcopy(self.config)
+        with open_dict(config):
+            config.pop("hydra")
+        try:
+            check_config(config, multirun=True)
+        except ConfigError as error:
+            names = {part for key in distributions for part in (key, key.rpartition(".")[2])}
+            if not any(re.search(rf"\b{re.escape(name)}\b", str(error)) for name in names):
+                raise ConfigError(f"every trial would be refused: {error}") from None
+
 
 class _Run:
     """One worker's part of a search: ask for trials, launch them, tell their values, until the
@@ -115,12 +156,15 @@ class _Run:
         self.sweep_dir, self.distributions, self.fixed = sweep_dir, distributions, fixed
         self.study_id = storage.get_study_id_from_name(study.study_name)
         self.refused: list[str] = []
+        self.asked: set[int] = set()  # trial numbers this worker asked for
+        self.reseeded = False
 
     def trials(self) -> None:
         waited = False
         while True:
             with studies.study_lock(self.sweep_dir):
                 self._locked(lambda: studies.recover_interrupted(self.study))
+                self._reseed_beside_others()
                 n = min(
                     self.search.n_jobs,
                     self._locked(lambda: studies.trials_to_ask(self.study, self.search.n_trials)),
@@ -140,12 +184,27 @@ class _Run:
                 waited = True
             time.sleep(WAIT_S)
 
+    def _reseed_beside_others(self) -> None:
+        """A sampler seeded like another worker's (or like the killed launch this one resumes)
+        would draw the values that one drew: once the study holds trials this worker did not
+        ask for, its sampler takes a fresh seed. A search in one launch keeps its seed."""
+        trials = self.study.get_trials(deepcopy=False)
+        if self.reseeded or all(t.number in self.asked for t in trials):
+            return
+        self.search.sampler.reseed_rng()
+        self.reseeded = True
+        log.info(
+            "the study holds trials of other workers or earlier launches: this worker's "
+            "sampler takes a fresh seed, so as not to repeat their values"
+        )
+
     def _locked(self, call):
         return studies.retrying_locked(call, self.url)
 
     def _ask(self):
         def ask():
             trial = self.study.ask()
+            self.asked.add(trial.number)
             trial.set_user_attr(studies.WORKER_ATTR, studies.this_worker())
             self.storage.record_heartbeat(self._trial_id(trial.number))
             return trial
@@ -160,8 +219,14 @@ class _Run:
             lambda: self.search._configure_trials(trials, self.distributions, self.fixed)
         )
         ids = [self._trial_id(t.number) for t in trials]
-        with _heartbeat(self.storage, ids):
-            returns = self._launch(trials, overrides)
+        try:
+            with _heartbeat(self.storage, ids):
+                returns = self._launch(trials, overrides)
+        except (JobFailed, ConfigError):
+            raise
+        except Exception as error:  # a launcher's worker process killed (joblib), a lost node
+            self._lost(trials, error)
+            return
         failures = [self._tell(t, ret) for t, ret in zip(trials, returns, strict=True)]
         failures = [f for f in failures if f is not None]
         if len(failures) / len(returns) > self.search.max_failure_rate:
@@ -173,6 +238,31 @@ class _Run:
                 f"first with: {self.refused[0]}; the rest of the search would be too: fix the "
                 "fixed settings or the search space (hydra.sweeper.params)"
             )
+
+    def _lost(self, trials, error: Exception) -> None:
+        """Trials whose launch failed as a whole: marked failed and queued to run again, like
+        those of a killed worker (the results of trials that finished are in the study)."""
+        from optuna.trial import TrialState
+
+        why = str(error).splitlines()[0] if str(error) else type(error).__name__
+        metric = str(self.search.config.optimized_metric)
+        for trial in trials:
+            # A trial that finished before the launch failed: its value is in its metrics.json.
+            finished = next(self.sweep_dir.glob(f"{trial.number}_*/metrics.json"), None)
+            value = json.loads(finished.read_text()).get(metric) if finished else None
+            if value is not None:
+                folder = _relative(finished.parent, self.sweep_dir)
+                self._locked(lambda t=trial, f=folder: t.set_user_attr("folder", f))
+                self._locked(lambda t=trial, v=value: self.study.tell(t, v))
+                continue
+            self._locked(lambda t=trial: self.study.tell(t, state=TrialState.FAIL))
+            frozen = self.study.trials[trial.number]
+            self._locked(lambda f=frozen: studies.run_again(self.study, f))
+            log.warning(
+                "trial %d was lost with its launch (%s: %s): marked failed; its parameters run "
+                "again as a new trial (at most %d times)",
+                trial.number, type(error).__name__, why, studies.MAX_RETRY,
+            )  # fmt: skip
 
     def _launch(self, trials, overrides) -> list:
         """Each trial's job numbered by its trial number (its folder's name starts with it):
@@ -296,6 +386,7 @@ def _remove_made(made: list[Path], study_file: Path) -> None:
     """What a search refused at its start made: the study file and folders it created."""
     if made:
         study_file.unlink(missing_ok=True)
+        (study_file.parent / studies.LOCK_FILE).unlink(missing_ok=True)
         for path in reversed(made):
             with contextlib.suppress(OSError):
                 path.rmdir()

@@ -24,6 +24,8 @@ def check_readable(path: Path) -> None:
         raise FileError(f"{path}: no such file")
     if path.is_dir():
         raise FileError(f"{path}: is a folder, not a file")
+    if not path.is_file():  # a FIFO would block the read until someone writes to it
+        raise FileError(f"{path}: not a regular file (a FIFO, socket or device)")
     if not os.access(path, os.R_OK):
         raise FileError(f"{path}: permission denied")
 

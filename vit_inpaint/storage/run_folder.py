@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -78,11 +79,35 @@ def resumes(ckpt_path: str | None, output_dir: str | os.PathLike) -> bool:
     return run is not None and os.path.abspath(run) == os.path.abspath(output_dir)
 
 
+# The folders this process's make_folder made, outermost first: a launch refused before training
+# removes them again if empty (discard_launch), so `hydra.run.dir=deep/a/b` leaves no deep/a.
+_made_folders: list[Path] = []
+
+
+def run_around(folder: Path) -> Path | None:
+    """The run folder (one with a `.hydra` record or a metrics.json) that `folder` would be
+    inside of, if any: a run made in another run's checkpoints/ would mix their files."""
+    path = Path(os.path.abspath(folder)).parent
+    while path != path.parent:
+        if (path / RECORD).is_dir() or (path / METRICS_FILE).is_file():
+            return path
+        path = path.parent
+    return None
+
+
 def make_folder(folder: Path, option: str) -> None:
     """Makes `folder` and its missing parents, or raises RunFolderError naming `option`
     (`hydra.run.dir=...`) and why, having removed the parents it made: a run folder on a
-    read-only file system, in place of a file, or with a name too long leaves nothing behind."""
+    read-only file system, in place of a file, with a name too long, or inside another run's
+    folder leaves nothing behind."""
     folder = Path(folder)
+    _made_folders.clear()  # this launch's only (a test runs many launches in one process)
+    around = run_around(folder)
+    if around is not None:
+        raise RunFolderError(
+            f"{option}={folder}: is inside the run folder {around}; a run needs a folder of its "
+            "own, outside any other run's"
+        )
     made: list[Path] = []
     try:
         missing: list[Path] = []
@@ -99,7 +124,9 @@ def make_folder(folder: Path, option: str) -> None:
         for path in reversed(made):
             path.rmdir()
         reason = error.strerror or str(error)
-        raise RunFolderError(f"{option}={folder}: cannot make the run folder ({reason})") from None
+        what = "sweep folder" if "sweep" in option else "run folder"
+        raise RunFolderError(f"{option}={folder}: cannot make the {what} ({reason})") from None
+    _made_folders.extend(made)
     if not made:  # an existing folder: a run must be able to write into it (a read-only one)
         try:
             tempfile.TemporaryFile(dir=folder).close()
@@ -157,6 +184,13 @@ def claim_record(output_dir: str, ckpt_path: str | None, stamp: str, job: str = 
     folder.mkdir(parents=True, exist_ok=True)  # Hydra makes it too, just before
     prior = tuple(sorted(os.listdir(folder)))
     created = not prior and folder.stat().st_ctime >= LAUNCHED - 0.05
+    if (folder / RECORD).is_symlink() or (folder / RECORD).is_file():
+        # No run made that: writing the record through it would write into another folder.
+        # This launch's record goes beside it, and RunFolder.open refuses the folder.
+        record = f".attempt-{stamp}-{os.getpid()}"
+        os.makedirs(folder / record, exist_ok=True)
+        _claims[key] = Claim(folder, prior, record, created)
+        return _claims[key]
     try:
         os.mkdir(folder / RECORD)
         record = RECORD
@@ -197,6 +231,13 @@ def prepare_output_dir(
     prior: the folder's entries before this launch wrote its own record and log into it (None:
     read them now, for a run started without Hydra).
     """
+    record = output_dir / RECORD
+    if record.is_symlink() or record.is_file():
+        raise RunFolderError(
+            f"{record}: a {'symbolic link' if record.is_symlink() else 'file'} where the run's "
+            "record folder goes, not one a run made; remove it (rm "
+            f"{record}) or choose another output folder (hydra.run.dir=...)"
+        )
     if (output_dir / METRICS_FILE).exists():
         raise RunFolderError(
             f"{output_dir} already holds a finished run ({METRICS_FILE}); choose a new output "
@@ -207,10 +248,16 @@ def prepare_output_dir(
     others = [name for name in prior if name != LOCK_FILE]
     if others and not resume:
         shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+        last = output_dir / "checkpoints" / "last.ckpt"
+        if RECORD not in prior:  # a user's own folder, not a run's
+            raise RunFolderError(
+                f"{output_dir} already holds files of its own ({shown}), not a run's: a run "
+                "starts in a new or empty folder; choose one (hydra.run.dir=...)"
+            )
+        resume_hint = f", or resume that run with ckpt_path={last}" if last.is_file() else ""
         raise RunFolderError(
             f"{output_dir} already holds another run's files ({shown}); choose a new output "
-            "folder (hydra.run.dir=...) so nothing is overwritten, or resume that run with "
-            f"ckpt_path={output_dir / 'checkpoints' / 'last.ckpt'}"
+            f"folder (hydra.run.dir=...) so nothing is overwritten{resume_hint}"
         )
     output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -269,9 +316,17 @@ class FolderLock:
                 try:
                     # NOFOLLOW: a symbolic link (dangling, or to a file elsewhere) is no lock of
                     # ours, and following it would lock, or keep creating, a file outside.
-                    return os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW), False
+                    # NONBLOCK: opening a FIFO would otherwise wait for a writer, for ever.
+                    fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
                 except FileNotFoundError:
                     continue  # removed meanwhile: create it
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    raise RunFolderError(
+                        f"{self.path}: not a regular file (a FIFO, socket or device) where the "
+                        f"run folder's lock file goes; delete it (rm {self.path}) and launch again"
+                    ) from None
+                return fd, False
             # Who holds the folder, for a person looking; nothing reads it back.
             os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
             return fd, True
@@ -343,11 +398,13 @@ class RunFolder:
 # --- Release what a refused launch made --------------------------------------------------------
 
 
+@dataclass
 class Launch:
-    """Where the current train() call stands: once training has begun, a failure keeps the
-    run's files (its checkpoints resume it); before that, train.py discards what it wrote."""
+    """Where one train() call stands (train.py makes one per call and hands it in): once training
+    has begun, a failure keeps the run's files (its checkpoints resume it); before that, train.py
+    discards what it wrote."""
 
-    began = False
+    began: bool = False
 
 
 def in_multirun() -> bool:
@@ -393,7 +450,26 @@ def discard_launch(keep_own_folder: bool = False) -> None:
         shutil.rmtree(record, ignore_errors=True)
     if claim.created_dir:
         _rmdir_if_empty(output_dir)
+        for folder in reversed(_made_folders):  # the parents make_folder made, if empty again
+            _rmdir_if_empty(folder)
     forget_claim(output_dir)
+
+
+def discard_unstarted_sweep(
+    sweep_dir: Path, leftovers: tuple[str, ...] = ("multirun.yaml",)
+) -> None:
+    """A sweep refused before its first job started (a value of the wrong type, a group option
+    that does not exist: Hydra composes the jobs after it wrote multirun.yaml; a sweeper's own
+    refusal, before it): the files named in `leftovers` and the folders this launch made for it
+    are removed, so nothing is left. A folder holding anything else is kept whole."""
+    made = [os.path.abspath(folder) for folder in _made_folders]
+    left = os.listdir(sweep_dir)
+    if os.path.abspath(sweep_dir) not in made or not set(left) <= set(leftovers):
+        return
+    for name in left:
+        (Path(sweep_dir) / name).unlink()
+    for folder in reversed(_made_folders):
+        _rmdir_if_empty(folder)
 
 
 def _rmdir_if_empty(folder: Path) -> None:

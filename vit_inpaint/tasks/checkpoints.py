@@ -66,9 +66,9 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 def check_recorded_values(checkpoint: dict, source: str | os.PathLike) -> None:
     """What a checkpoint records besides its weights, each of the type and range training writes,
-    or a CheckpointError naming it: its model settings (models/settings.py checks each), the
-    photographs it trained on (the evaluate tool refuses them) and a classifier's temperature
-    (NaN or 0 would give NaN probabilities, a negative one flip every argmax)."""
+    or a CheckpointError naming it: its model settings (checked by its model's settings object,
+    models/registry.py), the photographs it trained on (the evaluate tool refuses them) and a
+    classifier's temperature (NaN or 0 would give NaN probabilities, -1 flip every argmax)."""
     from vit_inpaint.models.registry import model_settings
 
     hparams = checkpoint["hyper_parameters"]
@@ -213,15 +213,20 @@ def _shape_mismatch(task: Task, hparams: dict, state: dict) -> str | None:
     return f"{key}: {there} in the file, {here} for the settings it records ({described})"
 
 
-def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) -> str | None:
+def mismatch(
+    checkpoint: dict, model_settings: dict, task: str | None = None, run: dict | None = None
+) -> str | None:
     """Why the checkpoint cannot give the model `model_settings` describe, naming the settings
     that differ (or the first tensor that does not fit); None when it fits.
 
     task: the configured task, whose whole model the checkpoint must be (resuming, testing): any
     differing setting is refused, even one that changes no shape. None: only its encoder must fit
     (init_from=, which starts a run of either task from either task's checkpoint), and only
-    settings that change the encoder's shapes matter."""
+    settings that change the encoder's shapes matter. run: the configured run's settings that
+    shape its network besides the model's (`finetune`: a linear probe's network has a norm more),
+    so the network checked is the one the run will load the checkpoint into."""
     saved = checkpoint["hyper_parameters"]["model"]
+    hyper_parameters = {**checkpoint["hyper_parameters"], **(run or {})}
     found = {k: v.shape for k, v in model_state(checkpoint).items()}
     if task is not None:
         written_by = checkpoint_task(checkpoint).name
@@ -234,7 +239,7 @@ def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) ->
         settings = sorted(set(saved) & set(model_settings))
         expected = shapes_of(
             lambda: checkpoint_task(checkpoint).build_network(
-                model_settings, checkpoint["hyper_parameters"], state_keys=found
+                model_settings, hyper_parameters, state_keys=found
             )
         )
     else:
@@ -252,6 +257,13 @@ def mismatch(checkpoint: dict, model_settings: dict, task: str | None = None) ->
     if not wrong and (task is None or not differ):
         return None
     if differ:
+        return f"{what} of other settings ({', '.join(differ)})"
+    differ = [
+        f"{key}={checkpoint['hyper_parameters'].get(key)!r} there, {value!r} here"
+        for key, value in (run or {}).items()
+        if key in checkpoint["hyper_parameters"] and checkpoint["hyper_parameters"][key] != value
+    ]
+    if differ:  # and the shapes differ: a run of these settings cannot load it
         return f"{what} of other settings ({', '.join(differ)})"
     key = wrong[0]
     there = tuple(found[key]) if key in found else "absent"

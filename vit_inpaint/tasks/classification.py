@@ -6,7 +6,7 @@
 
 Logged per split: `acc` (top-1 accuracy), `nll` (mean cross-entropy, nats) and `ece` (expected
 calibration error, 15 bins), all torchmetrics, and the same after temperature scaling
-(evaluation/calibration.py): `val/temperature`, fitted on the validation split after each
+(tasks/calibration.py): `val/temperature`, fitted on the validation split after each
 validation epoch, and `nll_calibrated`, `ece_calibrated` with it (on the test split, with the
 temperature saved in the checkpoint tested), beside the baselines scored on the same images
 (`acc_logreg`, `nll_svm`, `acc_bayes`, ...), and at test time the confusion matrix as a picture.
@@ -30,9 +30,9 @@ from torchmetrics.classification import (
 
 from vit_inpaint.config.choices import FINETUNE
 from vit_inpaint.data.augment import augment
-from vit_inpaint.evaluation.calibration import fit_temperature
 from vit_inpaint.models import build_classifier
 from vit_inpaint.tasks.base import TaskModule
+from vit_inpaint.tasks.calibration import fit_temperature
 from vit_inpaint.tasks.finetune import freeze_for
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # Bins of the expected calibration error (torchmetrics' default; Guo et al. use 15 too).
 ECE_BINS = 15
-# In the run's folder after testing: the reliability diagram's counts (evaluation/calibration.py).
+# In the run's folder after testing: the reliability diagram's counts (tasks/calibration.py).
 RELIABILITY_FILE = "reliability.json"
 
 
@@ -124,7 +124,7 @@ class ClassificationModule(TaskModule):
         self.augment_rotate = augment_rotate
         self.augment_scale = augment_scale
         self.label_smoothing = label_smoothing
-        # Temperature scaling's T (evaluation/calibration.py), refitted on each validation epoch
+        # Temperature scaling's T (tasks/calibration.py), refitted on each validation epoch
         # and saved in every checkpoint, so the checkpoint tested brings the T fitted with it.
         self.temperature = 1.0
         self.class_names = list(class_names or [str(c) for c in range(num_classes)])
@@ -198,16 +198,9 @@ class ClassificationModule(TaskModule):
         confusion = metrics.confusion.compute().cpu().numpy()
         metrics.reset()
         self.log_split(prefix, values)
-        experiment = getattr(self.logger, "experiment", None)
-        if picture and self.trainer.is_global_zero and hasattr(experiment, "add_image"):
-            from vit_inpaint.viz.confusion import confusion_picture
-
+        if picture:  # drawn for TensorBoard by viz/confusion.py's callback once the test ends
             acc = float(values[f"{prefix}acc"])
-            title = f"{prefix}confusion matrix (accuracy {acc:.4f})"
-            image = confusion_picture(confusion, self.class_names, title)
-            experiment.add_image(
-                f"{prefix}confusion_matrix", image, self.global_step, dataformats="HWC"
-            )
+            self.test_confusion = (confusion, f"{prefix}confusion matrix (accuracy {acc:.4f})")
 
     def _write_reliability(self, metrics: ClassificationMetrics) -> None:
         """reliability.json in the run's folder: the test split's reliability-diagram counts,
@@ -215,8 +208,8 @@ class ClassificationModule(TaskModule):
         import json
         from pathlib import Path
 
-        from vit_inpaint.evaluation.calibration import reliability_bins
         from vit_inpaint.storage.atomic import write_atomic
+        from vit_inpaint.tasks.calibration import reliability_bins
 
         logits, labels = metrics.logits.compute(), metrics.labels.compute().long()
         record = {

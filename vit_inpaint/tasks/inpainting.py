@@ -22,10 +22,10 @@ from vit_inpaint.config.choices import LOSS_PIXELS
 from vit_inpaint.data.augment import augment
 from vit_inpaint.data.masking import TEST_SETS, test_prefix
 from vit_inpaint.errors import NonFiniteLossError
-from vit_inpaint.evaluation.metrics import InpaintingMetrics, hidden_over_prior_mse, masked_mse
 from vit_inpaint.models import build_inpainter
 from vit_inpaint.tasks.base import TaskModule
 from vit_inpaint.tasks.finetune import freeze_for
+from vit_inpaint.tasks.metrics import InpaintingMetrics, hidden_over_prior_mse, masked_mse
 
 # NonFiniteLossError: raised by TaskModule; importable from here, as older code does.
 __all__ = ["InpaintingModule", "NonFiniteLossError"]
@@ -56,7 +56,6 @@ class InpaintingModule(TaskModule):
         loss_pixels: str = "hidden",
         rate_thresholds: dict | None = None,
         masking: str | None = None,
-        loss_on_visible: bool | None = None,
         photos: dict | None = None,
         augment_shift: int = 0,
         augment_rotate: float = 0.0,
@@ -66,8 +65,7 @@ class InpaintingModule(TaskModule):
         optimizer: build_optimizer's; train_mean: the mean
         training pixel (nmse's yardstick); loss_pixels: "hidden" (the task), "all" or
         "hidden_over_prior" (each image's error over its prior fill's); masking: the
-        training mask's name, for the record. loss_on_visible: the old name of loss_pixels="all",
-        kept so that checkpoints written before the rename still load. photos: {"train": [...],
+        training mask's name, for the record. photos: {"train": [...],
         "val": [...]}, the photographs (data=photos) it trained and was selected on, for the
         record: the evaluation refuses to score the model on them. augment_shift,
         augment_rotate, augment_scale: training images moved, turned and scaled by up to this much
@@ -76,8 +74,6 @@ class InpaintingModule(TaskModule):
         # logger=False: the run logs its hyperparameters once, at the end, with its final metrics.
         self.save_hyperparameters(logger=False)
         self.model = build_inpainter(**(model or {}))
-        if loss_on_visible is not None:
-            loss_pixels = "all" if loss_on_visible else "hidden"
         if loss_pixels not in LOSS_PIXELS:
             raise ValueError(f"loss_pixels must be one of {LOSS_PIXELS}, got {loss_pixels!r}")
         self.loss_pixels = loss_pixels

@@ -30,9 +30,9 @@ class Task:
     network_role: str
     metrics: tuple[str, ...]  # what the module logs per split (val/<name>, test/<name>)
     baseline_prefixes: tuple[str, ...]  # the baselines' metrics beside them: val/<prefix><name>
-    # Its part of the sweep report (evaluation/report.py), each configurations -> ...: the main
+    # Its part of the sweep report (report/write.py), each configurations -> ...: the main
     # table's columns ([Column], the essentials), the all-metrics table's, the sentences of the
-    # opening paragraph (evaluation/findings.py), the glossary under the main table (Markdown
+    # opening paragraph (report/findings.py), the glossary under the main table (Markdown
     # bullets). Required: a task has its own words, never another task's by default.
     report_columns: str
     report_all_columns: str
@@ -105,10 +105,10 @@ register_task(
         network_role="inpainter",
         metrics=(*METRIC_NAMES, "mse_over_bayes"),
         baseline_prefixes=("mse_",),
-        report_columns="vit_inpaint.evaluation.tables:table_columns",
-        report_all_columns="vit_inpaint.evaluation.tables:all_columns",
-        report_findings="vit_inpaint.evaluation.findings:inpaint_findings",
-        report_glossary="vit_inpaint.evaluation.findings:inpaint_glossary",
+        report_columns="vit_inpaint.report.tables:table_columns",
+        report_all_columns="vit_inpaint.report.tables:all_columns",
+        report_findings="vit_inpaint.report.findings:inpaint_findings",
+        report_glossary="vit_inpaint.report.findings:inpaint_glossary",
         takes_loss_pixels=True,
         reconstructs=True,
     )
@@ -122,10 +122,10 @@ register_task(
         network_role="classifier",
         metrics=CLASSIFY_METRIC_NAMES,
         baseline_prefixes=("acc_", "nll_"),
-        report_columns="vit_inpaint.evaluation.tables:classify_columns",
-        report_all_columns="vit_inpaint.evaluation.tables:classify_all_columns",
-        report_findings="vit_inpaint.evaluation.findings:classify_findings",
-        report_glossary="vit_inpaint.evaluation.findings:classify_glossary",
+        report_columns="vit_inpaint.report.tables:classify_columns",
+        report_all_columns="vit_inpaint.report.tables:classify_all_columns",
+        report_findings="vit_inpaint.report.findings:classify_findings",
+        report_glossary="vit_inpaint.report.findings:classify_glossary",
         report_heading="Classification",
         network_args=("num_classes",),
         old_checkpoint_key="num_classes",

@@ -1,7 +1,9 @@
-"""The confusion matrix of a classifier as a picture for TensorBoard's Images tab."""
+"""The confusion matrix of a classifier as a picture for TensorBoard's Images tab: the callback
+conf/task/classify.yaml adds draws the matrix the module kept from its test split."""
 
 from __future__ import annotations
 
+import lightning as L
 import numpy as np
 
 # Cells get their counts written in them up to this many classes (beyond, the text is unreadable).
@@ -30,3 +32,17 @@ def confusion_picture(matrix: np.ndarray, class_names: list[str], title: str) ->
             axes.text(col, row, int(count), ha="center", va="center", fontsize=7, color=colour)
     figure.colorbar(image, ax=axes, label="images")
     return pixels(figure)
+
+
+class ConfusionMatrixImage(L.Callback):
+    """test/confusion_matrix in TensorBoard, from the module's `test_confusion` (matrix, title),
+    which ClassificationModule sets at the end of its test epoch."""
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        kept = getattr(pl_module, "test_confusion", None)
+        experiment = getattr(trainer.logger, "experiment", None)
+        if kept is None or not trainer.is_global_zero or not hasattr(experiment, "add_image"):
+            return
+        matrix, title = kept
+        image = confusion_picture(matrix, pl_module.class_names, title)
+        experiment.add_image("test/confusion_matrix", image, trainer.global_step, dataformats="HWC")

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
-from vit_inpaint.config.choices import ATTENTIONS, OPTIMIZERS, POS_EMBEDDINGS
+from vit_inpaint.config.choices import OPTIMIZERS
+from vit_inpaint.models.settings import ATTENTIONS, POS_EMBEDDINGS
 
 # The tag group of the HParams metrics that are no curve: "z" sorts it after train/ and val/.
 METRIC_PREFIX = "z_hparams/"

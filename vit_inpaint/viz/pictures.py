@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 HIDDEN_COLOUR = (1.0, 0.0, 0.0)  # red: no gray pixel can be mistaken for it
+# Where the hole was, outlined on a filled image: yellow shows on gray pixels and on red ones.
+HOLE_COLOUR = (1.0, 0.85, 0.0)
 PANEL_GAP = 2  # white columns between two panels of a side-by-side picture
 
 

@@ -12,16 +12,17 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from vit_inpaint.viz.pictures import masked_rgb
+from vit_inpaint.viz.pictures import HOLE_COLOUR, masked_rgb
 
 # Two lines each: a column is only H*scale pixels wide.
 COLUMN_LABELS = (
     "original",
     "masked\n(hidden: red)",
-    "inpainted\n(visible kept)",
+    "inpainted (hole\noutlined yellow)",
     "|error|, hidden\n(visible: 0)",
 )
-HEADER_HEIGHT = 30
+HEADER_HEIGHT = 44
+HEADER_FONT = 10  # points at 100 dpi: about 10 px capitals, legible at the Images tab's size
 # Attention maps are drawn for this many validation images (one row each).
 ATTENTION_SAMPLES = 2
 # The Images tab draws a picture at its own size up to about this width, shrinking wider ones.
@@ -65,11 +66,24 @@ def reconstruction_grid(
     error = (inpainted - images.clamp(0, 1)).abs()
     columns = [gray(images.clamp(0, 1)), masked, gray(inpainted), gray(error)]
     tiles = [upscale(c, scale) for c in columns]  # each (B, 3, H*s, W*s)
+    border = hole_border(upscale(masks, scale), width=max(1, scale // 8))[:, None]
+    hole = torch.tensor(HOLE_COLOUR, dtype=tiles[2].dtype)[None, :, None, None]
+    tiles[2] = torch.where(border, hole, tiles[2])  # where the hole was, on the inpainted image
     tiles = [torch.nn.functional.pad(t, (0, gap, 0, gap), value=1.0) for t in tiles]
     row = torch.cat(tiles, dim=-1)  # (B, 3, H*s+gap, 4*(W*s+gap))
-    header = label_strip(list(labels), tiles[0].shape[-1], HEADER_HEIGHT)
+    header = label_strip(list(labels), tiles[0].shape[-1], HEADER_HEIGHT, fontsize=HEADER_FONT)
     header = torch.from_numpy(header).permute(2, 0, 1).float() / 255.0
     return torch.cat([header, *row], dim=-2)
+
+
+def hole_border(masks: torch.Tensor, width: int = 2) -> torch.Tensor:
+    """(B, H, W) bool: the hidden pixels within `width` pixels of a visible one (or of the
+    image's edge), the outline that shows where the hole was once it is filled in."""
+    visible = (~masks).float()[:, None]
+    near = torch.nn.functional.max_pool2d(
+        torch.nn.functional.pad(visible, (width,) * 4, value=1.0), 2 * width + 1, stride=1
+    )[:, 0]
+    return masks & (near > 0)
 
 
 def head_picture(
@@ -79,36 +93,17 @@ def head_picture(
     grid and patch numbers (the attention map's query and key indices), then one head's
     attention map (N, N) with each weight written in its cell. images, masks (S, H, W); weights
     (S, N, N)."""
-    from vit_inpaint.viz.figures import annotate, new_figure, pixels, show
+    from vit_inpaint.viz.figures import annotate, flat_note, new_figure, patch_grid, pixels, show
 
     rows, size = len(weights), images.shape[-1]
-    figure = new_figure(TENSORBOARD_WIDTH / 100, 1.55 * rows + 0.35)
+    note = flat_note(weights)
+    figure = new_figure(TENSORBOARD_WIDTH / 100, 1.55 * rows + 0.35 + (0.6 if note else 0))
     grid = figure.subplots(rows, 2, squeeze=False)
     figure.suptitle(title, fontsize=8)
-    from matplotlib.patheffects import withStroke
-
-    per_row = size // patch_size
-    outline = [withStroke(linewidth=2, foreground="black")]  # readable on light and dark pixels
     for row in range(rows):
         axes = grid[row, 0]
         show(axes, masked_rgb(images[row], masks[row]))
-        for line in range(patch_size, size, patch_size):
-            axes.axhline(line - 0.5, color="yellow", linewidth=1)
-            axes.axvline(line - 0.5, color="yellow", linewidth=1)
-        for patch in range(per_row * per_row):
-            y, x = divmod(patch, per_row)
-            centre = (patch_size - 1) / 2
-            axes.text(
-                x * patch_size + centre,
-                y * patch_size + centre,
-                str(patch),
-                ha="center",
-                va="center",
-                color="yellow",
-                fontsize=9,
-                weight="bold",
-                path_effects=outline,
-            )
+        patch_grid(axes, size, patch_size)
         axes.set_ylabel(f"val image {row}", fontsize=7)
         maps = grid[row, 1]
         show(maps, weights[row], cmap="viridis", vmin=0, vmax=1)
@@ -122,6 +117,10 @@ def head_picture(
         if row == 0:
             axes.set_title("input (hidden: red)", fontsize=7)
             maps.set_title("attention weight (0-1)", fontsize=7)
+    if note:  # under the maps: a flat map needs words, its colours look like a broken picture
+        import textwrap
+
+        figure.supxlabel(textwrap.fill(note, 62), fontsize=6.5)
     return pixels(figure)
 
 

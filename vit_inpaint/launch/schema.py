@@ -19,7 +19,7 @@ option is declared once: its value in the yaml, its type and checks in the datac
     task, train.yaml's own keys: the dataclasses below (single values, checked in validate.py)
 
 What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
-when built; what spans config groups, and files, `vit_inpaint/config/validate.py` checks.
+when built; what spans config groups, and files, `vit_inpaint/launch/validate.py` checks.
 
 Each schema is stored in Hydra's ConfigStore under hydra/schema/<group>/<name> (`--help` lists no
 group under hydra/), and each yaml option names it first in its defaults list (Hydra's
@@ -65,7 +65,7 @@ from vit_inpaint.data.settings import (
 
 
 class OptimizerChecks:
-    """What every optimizer's settings must satisfy, checked when built (config/validate.py)."""
+    """What every optimizer's settings must satisfy, checked when built (launch/validate.py)."""
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZERS:
@@ -223,11 +223,13 @@ def register() -> None:
     """Stores every schema in Hydra's ConfigStore (again: storing replaces)."""
     from hydra.core.config_store import ConfigStore
 
+    from vit_inpaint.config.hydra_private import config_store_copies_itself
+
     # Hydra's help copies its repository of configs once per config group it lists (about 160
     # times), and with it the ConfigStore, a process-wide singleton that it only reads (loading a
     # node copies that node): 3 of the 4 s of `python train.py --help`. A copy of the store is
     # the store itself, as every new config source of Hydra's takes `ConfigStore.instance()`.
-    ConfigStore.__deepcopy__ = lambda store, memo: store
+    config_store_copies_itself()
     store = ConfigStore.instance()
     # conf/train.yaml's own keys. Not in struct mode while the defaults compose, so that a recipe
     # (conf/recipe/) can add `training_recipe`, the name of the recipe applied, which no run

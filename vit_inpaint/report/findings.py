@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 
-from vit_inpaint.evaluation.runs import Configuration
+from vit_inpaint.report.runs import Configuration
 
 # The classical predictors (evaluation/baselines.py) in the order the report shows them, each
 # with what it predicts for a hidden pixel.

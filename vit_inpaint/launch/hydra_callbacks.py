@@ -1,5 +1,5 @@
 """Hydra callbacks: a run's folder and a multirun are checked before the first job starts, and a
-multirun ends with its sweep report (vit_inpaint/evaluation/report.py).
+multirun ends with its sweep report (vit_inpaint/report/write.py).
 
 Hydra instantiates callbacks when it starts, so this module imports nothing heavy at the top.
 """
@@ -13,6 +13,12 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from vit_inpaint.config.hydra_private import (
+    BASIC_SWEEPER,
+    basic_sweep_batches,
+    overrides_dirname,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +45,15 @@ class CheckSweep(Callback):
     saves multirun.yaml after this callback)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from vit_inpaint.config.validate import ConfigError, check_known_keys, check_sweep
+        from vit_inpaint.launch.validate import ConfigError, check_known_keys, check_sweep
 
         try:
+            check_single_valued(config)  # before check_sweep, which finds no such value
             check_sweep(config)  # swept values are checked again in each job
             # A key no job would read (+foo=1) fails every job alike: refuse the sweep instead.
             check_known_keys(config, skip=("hydra",))
             check_job_folders(config)
+            check_launcher(config)
             earlier = earlier_sweep(Path(config.hydra.sweep.dir))
             if earlier is not None and not continues_search(config):
                 raise ConfigError(
@@ -53,11 +61,50 @@ class CheckSweep(Callback):
                     f"({earlier}); choose a new folder so nothing of it is overwritten (a "
                     "run of it resumes with ckpt_path=<its job>/checkpoints/last.ckpt)"
                 )
-        except ConfigError as error:
+            from vit_inpaint.storage.run_folder import make_folder
+
+            make_folder(Path(config.hydra.sweep.dir), "hydra.sweep.dir")  # a file, read-only
+        except (ConfigError, ValueError) as error:  # ValueError: make_folder's RunFolderError
             # Hydra turns a callback's exception into a warning and goes on; SystemExit it lets
             # through, so the sweep stops here, before its folder or any job exists.
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+
+
+# Keys a sweep may not sweep: pretrained.sweep names the one stage-1 sweep a stage-2 sweep's
+# jobs start from (they are told apart by seed, not by it: folder names leave it out).
+SINGLE_VALUED = ("pretrained.sweep",)
+
+
+def check_single_valued(config: DictConfig) -> None:
+    """ConfigError for a sweep over a key that takes one value per sweep (SINGLE_VALUED); it was
+    reported as "pretrained.sweep is not set", which it was, twice."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from vit_inpaint.errors import ConfigError
+
+    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    for override in OverridesParser.create().parse_overrides(task):
+        if override.key_or_group in SINGLE_VALUED and override.is_sweep_override():
+            raise ConfigError(
+                f"{override.key_or_group} takes one folder per sweep, got several "
+                f"({override.input_line}): run one sweep for each"
+            )
+
+
+def check_launcher(config: DictConfig) -> None:
+    """Launcher settings that would fail inside the launcher, with its traceback: joblib's
+    n_jobs=0 ("has no meaning" to joblib; -1 is every core)."""
+    from vit_inpaint.errors import ConfigError
+
+    n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    ):
+        raise ConfigError(
+            f"hydra.launcher.n_jobs must be a whole number other than 0 (N jobs at a time; -1: "
+            f"one per core), got {n_jobs!r}"
+        )
 
 
 def earlier_sweep(sweep_dir: Path) -> str | None:
@@ -102,10 +149,10 @@ class SweepReport(Callback):
 
     @staticmethod
     def _write(sweep_dir: Path, echo: bool) -> None:
-        from vit_inpaint.evaluation.runs import ReportError
+        from vit_inpaint.report.runs import ReportError
 
         try:
-            from vit_inpaint.evaluation.report import write_report
+            from vit_inpaint.report.write import write_report
 
             table = write_report(sweep_dir)
         except ReportError as error:  # e.g. a read-only sweep folder: one line says why
@@ -128,26 +175,43 @@ def write_unreported_sweep() -> None:
     has returned, so every job has ended."""
     while _unreported:
         sweep_dir = _unreported.pop()
-        if sweep_dir.is_dir():  # else the sweeper stopped before its first job
+        # None of its jobs started (a sweep refused as its jobs were composed: model=vit,nope):
+        # nothing to report, and the refusal's `error:` line stays the last line.
+        if not sweep_dir.is_dir():
+            continue
+        if next(sweep_dir.rglob(".hydra"), None) is not None:
             SweepReport._write(sweep_dir, echo=False)
+        else:
+            from vit_inpaint.search.study import LOCK_FILE
+            from vit_inpaint.storage.run_folder import discard_unstarted_sweep
+
+            # What Hydra writes first, and the lock a search takes before it refuses.
+            discard_unstarted_sweep(sweep_dir, leftovers=("multirun.yaml", LOCK_FILE))
 
 
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
 _JOB_FIELDS = ("hydra.job.override_dirname", "hydra.job.num", "hydra.job.id")
 _INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+# hydra.sweep.subdir kept one name by config/resolvers.py's folder_name: ${folder_name:'...'}.
+_FOLDER_NAME = re.compile(r"^\$\{folder_name:'(.*)'\}$")
 
 
 def check_job_folders(config: DictConfig) -> None:
     """ConfigError naming the overrides of two jobs that would write into one folder, from the
     folder names Hydra's basic sweeper will give its jobs. Names made from other keys, and other
     sweepers' jobs, are not checked here: each job's own claim keeps them apart anyway."""
-    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.launch.validate import ConfigError
 
     naming = config.hydra.job.config.override_dirname
     subdir = str(OmegaConf.to_container(config.hydra.sweep, resolve=False)["subdir"])
     jobs = _basic_sweep_jobs(config)
     if jobs is None:
         return
+    from vit_inpaint.config.resolvers import folder_name
+
+    wrapped = _FOLDER_NAME.match(subdir)
+    name = folder_name if wrapped else str
+    subdir = wrapped.group(1) if wrapped else subdir
     folders: dict[str, list[list[str]]] = {}
     for num, (job, dirname) in enumerate(jobs):
         fields = {_JOB_FIELDS[0]: dirname, _JOB_FIELDS[1]: str(num), _JOB_FIELDS[2]: str(num)}
@@ -156,7 +220,7 @@ def check_job_folders(config: DictConfig) -> None:
             if value is None:
                 return  # a value this check cannot foresee: each job's claim still guards it
             fields[key] = value
-        folder = _INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir)
+        folder = name(_INTERPOLATION.sub(lambda match, f=fields: f[match.group(1)], subdir))
         folders.setdefault(folder, []).append(job)
     for folder, sharing in folders.items():
         if len(sharing) == 1:
@@ -204,12 +268,10 @@ def _job_value(config: DictConfig, job: list[str], key: str, swept) -> str | Non
 def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
     """Each job of a basic sweep: its overrides and its hydra.job.override_dirname, as Hydra's
     BasicSweeper and config loader will make them (None for another sweeper)."""
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    if config.hydra.sweeper.get("_target_") != f"{BasicSweeper.__module__}.BasicSweeper":
+    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
         return None
     loader = (
         GlobalHydra.instance().config_loader() if GlobalHydra.instance().is_initialized() else None
@@ -217,15 +279,13 @@ def _basic_sweep_jobs(config: DictConfig) -> list[tuple[list[str], str]] | None:
     parser = OverridesParser.create(config_loader=loader)
     params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
     task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-    (batch,) = BasicSweeper.split_arguments(parser.parse_overrides([*params, *task]), None)
+    (batch,) = basic_sweep_batches(parser.parse_overrides([*params, *task]))
     naming = config.hydra.job.config.override_dirname
     exclude = list(naming.exclude_keys)
     return [
         (
             job,
-            get_overrides_dirname(
-                parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep
-            ),
+            overrides_dirname(parser.parse_overrides(job), exclude, naming.item_sep, naming.kv_sep),
         )
         for job in batch
     ]

@@ -1,4 +1,4 @@
-"""The sweep report's tables (evaluation/report.py puts them together): a column per metric, a
+"""The sweep report's tables (report/write.py puts them together): a column per metric, a
 row per configuration, mean ± sample std over its seeds, the best of a column in bold.
 
 Each task names its columns in tasks/registry.py: the main table's few essentials, with units in
@@ -11,8 +11,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from vit_inpaint.evaluation.findings import BASELINES, CLASSIFIERS
-from vit_inpaint.evaluation.runs import TEST_MASKS, Configuration
+from vit_inpaint.report.findings import BASELINES, CLASSIFIERS
+from vit_inpaint.report.runs import TEST_MASKS, Configuration
 
 MISSING = "—"
 
@@ -123,7 +123,7 @@ CLASSIFY_MAIN = (
     Column("test/acc_bayes", "Bayes accuracy", percent=True),
     Column("test/nll", "test nll (nats)", better="lower"),
     Column("test/nll", "nll / Bayes (1 = optimal)", over="test/nll_bayes", better="lower"),
-    # Temperature scaling (evaluation/calibration.py): T fitted on the validation split.
+    # Temperature scaling (tasks/calibration.py): T fitted on the validation split.
     Column("test/nll_calibrated", "calibrated nll (T from val)", better="lower"),
     Column("test/nll_calibrated", "calibrated nll / Bayes", over="test/nll_bayes", better="lower"),
 )

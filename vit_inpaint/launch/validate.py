@@ -24,8 +24,6 @@ from vit_inpaint.config.resolvers import run_of_checkpoint
 from vit_inpaint.data.masking import build_masking, check_masking, hides_whole_patches
 from vit_inpaint.errors import ConfigError  # raised by the checks below
 from vit_inpaint.models.registry import get_model, model_settings
-from vit_inpaint.tasks.registry import DEFAULT as DEFAULT_TASK
-from vit_inpaint.tasks.registry import KEY as TASK_KEY
 from vit_inpaint.tasks.registry import TASKS, Task, task_of
 
 
@@ -69,6 +67,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     if cfg.get("ckpt_path") is not None:
         check_resume(cfg, Path(cfg.ckpt_path))
     check_trainer_keys(cfg)  # last: it imports Lightning, and every check above is torch-free
+    check_callbacks(cfg)
 
 
 def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
@@ -94,7 +93,7 @@ UNTYPED_TOP_LEVEL = ("training_recipe",)
 def check_known_keys(
     cfg: DictConfig, node: DictConfig | None = None, path: str = "", skip: tuple[str, ...] = ()
 ) -> None:
-    """Every key of a typed node (config/schema.py) is a field of its schema: Hydra refuses
+    """Every key of a typed node (launch/schema.py) is a field of its schema: Hydra refuses
     `model.nope=1` while it composes, but `+model.nope=1` or `+foo=1` adds the key whatever the
     schema, and the run would ignore it (a group's settings would drop it silently, or fail on
     it with a TypeError). skip: top-level keys left out (`hydra`, in a sweep's own config)."""
@@ -134,6 +133,33 @@ def check_trainer_keys(cfg: DictConfig) -> None:
             )
 
 
+def check_callbacks(cfg: DictConfig) -> None:
+    """Each entry of `callbacks` is null (off) or a `_target_` naming a Lightning Callback:
+    anything else (callbacks.ema=foo, a class that is no callback) would fail only once the run
+    has started, inside Lightning or Hydra, with a traceback."""
+    import pydoc
+
+    from lightning.pytorch.callbacks import Callback
+
+    for name, entry in (cfg.get("callbacks") or {}).items():
+        if entry is None:
+            continue
+        target = entry.get("_target_") if isinstance(entry, DictConfig) else None
+        if target is None:
+            got = OmegaConf.to_container(entry) if isinstance(entry, DictConfig) else entry
+            raise ConfigError(
+                f"callbacks.{name} must be null (off) or a callback's settings with a _target_ "
+                "(e.g. callbacks.ema={_target_: vit_inpaint.tasks.averaging.EMA, decay: 0.99}), "
+                f"got {got!r}"
+            )
+        found = pydoc.locate(str(target))  # None when nothing has that name (quietly)
+        if not (isinstance(found, type) and issubclass(found, Callback)):
+            raise ConfigError(
+                f"callbacks.{name}._target_={target} is not a Lightning callback class "
+                "(a subclass of lightning.pytorch.callbacks.Callback)"
+            )
+
+
 def check_top_level(cfg: DictConfig) -> None:
     """conf/train.yaml's own keys (their types are checked as Hydra composes)."""
     seed = cfg.get("seed")
@@ -156,8 +182,11 @@ def check_top_level(cfg: DictConfig) -> None:
     threads = cfg.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads must be a positive integer or null, got {threads!r}")
-    decay = OmegaConf.select(cfg, "callbacks.ema.decay", default=None)
-    if decay is not None and not (isinstance(decay, (int, float)) and 0 < decay < 1):
+    ema = OmegaConf.select(cfg, "callbacks.ema", default=None)
+    decay = ema.get("decay") if isinstance(ema, DictConfig) else None
+    if decay is not None and not (
+        isinstance(decay, (int, float)) and not isinstance(decay, bool) and 0 < decay < 1
+    ):
         raise ConfigError(
             f"callbacks.ema.decay must be between 0 and 1 (both excluded), got {decay}"
         )
@@ -328,18 +357,16 @@ RESUME_MUST_MATCH = (
     "task",
     "finetune",
 )
-# What a run recorded before these keys existed did (an older run's .hydra/config.yaml).
-RECORDED_DEFAULTS = {TASK_KEY: DEFAULT_TASK, "finetune": "full", "model.name": "vit"}
 
 
 def check_resume(cfg: DictConfig, ckpt_path: Path) -> None:
     """A checkpoint in <run>/checkpoints/ resumes <run> (the folder train.py then writes to, see
-    vit_inpaint/resolvers.py): the config recorded in <run>/.hydra/ must agree."""
+    vit_inpaint/config/resolvers.py): the config recorded in <run>/.hydra/ must agree."""
     run = run_of_checkpoint(str(ckpt_path))
     saved_file = run / ".hydra" / "config.yaml" if run is not None else None
     if saved_file is None or not saved_file.is_file():
         return  # a checkpoint from elsewhere: Lightning checks that its weights fit the model
-    saved = {**RECORDED_DEFAULTS, **_flat(OmegaConf.to_container(OmegaConf.load(saved_file)))}
+    saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_file)))
     current = _flat(OmegaConf.to_container(cfg))
     differ = [
         key

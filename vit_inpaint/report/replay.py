@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vit_inpaint.evaluation.runs import Configuration, Job
+from vit_inpaint.report.runs import Configuration, Job
 
 
 @dataclass

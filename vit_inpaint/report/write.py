@@ -7,11 +7,11 @@ Reads, for every job folder of a Hydra multirun (a subfolder holding `.hydra/`):
     checkpoints/epoch*.ckpt, else last.ckpt      its model, for the pictures
 
 Writes into that same folder:
-    report.md            what the sweep found, in words (evaluation/findings.py); the main table,
+    report.md            what the sweep found, in words (report/findings.py); the main table,
                          one row per run, or per configuration with mean ± std over seeds when
                          seeds were swept, with units and a glossary, best values in bold; the
                          train-mask x test-mask matrix, its diagonal explained; every metric in a
-                         second table (evaluation/tables.py); the figures, each with a line
+                         second table (report/tables.py); the figures, each with a line
     val_curves.png       val/mse against step, every run, the Bayes limit and mean fill drawn once
     seed_curves.png      val/mse_over_bayes, val/acc, val/nll against step: mean ± std over seeds
     cross_eval.png       the train-mask x test-mask matrix as a heat map, if cross-evaluated
@@ -38,7 +38,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from vit_inpaint.evaluation.runs import (
+from vit_inpaint.report.runs import (
     TEST_MASKS,
     Configuration,
     ReportError,
@@ -47,9 +47,9 @@ from vit_inpaint.evaluation.runs import (
     group_jobs,
     read_job,
 )
-from vit_inpaint.evaluation.search_report import FIGURE_NOTES as SEARCH_FIGURE_NOTES
-from vit_inpaint.evaluation.search_report import search_section
-from vit_inpaint.evaluation.tables import cross_eval_table, results_table
+from vit_inpaint.report.search_report import FIGURE_NOTES as SEARCH_FIGURE_NOTES
+from vit_inpaint.report.search_report import search_section
+from vit_inpaint.report.tables import cross_eval_table, results_table
 from vit_inpaint.tasks.registry import TASKS
 
 REPORT_FILE = "report.md"
@@ -121,9 +121,12 @@ FIGURE_NOTES = {
     "there are several",
     "cross_eval.png": "the cross-evaluation matrix as a heat map; outlined cells are the diagonal",
     "reconstructions.png": "test images: original, masked (hidden pixels in red), the model's "
-    "reconstruction; each configuration's best checkpoint on val/mse, first seed",
-    "attention.png": "last-layer attention of each head for one test image; best checkpoint on "
+    "reconstruction, the hole outlined in yellow; each configuration's best checkpoint on "
     "val/mse, first seed",
+    "attention.png": "last-layer attention of each head for one test image (row: a query patch, "
+    "column: a key patch, numbered on the input's patch grid); best checkpoint on val/mse, first "
+    "seed. A flat map (every weight near 1/N) is the answer on i.i.d. pixels, not a bug: nothing "
+    "visible predicts a hidden pixel, so the best fill is the mean wherever attention looks",
     "reliability.png": "classifiers: test accuracy against confidence in 15 bins, pooled over "
     "seeds, raw and temperature-scaled (T fitted on validation); on the diagonal, a predicted "
     "probability is as often right as it says",
@@ -142,7 +145,7 @@ def render_markdown(
     search: list[str] = (),
 ) -> str:
     """The whole report.md. figures: file name -> None if written, else why it was skipped;
-    search: the section on an Optuna search (evaluation/search_report.py), if it was one."""
+    search: the section on an Optuna search (report/search_report.py), if it was one."""
     jobs = [job for c in configurations for job in c.jobs]
     failed = sum(job.failed for job in jobs)
     unreadable = sum(job.unreadable is not None for job in jobs)
@@ -196,7 +199,7 @@ def plot_models(
 ) -> dict[str, str | None]:
     """reconstructions.png and attention.png, drawn into `files` (name -> PNG bytes), from each
     configuration's first finished seed."""
-    from vit_inpaint.evaluation.replay import predict
+    from vit_inpaint.report.replay import predict
     from vit_inpaint.viz.figures import plot_attention, plot_reconstructions
 
     names = ("reconstructions.png", "attention.png")
@@ -236,9 +239,9 @@ def write_report(sweep_dir: Path) -> str:
     cannot be written into. The figures are drawn in memory and written with report.md, each
     file atomically, so a failure leaves the previous report and figures in place.
     """
+    from vit_inpaint.report.figures import plot_cross_eval, plot_seed_curves, plot_val_curves
+    from vit_inpaint.report.reliability import plot_reliability
     from vit_inpaint.storage.atomic import write_all_atomic
-    from vit_inpaint.viz.figures import plot_cross_eval, plot_seed_curves, plot_val_curves
-    from vit_inpaint.viz.reliability import plot_reliability
 
     sweep_dir = Path(sweep_dir)
     job_dirs = find_job_dirs(sweep_dir)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vit_inpaint.evaluation.runs import Configuration
+from vit_inpaint.report.runs import Configuration
 from vit_inpaint.viz.figures import new_figure, save, wrapped
 
 
@@ -41,7 +41,7 @@ def plot_reliability(configurations: list[Configuration], path: Path) -> str | N
     top-class confidence (15 bins, pooled over seeds), raw and temperature-scaled, with the
     diagonal of perfect calibration; marker area ~ share of the images. Returns why it was
     skipped, if so."""
-    from vit_inpaint.evaluation.calibration import reliability_points
+    from vit_inpaint.tasks.calibration import reliability_points
 
     panels = [(c, *read_reliability(c)) for c in configurations]
     panels = [panel for panel in panels if panel[1] is not None]

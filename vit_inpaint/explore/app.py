@@ -1,0 +1,194 @@
+"""The explorer page's layout: three tabs wired to page.py's events (Gradio Blocks).
+
+python -m vit_inpaint.explore [--port 7860] [--run outputs/runs/<time>]     (make explore)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from vit_inpaint.explore import fill_photo, inside_vit
+from vit_inpaint.explore.page import ALL_HEADS, CLICK_MODES, FIRST_HIDDEN, Page, Shown
+
+INTRO = (
+    "# Inside a tiny Vision Transformer\n"
+    "Watch a ViT fill a hidden patch, layer by layer and head by head, beside the best possible "
+    "answer; fill your own photo; read a digit. Every picture has a sentence under it that says "
+    "what it shows and why."
+)
+
+
+def kept(shown: Shown, count: int) -> tuple:
+    """An event's outputs: its values and its message, or (on an error) the message alone, every
+    other output left as it was."""
+    values = shown.values if shown.values is not None else (gr.skip(),) * count
+    return (*values, shown.message)
+
+
+def inside_tab(page: Page) -> None:
+    with gr.Row():
+        name = gr.Dropdown(page.names, value=page.names[0], label="model", scale=2,
+                           elem_id="inside-model")
+        masking = gr.Radio(list(inside_vit.MASKINGS), value="2x2 patch", label="hide", scale=2)
+        index = gr.Slider(0, 63, value=0, step=1, label="which patch / pixel (row by row)")
+    with gr.Row():
+        lengthscale = gr.Slider(0.5, 4.0, value=1.0, step=0.5, label="lengthscale (fields)")
+        seed = gr.Number(0, precision=0, label="seed", minimum=0)
+        new = gr.Button("New image", variant="primary")
+    image, mask = gr.State(None), gr.State(None)
+    message = gr.Markdown(elem_id="inside-message")
+    with gr.Row():
+        with gr.Column():
+            picture = gr.Image(label="the input: click a pixel", interactive=False,
+                               elem_id="inside-input")  # fmt: skip
+            input_words = gr.Markdown()
+            with gr.Row():
+                mode = gr.Radio(list(CLICK_MODES), value=CLICK_MODES[0], label="a click will")
+                brightness = gr.Slider(0, 1, value=1, step=0.05, label="paint brightness")
+        with gr.Column():
+            tokens = gr.Image(label="the tokens", interactive=False)
+            tokens_words = gr.Markdown()
+    with gr.Row():
+        view = gr.Dropdown(page.views(page.names[0]), value=ALL_HEADS, label="layer and head")
+        query = gr.Dropdown(page.queries(page.names[0]), value=FIRST_HIDDEN, label="query patch")
+        fusion = gr.Radio(list(inside_vit.FUSIONS), value="mean", label="rollout: fuse heads by")
+        discard = gr.Slider(0, 0.9, value=0, step=0.1, label="rollout: drop the weakest links")
+    attention = gr.Image(label="attention of the query patch (framed) over the keys",
+                         interactive=False, elem_id="inside-attention")  # fmt: skip
+    attention_words = gr.Markdown(elem_id="inside-attention-words")
+    lesson = gr.Markdown(elem_id="inside-lesson")
+    with gr.Row():
+        flow = gr.Image(label="attention rollout across layers", interactive=False)
+        flow_words = gr.Markdown()
+    fills = gr.Image(label="the fills, hole outlined", interactive=False, elem_id="inside-fills")
+    fills_words = gr.Markdown(elem_id="inside-fills-words")
+
+    outputs = [picture, input_words, tokens, tokens_words, attention, attention_words, lesson,
+               flow, flow_words, fills, fills_words, message]  # fmt: skip
+    settings = [name, image, mask, view, query, fusion, discard, lengthscale]
+
+    def render(*values):
+        return kept(page.inside(*values), len(outputs) - 1)
+
+    def sampled(name_, masking_, index_, lengthscale_, seed_):
+        shown = page.new_image(name_, masking_, index_, lengthscale_, seed_)
+        return kept(shown, 2)
+
+    def remasked(name_, image_, masking_, index_):
+        return kept(page.remask(name_, image_, masking_, index_), 2)
+
+    def clicked(image_, mask_, mode_, brightness_, event: gr.SelectData):
+        x, y = event.index
+        return kept(page.click(image_, mask_, mode_, brightness_, x, y), 2)
+
+    def model_changed(name_):
+        try:
+            views, queries = page.views(name_), page.queries(name_)
+        except inside_vit.ExploreError as err:
+            return gr.skip(), gr.skip(), f"error: {err}"
+        return (gr.Dropdown(views, value=ALL_HEADS), gr.Dropdown(queries, value=FIRST_HIDDEN), "")
+
+    sample_inputs = [name, masking, index, lengthscale, seed]
+    name.change(model_changed, name, [view, query, message]).then(
+        sampled, sample_inputs, [image, mask, message]).then(render, settings, outputs)  # fmt: skip
+    for trigger in (new.click, lengthscale.release, seed.submit):
+        trigger(sampled, sample_inputs, [image, mask, message]).then(render, settings, outputs)
+    for trigger in (masking.change, index.release):
+        trigger(remasked, [name, image, masking, index], [image, mask, message]).then(
+            render, settings, outputs)  # fmt: skip
+    picture.select(clicked, [image, mask, mode, brightness], [image, mask, message]).then(
+        render, settings, outputs)  # fmt: skip
+    for control in (view, query, fusion):
+        control.change(render, settings, outputs)
+    discard.release(render, settings, outputs)
+    return sampled, render, sample_inputs, [image, mask, message], settings, outputs
+
+
+def photo_tab(page: Page, downloads: Path) -> None:
+    with gr.Row():
+        bundled = gr.Dropdown(list(fill_photo.BUNDLED), value="camera", label="a bundled photo")
+        upload = gr.File(label="or upload a photo", file_types=None, elem_id="photo-upload")
+        score = gr.Checkbox(True, label="hide and score: the photo is complete under the paint")
+    photo = gr.State(None)
+    note = gr.Markdown(elem_id="photo-message")
+    editor = gr.ImageEditor(label="paint the pixels to fill", type="numpy", sources=(),
+                            transforms=(), layers=False, elem_id="photo-editor",
+                            brush=gr.Brush(colors=["#ff0000"], default_size=12))  # fmt: skip
+    go = gr.Button("Fill", variant="primary", elem_id="photo-fill")
+    result = gr.Markdown(elem_id="photo-result")
+    whole = gr.Image(label="model | biharmonic | Telea | Navier-Stokes", interactive=False)
+    zoom = gr.Image(label="zoom on the painted regions", interactive=False)
+    diff = gr.Image(label="what each method changed", interactive=False)
+    download = gr.File(label="the model's fill and the painted mask (PNG, white = filled)",
+                       file_count="multiple", elem_id="photo-download")  # fmt: skip
+
+    def opened(bundled_, upload_):
+        shown = page.open_photo(bundled_, upload_)
+        if shown.values is None:
+            return gr.skip(), gr.skip(), shown.message
+        image, text = shown.values
+        from vit_inpaint.viz.pictures import rgb, to_uint8
+
+        background = {"background": to_uint8(rgb(image)), "layers": [], "composite": None}
+        return image, background, text
+
+    def filled(photo_, editor_, score_):
+        layers = (editor_ or {}).get("layers") or []
+        return kept(page.fill(photo_, layers, score_, downloads), 5)
+
+    bundled.change(opened, [bundled, upload], [photo, editor, note])
+    upload.change(opened, [bundled, upload], [photo, editor, note])
+    go.click(filled, [photo, editor, score], [whole, zoom, diff, result, download, note])
+    return opened, [bundled, upload], [photo, editor, note]
+
+
+def digits_tab(page: Page) -> None:
+    with gr.Row():
+        canvas = gr.Sketchpad(label="draw a digit (pick the brush first)", type="numpy",
+                              canvas_size=(256, 256), elem_id="digit-canvas",
+                              brush=gr.Brush(colors=["#000000"], default_size=24))  # fmt: skip
+        with gr.Column():
+            use_test = gr.Checkbox(False, label="read a test digit instead of the drawing")
+            test_index = gr.Slider(0, 359, value=0, step=1, label="test digit")
+            fusion = gr.Radio(list(inside_vit.FUSIONS), value="mean", label="fuse heads by")
+            discard = gr.Slider(0, 0.9, value=0, step=0.1, label="rollout: drop the weakest links")
+            read = gr.Button("Read", variant="primary", elem_id="digit-read")
+    message = gr.Markdown(elem_id="digit-message")
+    with gr.Row():
+        flow = gr.Image(label="the 8x8 digit the model reads, and the rollout", interactive=False)
+        bars = gr.Image(label="class probabilities", interactive=False)
+    words = gr.Markdown(elem_id="digit-words")
+
+    def reading(canvas_, test_index_, use_test_, fusion_, discard_):
+        canvas_ = canvas_ or {}
+        shown = page.read_digit(canvas_.get("layers") or [], test_index_, use_test_, fusion_,
+                                discard_, canvas_.get("composite"))  # fmt: skip
+        return kept(shown, 3)
+
+    inputs = [canvas, test_index, use_test, fusion, discard]
+    read.click(reading, inputs, [flow, bars, words, message])
+    test_index.release(lambda *v: reading(*v[:2], True, *v[3:]), inputs,
+                       [flow, bars, words, message])  # fmt: skip
+
+
+def build(run: str | None = None) -> gr.Blocks:
+    page = Page(run)
+    run_error = page.check_run()
+    downloads = Path(tempfile.mkdtemp(prefix="vit-inpaint-explore-"))
+    with gr.Blocks(title="vit-inpaint explorer") as demo:
+        gr.Markdown(INTRO)
+        if run_error:
+            gr.Markdown(run_error, elem_id="run-message")
+        with gr.Tab("Inside the ViT", elem_id="tab-inside"):
+            sampled, render, sample_inputs, sample_outputs, settings, outputs = inside_tab(page)
+        with gr.Tab("Fill your photo", elem_id="tab-photo"):
+            opened, open_inputs, open_outputs = photo_tab(page, downloads)
+        with gr.Tab("Digits", elem_id="tab-digits"):
+            digits_tab(page)
+        # The first view is there when the page opens: no click needed.
+        demo.load(sampled, sample_inputs, sample_outputs).then(render, settings, outputs)
+        demo.load(opened, open_inputs, open_outputs)
+    return demo
