@@ -16,10 +16,13 @@ from vit_inpaint.explore import digits, models
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("ckpt", nargs="?", default=models.DIGITS_MODEL, help="the checkpoint")
-    args = parser.parse_args(argv)
-    model = models.load_model(args.ckpt)
+    parser = argparse.ArgumentParser(
+        prog="python scripts/digits_accuracy.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("ckpt", nargs="?", default=models.DIGITS_MODEL, help="the classifier")
+    model = models.load_model(parser.parse_args(argv).ckpt)
     images, labels = digits.test_digits()
     readings = [digits.read_digit(model, image) for image in images]
     chosen = np.array([np.argmax(r.probabilities) for r in readings])
