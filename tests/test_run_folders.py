@@ -135,12 +135,30 @@ def test_a_second_live_run_into_a_folder_is_refused_naming_the_first(tmp_path):
     assert not list((run / ".hydra").glob("attempt-*"))
 
 
-def test_a_resume_with_no_epochs_left_is_refused_before_training(unfinished):
-    before = snapshot(unfinished)
+def test_a_run_killed_after_its_last_checkpoint_is_finished_as_if_never_stopped(
+    unfinished, finished_run
+):
+    """Killed after its last epoch's checkpoint, before metrics.json: the resume was refused as
+    having nothing to train, so the run could never be finished; now it tests and records the
+    metrics the uninterrupted run did."""
     last = unfinished / "checkpoints" / "last.ckpt"
     result = run_train(*BUDGET, f"ckpt_path={last}")  # max_epochs=1, 1 epoch done
-    refused(result, "trainer.max_epochs=1", "1 epoch(s) done")
-    assert snapshot(unfinished) == before
+    assert result.returncode == 0, result.stderr[-3000:]
+    finished = json.loads((unfinished / "metrics.json").read_text())
+    uninterrupted = json.loads((finished_run / "metrics.json").read_text())
+    assert finished.keys() == uninterrupted.keys()
+    assert finished == pytest.approx(uninterrupted, rel=1e-6)
+
+
+def test_a_resume_below_the_epochs_done_is_refused_before_training(tmp_path):
+    run = tmp_path / "two_epochs"
+    assert run_train(TINY, "trainer.max_epochs=2", f"hydra.run.dir={run}").returncode == 0
+    (run / "metrics.json").unlink()
+    before = snapshot(run)
+    last = run / "checkpoints" / "last.ckpt"
+    result = run_train(*BUDGET, f"ckpt_path={last}")  # max_epochs=1, 2 epochs done
+    refused(result, "trainer.max_epochs=1 is below the 2 epoch(s)", "trainer.max_epochs=2")
+    assert snapshot(run) == before
 
 
 def test_a_resume_after_a_kill_is_not_stopped_by_the_lock_file_it_left(unfinished):

@@ -66,7 +66,16 @@ def train(
         raise ConfigError(str(error)) from None
     with folder:
         check_epochs_left(cfg, resumed)  # after the folder's checks: a finished run says so
-        return _fit_and_test(cfg, folder, extra_callbacks, start, launch)
+        finishing = _finishes(cfg, resumed)
+        return _fit_and_test(cfg, folder, extra_callbacks, start, launch, finishing=finishing)
+
+
+def _finishes(cfg: DictConfig, resumed: dict | None) -> bool:
+    """Whether this resume only finishes its run: every epoch trained and checkpointed, but the
+    run was stopped before its test and metrics.json (killed in between)."""
+    from vit_inpaint.tasks.checkpoints import epochs_done
+
+    return resumed is not None and epochs_done(resumed) == cfg.trainer.max_epochs
 
 
 def resolve_last_checkpoint(cfg: DictConfig) -> None:
@@ -100,6 +109,7 @@ def _fit_and_test(
     extra_callbacks: list | None,
     start: dict | None,
     launch: Launch,
+    finishing: bool = False,
 ) -> TrainResult:
     import lightning as L
     import torch
@@ -128,6 +138,11 @@ def _fit_and_test(
     log.info("training %s on %s", module.describe(), folder.output_dir)
     launch.began = True
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if finishing:
+        # fit restored the whole run (weights, the average of callbacks.ema, the best epoch)
+        # and trained nothing: the last epoch's validation, run again on the same weights and
+        # images, gives the val/ metrics the run had when it was stopped.
+        trainer.validate(module, datamodule=datamodule, verbose=False)
     # The baselines were scored once, before fit: recorded here beside the model's metrics.
     prefixes = ("val/", "test/") if cfg.get("test") else ("val/",)
     metrics = _scalars(module.baselines, prefix=prefixes)
@@ -239,11 +254,12 @@ def check_epochs_left(cfg: DictConfig, checkpoint: dict | None) -> None:
     if checkpoint is None:
         return
     done = epochs_done(checkpoint)
-    if cfg.trainer.max_epochs <= done:
+    # Equal: every epoch was trained, the run stopped before its test; the resume finishes it.
+    if cfg.trainer.max_epochs < done:
         raise ConfigError(
-            f"trainer.max_epochs={cfg.trainer.max_epochs} leaves nothing to train: ckpt_path "
-            f"{cfg.ckpt_path} has {done} epoch(s) done; set trainer.max_epochs above {done} to "
-            "train longer"
+            f"trainer.max_epochs={cfg.trainer.max_epochs} is below the {done} epoch(s) ckpt_path "
+            f"{cfg.ckpt_path} has done; set trainer.max_epochs={done} to finish that run, or "
+            f"above {done} to train longer"
         )
 
 

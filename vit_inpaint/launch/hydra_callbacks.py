@@ -81,7 +81,7 @@ def check_single_valued(config: DictConfig) -> None:
     reported as "pretrained.sweep is not set", which it was, twice."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.errors import ConfigError
 
     task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
     for override in OverridesParser.create().parse_overrides(task):
@@ -95,7 +95,7 @@ def check_single_valued(config: DictConfig) -> None:
 def check_launcher(config: DictConfig) -> None:
     """Launcher settings that would fail inside the launcher, with its traceback: joblib's
     n_jobs=0 ("has no meaning" to joblib; -1 is every core)."""
-    from vit_inpaint.config.validate import ConfigError
+    from vit_inpaint.errors import ConfigError
 
     n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
     if n_jobs is not None and (
@@ -182,9 +182,11 @@ def write_unreported_sweep() -> None:
         if next(sweep_dir.rglob(".hydra"), None) is not None:
             SweepReport._write(sweep_dir, echo=False)
         else:
+            from vit_inpaint.search.study import LOCK_FILE
             from vit_inpaint.storage.run_folder import discard_unstarted_sweep
 
-            discard_unstarted_sweep(sweep_dir)
+            # What Hydra writes first, and the lock a search takes before it refuses.
+            discard_unstarted_sweep(sweep_dir, leftovers=("multirun.yaml", LOCK_FILE))
 
 
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.
