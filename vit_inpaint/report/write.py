@@ -125,8 +125,10 @@ FIGURE_NOTES = {
     "val/mse, first seed",
     "attention.png": "last-layer attention of each head for one test image (row: a query patch, "
     "column: a key patch, numbered on the input's patch grid); best checkpoint on val/mse, first "
-    "seed. A flat map (every weight near 1/N) is the answer on i.i.d. pixels, not a bug: nothing "
-    "visible predicts a hidden pixel, so the best fill is the mean wherever attention looks",
+    "seed. A flat map (every weight near 1/N) means each query gathers every patch alike. On "
+    "i.i.d. pixels neither a flat map nor a peaked one is a bug: nothing visible predicts a "
+    "hidden pixel, so the best fill is the mean wherever attention looks, and the lesson is in "
+    "the fill (about 0.5 whatever the model sees), not in the map",
     "reliability.png": "classifiers: test accuracy against confidence in 15 bins, pooled over "
     "seeds, raw and temperature-scaled (T fitted on validation); on the diagonal, a predicted "
     "probability is as often right as it says",

@@ -20,9 +20,10 @@ MAX_ANNOTATED_TOKENS = 8
 # A query row whose every weight is within this of 1/N is called flat in the pictures.
 FLAT_TOLERANCE = 0.05
 FLAT_NOTE = (
-    "Flat: every weight within {tolerance} of 1/{n} = {uniform:.2f}. On i.i.d. pixels "
-    "(data=uniform_noise) that is the answer, not a bug: nothing visible predicts a hidden "
-    "pixel, so the best fill is the mean, wherever attention looks."
+    "Flat: every weight within {tolerance} of 1/{n} = {uniform:.2f}, so each query gathers every "
+    "patch alike. On i.i.d. pixels (data=uniform_noise) a flat map and a peaked one mean the same: "
+    "nothing visible predicts a hidden pixel, so the best fill is the mean wherever attention "
+    "looks; what shows the model learned that is its fill (about 0.5 whatever it sees)."
 )
 
 
@@ -193,9 +194,9 @@ def titled(picture: np.ndarray, titles: list[str], panel_width: int) -> np.ndarr
     column = panel_width + PANEL_GAP
     if len(titles) * column - PANEL_GAP != picture.shape[1]:
         raise ValueError(f"{len(titles)} titles for a picture of another number of panels")
-    header = label_strip(
-        titles, column, title_height(panel_width), fontsize=title_size(panel_width)
-    )
+    # the longest title sets the size: about 9 characters fit a panel at title_size
+    fits = panel_width * 9 / max(9, *map(len, titles))
+    header = label_strip(titles, column, title_height(panel_width), fontsize=title_size(fits))
     return np.concatenate([header[:, : picture.shape[1]], picture], axis=0)
 
 
