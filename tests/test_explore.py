@@ -316,3 +316,69 @@ def test_a_run_folder_shows_its_model_with_the_data_it_trained_on(tmp_path):
     ) == {"kind": "gaussian_field", "lengthscales": [1.0]}
     with pytest.raises(ExploreError, match="no checkpoints/last.ckpt"):
         models.run_checkpoint(tmp_path)
+
+
+# --- the words follow the mask, the controls follow the model -----------------------------
+
+
+def test_a_one_pixel_mask_is_said_to_be_outside_training_and_far_worse_than_bayes(explorer):
+    """One hidden pixel leaves its patch 3 visible pixels: no sentence may say the patch holds no
+    values, and the 4x4 fields model (trained on whole 2x2 patches) is measured against Bayes."""
+    model = explorer.model(FIELDS)
+    image = inside_vit.sample_image(model, 1.0, 0)
+    view = inside_vit.show(model, image, inside_vit.pixel_mask(4, 0))
+    said = " ".join(view.sentences.values())
+    assert "holds no pixel values" not in said and "A hidden patch's values are zeroed" not in said
+    assert "keeps 3 visible pixels" in view.sentences["rollout"]
+    assert "outside its training" in view.sentences["lesson"]
+    assert "far worse than the best possible fill" in view.sentences["lesson"]
+    assert "follows the image" not in view.sentences["lesson"]
+    assert "with 2x2 patch masks" in view.sentences["fills"]  # the 1.11x names its mask
+    whole = inside_vit.show(model, image, inside_vit.patch_mask(4, 2, 0))
+    assert "wholly hidden: it holds no pixel values" in whole.sentences["rollout"]
+    assert "outside its training" not in whole.sentences["lesson"]
+
+
+def test_the_noise_lesson_leads_with_the_fill_spread_and_names_its_checkpoint(explorer):
+    model = explorer.model(NOISE)
+    image = inside_vit.sample_image(model, 1.0, 0)
+    lesson = inside_vit.show(model, image, inside_vit.patch_mask(4, 2, 0)).sentences["lesson"]
+    assert lesson.startswith("The model answers about 0.5 whatever it sees")
+    assert "flat or peaked" in lesson and "explore_noise4.ckpt" in lesson
+
+
+def test_the_flat_note_says_what_flat_means_not_that_noise_makes_it_flat():
+    """The noise model's maps are peaked (up to 1.00) while the sweep's are flat: the note under
+    a flat map must hold for both."""
+    from vit_inpaint.report.write import FIGURE_NOTES
+    from vit_inpaint.viz.figures import flat_note
+
+    note = flat_note(np.full((1, 4, 4), 0.25))
+    assert "flat map and a peaked one mean the same" in note and "is the answer" not in note
+    assert "is the answer on i.i.d." not in FIGURE_NOTES["attention.png"]
+
+
+def test_a_patch_number_past_the_models_last_is_refused_not_wrapped(explorer):
+    """A 4-patch model: patch 7 used to wrap round to patch 3 silently."""
+    image = inside_vit.sample_image(explorer.model(FIELDS), 1.0, 0)
+    assert explorer.last_index(FIELDS, "2x2 patch") == 3
+    assert explorer.last_index(FIELDS, "one pixel") == 15
+    assert explorer.last_index("8x8, Gaussian fields", "2x2 patch") == 15
+    shown = explorer.remask(FIELDS, image, "2x2 patch", 7)
+    assert shown.values is None and "patches 0-3" in shown.message
+
+
+def test_a_click_that_hides_a_second_pixel_turns_the_choice_to_clicked_pixels(explorer):
+    image = inside_vit.sample_image(explorer.model(FIELDS), 1.0, 0)
+    one = inside_vit.pixel_mask(4, 0)
+    assert explorer.masking_after_click(FIELDS, "one pixel", one) == "one pixel"
+    two = inside_vit.toggle(one, 3, 3)
+    assert explorer.masking_after_click(FIELDS, "one pixel", two) == "clicked pixels"
+    patch = inside_vit.patch_mask(4, 2, 1)
+    assert explorer.masking_after_click(FIELDS, "2x2 patch", patch) == "2x2 patch"
+    more = inside_vit.toggle(patch, 3, 3)
+    assert explorer.masking_after_click(FIELDS, "2x2 patch", more) == "clicked pixels"
+    # choosing "clicked pixels" keeps what is hidden, to click on from there
+    kept = explorer.remask(FIELDS, image, "clicked pixels", 0, two)
+    assert (kept.values[1] == two).all()
+    assert explorer.kind(NOISE) == "uniform_noise"  # the lengthscale is off for this one

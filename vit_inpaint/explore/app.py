@@ -21,6 +21,17 @@ INTRO = (
 )
 
 
+FILL_NOTE = (
+    "**Fill** runs the ViT inpainter, biharmonic, Telea and Navier-Stokes on the painted pixels "
+    "and shows each fill, a zoom and what each changed: a few seconds on a small photo, up to a "
+    "minute on a large one on a busy CPU (the first fill also loads the model)."
+)
+PICK_BRUSH = (
+    "() => setTimeout(() => document.querySelector("
+    "\"#digit-canvas button[aria-label='Brush']\")?.click(), 300)"
+)
+
+
 def kept(shown: Shown, count: int) -> tuple:
     """An event's outputs: its values and its message, or (on an error) the message alone, every
     other output left as it was."""
@@ -33,10 +44,11 @@ def inside_tab(page: Page) -> None:
         name = gr.Dropdown(page.names, value=page.names[0], label="model", scale=2,
                            elem_id="inside-model")
         masking = gr.Radio(list(inside_vit.MASKINGS), value="2x2 patch", label="hide", scale=2)
-        index = gr.Slider(0, 63, value=0, step=1, label="which patch / pixel (row by row)")
+        # its range and the lengthscale's use follow the model (fit_controls, also on load)
+        index = gr.Number(0, precision=0, minimum=0, label="which patch (row by row)")
     with gr.Row():
         lengthscale = gr.Slider(0.5, 4.0, value=1.0, step=0.5, label="lengthscale (fields)")
-        seed = gr.Number(0, precision=0, label="seed", minimum=0)
+        seed = gr.Number(0, precision=0, label="seed (Enter applies)", minimum=0)
         new = gr.Button("New image", variant="primary")
     image, mask = gr.State(None), gr.State(None)
     message = gr.Markdown(elem_id="inside-message")
@@ -49,21 +61,24 @@ def inside_tab(page: Page) -> None:
                 mode = gr.Radio(list(CLICK_MODES), value=CLICK_MODES[0], label="a click will")
                 brightness = gr.Slider(0, 1, value=1, step=0.05, label="paint brightness")
         with gr.Column():
-            tokens = gr.Image(label="the tokens", interactive=False)
+            tokens = gr.Image(label="the tokens", interactive=False, show_label=False)
             tokens_words = gr.Markdown()
     with gr.Row():
         view = gr.Dropdown(page.views(page.names[0]), value=ALL_HEADS, label="layer and head")
         query = gr.Dropdown(page.queries(page.names[0]), value=FIRST_HIDDEN, label="query patch")
         fusion = gr.Radio(list(inside_vit.FUSIONS), value="mean", label="rollout: fuse heads by")
         discard = gr.Slider(0, 0.9, value=0, step=0.1, label="rollout: drop the weakest links")
+    lesson = gr.Markdown(elem_id="inside-lesson")  # first: on noise the lesson is the fill
     attention = gr.Image(label="attention of the query patch (framed) over the keys",
-                         interactive=False, elem_id="inside-attention")  # fmt: skip
+                         interactive=False, elem_id="inside-attention",
+                         show_label=False)  # fmt: skip  # each panel has its own title
     attention_words = gr.Markdown(elem_id="inside-attention-words")
-    lesson = gr.Markdown(elem_id="inside-lesson")
     with gr.Row():
-        flow = gr.Image(label="attention rollout across layers", interactive=False)
+        flow = gr.Image(label="attention rollout across layers", interactive=False,
+                        show_label=False)
         flow_words = gr.Markdown()
-    fills = gr.Image(label="the fills, hole outlined", interactive=False, elem_id="inside-fills")
+    fills = gr.Image(label="the fills, hole outlined", interactive=False, elem_id="inside-fills",
+                     show_label=False)
     fills_words = gr.Markdown(elem_id="inside-fills-words")
 
     outputs = [picture, input_words, tokens, tokens_words, attention, attention_words, lesson,
@@ -77,34 +92,59 @@ def inside_tab(page: Page) -> None:
         shown = page.new_image(name_, masking_, index_, lengthscale_, seed_)
         return kept(shown, 2)
 
-    def remasked(name_, image_, masking_, index_):
-        return kept(page.remask(name_, image_, masking_, index_), 2)
+    def remasked(name_, image_, masking_, index_, mask_):
+        return kept(page.remask(name_, image_, masking_, index_, mask_), 2)
 
-    def clicked(image_, mask_, mode_, brightness_, event: gr.SelectData):
+    def clicked(name_, masking_, image_, mask_, mode_, brightness_, event: gr.SelectData):
         x, y = event.index
-        return kept(page.click(image_, mask_, mode_, brightness_, x, y), 2)
+        shown = page.click(image_, mask_, mode_, brightness_, x, y)
+        if shown.values is None:
+            return gr.skip(), gr.skip(), gr.skip(), shown.message
+        return (*shown.values, page.masking_after_click(name_, masking_, shown.values[1]), "")
 
-    def model_changed(name_):
+    def index_fits(name_, masking_, index_=0):
+        """The index control's range and words follow the model and the mask kind."""
+        try:
+            last = page.last_index(name_, masking_)
+        except inside_vit.ExploreError:
+            return gr.skip()
+        what = "pixel" if masking_ == "one pixel" else "patch"
+        return gr.Number(min(int(index_ or 0), last), maximum=last,
+                         label=f"which {what} (0-{last}, row by row; Enter applies)")  # fmt: skip
+
+    def model_changed(name_, masking_, index_):
         try:
             views, queries = page.views(name_), page.queries(name_)
         except inside_vit.ExploreError as err:
-            return gr.skip(), gr.skip(), f"error: {err}"
-        return (gr.Dropdown(views, value=ALL_HEADS), gr.Dropdown(queries, value=FIRST_HIDDEN), "")
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"error: {err}"
+        return (gr.Dropdown(views, value=ALL_HEADS), gr.Dropdown(queries, value=FIRST_HIDDEN),
+                *fit_controls(name_, masking_, index_), "")  # fmt: skip
+
+    def fit_controls(name_, masking_, index_):
+        """The lengthscale is used on Gaussian fields only; the index's range is the model's."""
+        fields = page.kind(name_) == "gaussian_field"
+        words = "lengthscale (fields)" if fields else "lengthscale (not used: not a field model)"
+        return gr.Slider(interactive=fields, label=words), index_fits(name_, masking_, index_)
 
     sample_inputs = [name, masking, index, lengthscale, seed]
-    name.change(model_changed, name, [view, query, message]).then(
+    name.change(model_changed, [name, masking, index], [view, query, lengthscale, index, message]
+                ).then(
         sampled, sample_inputs, [image, mask, message]).then(render, settings, outputs)  # fmt: skip
     for trigger in (new.click, lengthscale.release, seed.submit):
         trigger(sampled, sample_inputs, [image, mask, message]).then(render, settings, outputs)
-    for trigger in (masking.change, index.release):
-        trigger(remasked, [name, image, masking, index], [image, mask, message]).then(
-            render, settings, outputs)  # fmt: skip
-    picture.select(clicked, [image, mask, mode, brightness], [image, mask, message]).then(
-        render, settings, outputs)  # fmt: skip
+    # masking.input: a user's choice; a click that sets "clicked pixels" must not remask
+    remask_inputs = [name, image, masking, index, mask]
+    masking.input(index_fits, [name, masking, index], index).then(
+        remasked, remask_inputs, [image, mask, message]
+    ).then(render, settings, outputs)
+    index.submit(remasked, remask_inputs, [image, mask, message]).then(render, settings, outputs)
+    picture.select(clicked, [name, masking, image, mask, mode, brightness],
+                   [image, mask, masking, message]).then(render, settings, outputs)  # fmt: skip
     for control in (view, query, fusion):
         control.change(render, settings, outputs)
     discard.release(render, settings, outputs)
-    return sampled, render, sample_inputs, [image, mask, message], settings, outputs
+    fitting = (fit_controls, [name, masking, index], [lengthscale, index])
+    return sampled, render, sample_inputs, [image, mask, message], settings, outputs, fitting
 
 
 def photo_tab(page: Page, downloads: Path) -> None:
@@ -117,11 +157,14 @@ def photo_tab(page: Page, downloads: Path) -> None:
     editor = gr.ImageEditor(label="paint the pixels to fill", type="numpy", sources=(),
                             transforms=(), layers=False, elem_id="photo-editor",
                             brush=gr.Brush(colors=["#ff0000"], default_size=12))  # fmt: skip
+    gr.Markdown(FILL_NOTE)
     go = gr.Button("Fill", variant="primary", elem_id="photo-fill")
     result = gr.Markdown(elem_id="photo-result")
-    whole = gr.Image(label="model | biharmonic | Telea | Navier-Stokes", interactive=False)
-    zoom = gr.Image(label="zoom on the painted regions", interactive=False)
-    diff = gr.Image(label="what each method changed", interactive=False)
+    # each picture carries its panels' titles: a Gradio label would cover the first one
+    whole = gr.Image(label="model | biharmonic | Telea | Navier-Stokes", interactive=False,
+                     show_label=False)  # fmt: skip
+    zoom = gr.Image(label="zoom on the painted regions", interactive=False, show_label=False)
+    diff = gr.Image(label="what each method changed", interactive=False, show_label=False)
     download = gr.File(label="the model's fill and the painted mask (PNG, white = filled)",
                        file_count="multiple", elem_id="photo-download")  # fmt: skip
 
@@ -139,8 +182,13 @@ def photo_tab(page: Page, downloads: Path) -> None:
         layers = (editor_ or {}).get("layers") or []
         return kept(page.fill(photo_, layers, score_, downloads), 5)
 
-    bundled.change(opened, [bundled, upload], [photo, editor, note])
-    upload.change(opened, [bundled, upload], [photo, editor, note])
+    def uploaded(bundled_, upload_):
+        """An upload replaces the bundled photo, and the bundled choice says so (cleared)."""
+        photo_, background, text = opened(bundled_, upload_)
+        return photo_, background, text, gr.Dropdown(value=None) if upload_ else gr.skip()
+
+    bundled.input(opened, [bundled, upload], [photo, editor, note])
+    upload.change(uploaded, [bundled, upload], [photo, editor, note, bundled])
     go.click(filled, [photo, editor, score], [whole, zoom, diff, result, download, note])
     return opened, [bundled, upload], [photo, editor, note]
 
@@ -158,7 +206,8 @@ def digits_tab(page: Page) -> None:
             read = gr.Button("Read", variant="primary", elem_id="digit-read")
     message = gr.Markdown(elem_id="digit-message")
     with gr.Row():
-        flow = gr.Image(label="the 8x8 digit the model reads, and the rollout", interactive=False)
+        flow = gr.Image(label="the 8x8 digit the model reads, and the rollout", interactive=False,
+                        show_label=False)  # fmt: skip
         bars = gr.Image(label="class probabilities", interactive=False)
     words = gr.Markdown(elem_id="digit-words")
 
@@ -183,12 +232,17 @@ def build(run: str | None = None) -> gr.Blocks:
         if run_error:
             gr.Markdown(run_error, elem_id="run-message")
         with gr.Tab("Inside the ViT", elem_id="tab-inside"):
-            sampled, render, sample_inputs, sample_outputs, settings, outputs = inside_tab(page)
+            sampled, render, sample_inputs, sample_outputs, settings, outputs, fitting = (
+                inside_tab(page)
+            )
         with gr.Tab("Fill your photo", elem_id="tab-photo"):
             opened, open_inputs, open_outputs = photo_tab(page, downloads)
-        with gr.Tab("Digits", elem_id="tab-digits"):
+        with gr.Tab("Digits", elem_id="tab-digits") as digits_page:
             digits_tab(page)
+        # Gradio's sketchpad opens with no tool chosen: choose the brush when the tab opens
+        digits_page.select(None, js=PICK_BRUSH)
         # The first view is there when the page opens: no click needed.
+        demo.load(*fitting)
         demo.load(sampled, sample_inputs, sample_outputs).then(render, settings, outputs)
         demo.load(opened, open_inputs, open_outputs)
     return demo

@@ -7,6 +7,7 @@ pictures show. Every function takes and returns numpy arrays (H, W), masks True 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -200,6 +201,40 @@ def fill_spread(model: ExploredModel, mask: np.ndarray, lengthscale: float, coun
     return float(fills.std(axis=0).mean()), float(truth.std(axis=0).mean())
 
 
+def whole_patches(mask: np.ndarray, patch: int) -> bool:
+    """True when every patch is wholly hidden or wholly visible: the shipped models were trained
+    on such masks (masking=patch2x2), a patch with only some pixels hidden is new to them."""
+    grid = mask.shape[0] // patch
+    blocks = mask.reshape(grid, patch, grid, patch)
+    return bool(np.all(blocks.all(axis=(1, 3)) | ~blocks.any(axis=(1, 3))))
+
+
+def visible_pixels(mask: np.ndarray, patch: int, index: int) -> int:
+    """How many of patch `index`'s pixels are visible."""
+    grid = mask.shape[0] // patch
+    row, col = divmod(index, grid)
+    block = mask[row * patch : (row + 1) * patch, col * patch : (col + 1) * patch]
+    return int((~block).sum())
+
+
+def mean_errors(model: ExploredModel, mask: np.ndarray, lengthscale: float, count: int = 64):
+    """(model's, Bayes') mean hidden-pixel error over `count` new images with this mask (the
+    images fill_spread uses); Bayes' is None for data without a known answer."""
+    import torch
+
+    check_hidden(mask)
+    images = [sample_image(model, lengthscale, seed=10_000 + i) for i in range(count)]
+    batch = np.stack(images).astype(np.float32)
+    masks = np.broadcast_to(mask, batch.shape).copy()
+    with torch.no_grad():
+        out = model.network(torch.from_numpy(batch), torch.from_numpy(masks)).double().numpy()
+    model_error = float(np.mean([hidden_mse(x, f, mask) for x, f in zip(images, out, strict=True)]))
+    if bayes_fill(model, images[0], mask) is None:
+        return model_error, None
+    bayes = [hidden_mse(x, bayes_fill(model, x, mask), mask) for x in images]
+    return model_error, float(np.mean(bayes))
+
+
 @dataclass
 class View:
     """Everything the tab shows for one image and mask: pictures (uint8 RGB) and sentences."""
@@ -231,6 +266,7 @@ def show(model: ExploredModel, image: np.ndarray, mask: np.ndarray, query: int |
         fills["Bayes (best possible)"] = bayes
     fills["biharmonic"] = biharmonic_fill(image, mask)
     errors = {name: hidden_mse(image, x, mask) for name, x in fills.items()}
+    whole = whole_patches(mask, patch)
     view = View(
         pictures={
             "input": pictures.clickable(image, mask, patch),
@@ -239,9 +275,13 @@ def show(model: ExploredModel, image: np.ndarray, mask: np.ndarray, query: int |
         },
         sentences={
             "input": words.data_sentence(model.kind, size, patch, model.recipe),
-            "tokens": words.tokens_sentence(grid, model.network.dim, settings.pos_embedding),
-            "fills": words.fills_sentence(model.kind, errors, model.metrics),
-            "lesson": words.lesson_sentence(model.kind, *fill_spread(model, mask, lengthscale)),
+            "tokens": words.tokens_sentence(grid, model.network.dim, settings.pos_embedding,
+                                            whole),  # fmt: skip
+            "fills": words.fills_sentence(model.kind, errors, model.metrics, whole),
+            "lesson": words.lesson_sentence(
+                model.kind, *fill_spread(model, mask, lengthscale), whole,
+                None if whole else mean_errors(model, mask, lengthscale), Path(model.source).name,
+            ),  # fmt: skip
         },
     )
     attention = prediction.attention
@@ -264,5 +304,7 @@ def show(model: ExploredModel, image: np.ndarray, mask: np.ndarray, query: int |
     view.pictures["rollout"] = pictures.rollout_panel(
         image, mask, flow, patch, query, f"rollout to patch {query} ({fusion} of heads)"
     )
-    view.sentences["rollout"] = words.rollout_sentence(model.kind, flow, query, grid)
+    view.sentences["rollout"] = words.rollout_sentence(
+        model.kind, flow, query, grid, visible_pixels(mask, patch, query)
+    )
     return view

@@ -83,6 +83,14 @@ class Page:
 
     # "Inside the ViT" ---------------------------------------------------------------------
 
+    def kind(self, name: str) -> str:
+        """The data the model trained on ("uniform_noise", "gaussian_field", ...); "" if it
+        cannot load (the page says why where it shows it)."""
+        try:
+            return self.model(name).kind
+        except ExploreError:
+            return ""
+
     def views(self, name: str) -> list[str]:
         model = self.model(name)
         depth, heads = model.network.settings.depth, model.network.settings.heads
@@ -103,18 +111,39 @@ class Page:
 
     def chosen_mask(self, model, masking: str, index: int) -> np.ndarray:
         size, patch = model.image_size, model.patch_size
+        # out of range is refused with the range, never wrapped round to another patch
         if masking == "one pixel":
-            return inside_vit.pixel_mask(size, int(index) % (size * size))
-        grid = size // patch
-        return inside_vit.patch_mask(size, patch, int(index) % (grid * grid))
+            return inside_vit.pixel_mask(size, int(index))
+        return inside_vit.patch_mask(size, patch, int(index))
 
-    def remask(self, name, image, masking, index) -> Shown:
+    def last_index(self, name: str, masking: str) -> int:
+        """The largest patch or pixel number the index control takes for this model and mask."""
+        model = self.model(name)
+        size = model.image_size
+        if masking == "one pixel":
+            return size * size - 1
+        return (size // model.patch_size) ** 2 - 1
+
+    def masking_after_click(self, name: str, masking: str, mask) -> str:
+        """What the "hide" choice reads once a click changed the mask: "clicked pixels" when the
+        mask is no longer one patch or one pixel, else what it read."""
+        if mask is None or masking == "clicked pixels":
+            return masking
+        patch = self.model(name).patch_size
+        one_patch = int(mask.sum()) == patch * patch and inside_vit.whole_patches(mask, patch)
+        still = int(mask.sum()) == 1 if masking == "one pixel" else one_patch
+        if still:
+            return masking
+        return "clicked pixels"
+
+    def remask(self, name, image, masking, index, mask=None) -> Shown:
         try:
             model = self.model(name)
             if image is None or image.shape[0] != model.image_size:
                 raise ExploreError("draw or sample an image of this model's size first")
-            if masking == "clicked pixels":
-                return Shown((image, np.zeros_like(image, dtype=bool)))
+            if masking == "clicked pixels":  # start from what is hidden now
+                kept = mask if mask is not None else np.zeros_like(image, dtype=bool)
+                return Shown((image, kept))
             return Shown((image, self.chosen_mask(model, masking, index)))
         except ExploreError as err:
             return refused(err)

@@ -84,6 +84,8 @@ def weights_on_grid(axes, image, mask, weights, patch, query=None, title=None) -
         size_pt = 9 if grid <= 4 else 6
         text = f"{weight:.2f}"
         axes.text(*centre, text, ha="center", va="center", fontsize=size_pt, color=colour)
+        axes.text(col * patch + 0.08 * patch, row * patch + 0.08 * patch, str(index), ha="left",
+                  va="top", fontsize=size_pt - 2, color=colour)  # fmt: skip  # the patch number
     for k in range(1, grid):
         axes.axhline(k * patch, color="white", linewidth=1.5)
         axes.axvline(k * patch, color="white", linewidth=1.5)
@@ -131,7 +133,7 @@ def digit_panels(digit: np.ndarray, relevance: np.ndarray, patch: int) -> np.nda
     plain.set_xticks([])
     plain.set_yticks([])
     mask = np.zeros_like(digit, dtype=bool)
-    title = "rollout: patch -> the mean token"
+    title = "rollout: each patch's share of what is read"
     weights_on_grid(flow, 1.0 - digit, mask, relevance, patch, None, title)
     return drawn(figure)
 
@@ -159,6 +161,7 @@ def tokens_panel(tokens: np.ndarray) -> np.ndarray:
     image = axes.imshow(tokens, aspect="auto", cmap="coolwarm", interpolation="nearest")
     axes.set_yticks(range(len(tokens)), [f"patch {i}" for i in range(len(tokens))], fontsize=8)
     axes.set_xlabel(f"the {tokens.shape[1]} numbers of each token (embedding + position)")
+    axes.set_title("the tokens entering layer 0", fontsize=9)
     figure.colorbar(image, ax=axes)
     return drawn(figure)
 
