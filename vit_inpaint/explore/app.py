@@ -54,8 +54,9 @@ def inside_tab(page: Page) -> None:
     message = gr.Markdown(elem_id="inside-message")
     with gr.Row():
         with gr.Column():
+            # no label: it would cover patch 0's number; the sentence under it says "click"
             picture = gr.Image(label="the input: click a pixel", interactive=False,
-                               elem_id="inside-input")  # fmt: skip
+                               show_label=False, elem_id="inside-input")  # fmt: skip
             input_words = gr.Markdown()
             with gr.Row():
                 mode = gr.Radio(list(CLICK_MODES), value=CLICK_MODES[0], label="a click will")
@@ -195,7 +196,7 @@ def photo_tab(page: Page, downloads: Path) -> None:
 
 def digits_tab(page: Page) -> None:
     with gr.Row():
-        canvas = gr.Sketchpad(label="draw a digit (pick the brush first)", type="numpy",
+        canvas = gr.Sketchpad(label="draw a digit", type="numpy",
                               canvas_size=(256, 256), elem_id="digit-canvas",
                               brush=gr.Brush(colors=["#000000"], default_size=24))  # fmt: skip
         with gr.Column():

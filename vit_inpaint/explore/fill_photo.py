@@ -190,7 +190,15 @@ def result_pictures(image: np.ndarray, mask: np.ndarray, filled: Filled) -> dict
         row += [gap, d]
     diff = to_uint8(np.repeat(np.concatenate(row, axis=1)[..., None], 3, axis=-1))
     diff = titled(diff, [f"{name}: |fill - photo| x4" for name in METHODS], panel_width=width)
-    return {"whole": whole, "zoom": zoom, "difference": diff}
+    return {name: under_buttons(picture) for name, picture in
+            (("whole", whole), ("zoom", zoom), ("difference", diff))}  # fmt: skip
+
+
+def under_buttons(picture: np.ndarray) -> np.ndarray:
+    """The picture below a white strip: the page draws its buttons over the top right corner,
+    where the last panel's title (Navier-Stokes) would be covered."""
+    strip = np.full((max(24, picture.shape[1] // 40), *picture.shape[1:]), 255, dtype=np.uint8)
+    return np.concatenate([strip, picture], axis=0)
 
 
 def save_png(image: np.ndarray, out_dir, prefix: str) -> Path:

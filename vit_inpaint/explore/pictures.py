@@ -133,7 +133,7 @@ def digit_panels(digit: np.ndarray, relevance: np.ndarray, patch: int) -> np.nda
     plain.set_xticks([])
     plain.set_yticks([])
     mask = np.zeros_like(digit, dtype=bool)
-    title = "rollout: each patch's share of what is read"
+    title = "rollout over the patches"
     weights_on_grid(flow, 1.0 - digit, mask, relevance, patch, None, title)
     return drawn(figure)
 
