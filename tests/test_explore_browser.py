@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import explore_driver as driver  # noqa: E402
@@ -38,6 +39,11 @@ def test_each_tab_loads_paints_fills_and_shows_its_result(server):
         assert "query patch 0" in inside["attention"]
         assert "nothing visible predicts a hidden pixel" in inside["lesson"]
         assert "Over its 1000 test images" in inside["fills"]
+        # the click hid a pixel beside the 2x2 patch: the choice says so; the noise model's 4
+        # patches bound the index; it has no lengthscale to turn
+        assert page.locator("#inside-masking input:checked").input_value() == "clicked pixels"
+        assert "0-3" in page.locator("#inside-index").inner_text()
+        assert page.locator("#inside-lengthscale input[type=range]").is_disabled()
         photo = driver.photo_tab(page)
         assert "model" in photo and "Navier-Stokes" in photo
         assert "Hidden-pixel error" in photo and "Closest:" in photo
@@ -58,8 +64,15 @@ def test_bad_input_gets_a_message_and_the_page_keeps_serving(server, tmp_path):
         first.locator("#photo-upload input[type=file]").set_input_files(str(not_an_image))
         message = driver.text_of(first, "photo-message", "not a photo")
         assert "error:" in message and "notes.png" in message
+        assert first.locator("#photo-bundled input").input_value() == "camera"  # still shown
         # A second browser at the same time gets its own answers.
         assert "Time to fill" in driver.photo_tab(second)
+        photo = tmp_path / "mine.png"
+        Image.new("RGB", (40, 30), "white").save(photo)
+        second.locator("#photo-upload input[type=file]").set_input_files(str(photo), timeout=30_000)
+        second.wait_for_function(
+            "() => document.querySelector('#photo-bundled input').value === ''", timeout=60_000
+        )  # the bundled choice no longer claims the uploaded photo
         driver.open_tab(first, "Digits")
         first.locator("#digit-read").click()  # an empty canvas
         assert "nothing is drawn" in driver.text_of(first, "digit-message", "error")

@@ -43,11 +43,14 @@ def inside_tab(page: Page) -> None:
     with gr.Row():
         name = gr.Dropdown(page.names, value=page.names[0], label="model", scale=2,
                            elem_id="inside-model")
-        masking = gr.Radio(list(inside_vit.MASKINGS), value="2x2 patch", label="hide", scale=2)
+        masking = gr.Radio(list(inside_vit.MASKINGS), value="2x2 patch", label="hide", scale=2,
+                           elem_id="inside-masking")
         # its range and the lengthscale's use follow the model (fit_controls, also on load)
-        index = gr.Number(0, precision=0, minimum=0, label="which patch (row by row)")
+        index = gr.Number(0, precision=0, minimum=0, label="which patch (row by row)",
+                          elem_id="inside-index")
     with gr.Row():
-        lengthscale = gr.Slider(0.5, 4.0, value=1.0, step=0.5, label="lengthscale (fields)")
+        lengthscale = gr.Slider(0.5, 4.0, value=1.0, step=0.5, label="lengthscale (fields)",
+                                elem_id="inside-lengthscale")
         seed = gr.Number(0, precision=0, label="seed (Enter applies)", minimum=0)
         new = gr.Button("New image", variant="primary")
     image, mask = gr.State(None), gr.State(None)
@@ -150,7 +153,8 @@ def inside_tab(page: Page) -> None:
 
 def photo_tab(page: Page, downloads: Path) -> None:
     with gr.Row():
-        bundled = gr.Dropdown(list(fill_photo.BUNDLED), value="camera", label="a bundled photo")
+        bundled = gr.Dropdown(list(fill_photo.BUNDLED), value="camera", label="a bundled photo",
+                              elem_id="photo-bundled")
         upload = gr.File(label="or upload a photo", file_types=None, elem_id="photo-upload")
         score = gr.Checkbox(True, label="hide and score: the photo is complete under the paint")
     photo = gr.State(None)
@@ -186,9 +190,11 @@ def photo_tab(page: Page, downloads: Path) -> None:
     def uploaded(bundled_, upload_):
         """An upload replaces the bundled photo, and the bundled choice says so (cleared)."""
         photo_, background, text = opened(bundled_, upload_)
-        return photo_, background, text, gr.Dropdown(value=None) if upload_ else gr.skip()
+        shown = upload_ and not text.startswith("error")  # a refused file leaves the photo as is
+        return photo_, background, text, gr.Dropdown(value=None) if shown else gr.skip()
 
-    bundled.input(opened, [bundled, upload], [photo, editor, note])
+    # a bundled photo picked by the user replaces an upload
+    bundled.input(lambda bundled_: opened(bundled_, None), bundled, [photo, editor, note])
     upload.change(uploaded, [bundled, upload], [photo, editor, note, bundled])
     go.click(filled, [photo, editor, score], [whole, zoom, diff, result, download, note])
     return opened, [bundled, upload], [photo, editor, note]
