@@ -12,6 +12,7 @@ sliced straight out of those tensors.
 from __future__ import annotations
 
 import torch
+from hydra.utils import instantiate
 
 from vit_inpaint.data.masking import EVAL_MASKINGS, TEST_SETS, build_masking
 from vit_inpaint.data.seeds import EVAL_MASKS, FRESH_IMAGES, FRESH_MASKS, IMAGES, MASKS
@@ -90,7 +91,5 @@ def build_inpainting_data(cfg) -> InpaintingDataModule:
     """The data module a composed config describes: `cfg.data` (with its image source under
     `data.images`) and the masking strategy `cfg.masking`. Training (tasks/registry.py), the
     report and the tests build their data here."""
-    from hydra.utils import instantiate
-
     data = data_config(cfg.data, images=instantiate(cfg.data.images))
     return InpaintingDataModule(data, build_masking(**cfg.masking))

@@ -14,6 +14,7 @@ Gaussian-field run makes the same images for either task.
 from __future__ import annotations
 
 import torch
+from hydra.utils import instantiate
 
 from vit_inpaint.data.seeds import FRESH_IMAGES, IMAGES
 from vit_inpaint.data.settings import DataConfig, check_labels_per_class, data_config
@@ -111,7 +112,5 @@ def keep_per_class(
 def build_labelled_data(cfg) -> LabelledDataModule:
     """The labelled data module of `cfg.data` (the same data configs as inpainting), for
     tasks/registry.py."""
-    from hydra.utils import instantiate
-
     data = data_config(cfg.data, images=instantiate(cfg.data.images))
     return LabelledDataModule(data, labels_per_class=cfg.data.get("labels_per_class"))
