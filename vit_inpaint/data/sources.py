@@ -229,6 +229,23 @@ def load_photo(name: str, downscale: int = 1) -> torch.Tensor:
     return block_mean(torch.from_numpy(np.ascontiguousarray(image)), downscale)
 
 
+@cache
+def load_photo_pixels(name: str):
+    """A bundled scikit-image photograph as numpy float64 in [0, 1]: (H, W) gray or (H, W, 3)
+    colour (alpha dropped), as a user's file of it would be read."""
+    import numpy as np
+    import skimage.data
+    import skimage.util
+
+    image = getattr(skimage.data, name)()
+    if isinstance(image, tuple):  # stereo_motorcycle: (left, right, disparity); the left view
+        image = image[0]
+    image = image[..., :3] if image.ndim == 3 else image
+    image = skimage.util.img_as_float(image).astype(np.float64)
+    image.setflags(write=False)  # cached: shared by every caller
+    return image
+
+
 def block_mean(photo: torch.Tensor, downscale: int) -> torch.Tensor:
     """A (H, W) photo shrunk `downscale` times by averaging blocks (the last rows and columns
     that do not fill a block are dropped); the evaluation shrinks the user's photographs so too."""
