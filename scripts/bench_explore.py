@@ -13,6 +13,7 @@ fills). BENCHMARKS.md records the figures.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,29 +40,37 @@ def page_fill(page) -> tuple[float, str]:
         time.sleep(0.05)
 
 
-def command_line(*args: str) -> float:
+def command_line(*args: str) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one `python -m vit_inpaint.cli.inpaint` run."""
+    before = os.times()
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "vit_inpaint.cli.inpaint", *args], check=True,
                    cwd=driver.ROOT, capture_output=True)  # fmt: skip
-    return time.perf_counter() - start
+    after = os.times()
+    cpu = after.children_user + after.children_system - before.children_user
+    return time.perf_counter() - start, cpu - before.children_system
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python scripts/bench_explore.py")
+    parser = argparse.ArgumentParser(prog="python scripts/bench_explore.py", description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-explore-"))
-    with driver.served() as (url, ready, _), driver.browser_page(url) as page:
+    with driver.served() as (url, ready, _, pid), driver.browser_page(url) as page:
+        cpu = driver.cpu_seconds(pid)
         start = time.perf_counter()
         driver.text_of(page, "inside-fills-words", "error is")
-        print(f"page answering {ready:.1f} s after the command started; first view drawn "
-              f"{ready + time.perf_counter() - start:.1f} s after it")  # fmt: skip
+        print(f"page answering {ready:.1f} s after the command started ({cpu:.1f} s of CPU); "
+              f"first view drawn {ready + time.perf_counter() - start:.1f} s after it "
+              f"({driver.cpu_seconds(pid):.1f} s of the server's CPU)")  # fmt: skip
         driver.open_tab(page, "Fill your photo")
         page.locator("#photo-editor canvas").first.wait_for()
         page.wait_for_timeout(1500)
         driver.drag(page, "#photo-editor canvas", [(0.45, 0.4), (0.5, 0.45), (0.55, 0.6)])
         for round_ in range(args.rounds):
+            cpu = driver.cpu_seconds(pid)
             seconds, words = page_fill(page)
+            words += f" ({driver.cpu_seconds(pid) - cpu:.1f} s of the server's CPU)"
             print(f"page, round {round_ + 1}: click on Fill to result shown {seconds:.2f} s; "
                   f"{words}")  # fmt: skip
         links = [a.get_attribute("href") for a in page.locator("#photo-download a").all()]
@@ -80,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     for round_ in range(args.rounds):
         alone = command_line(*base)
         both = command_line(*base, "--side-by-side", str(folder / "cmp.png"))
-        print(f"command line, round {round_ + 1}: {alone:.2f} s; with --side-by-side {both:.2f} s")
+        print(f"command line, round {round_ + 1}: {alone[0]:.2f} s ({alone[1]:.1f} s of CPU); "
+              f"with --side-by-side {both[0]:.2f} s ({both[1]:.1f} s of CPU)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Prints the accuracy over the 360 test digits and the mean probability given to t
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import numpy as np
 
@@ -16,8 +16,13 @@ from vit_inpaint.explore import digits, models
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    model = models.load_model(argv[0] if argv else models.DIGITS_MODEL)
+    parser = argparse.ArgumentParser(
+        prog="python scripts/digits_accuracy.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("ckpt", nargs="?", default=models.DIGITS_MODEL, help="the classifier")
+    model = models.load_model(parser.parse_args(argv).ckpt)
     images, labels = digits.test_digits()
     readings = [digits.read_digit(model, image) for image in images]
     chosen = np.array([np.argmax(r.probabilities) for r in readings])

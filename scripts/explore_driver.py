@@ -1,6 +1,8 @@
 """Drives the explorer page in a real headless Chromium, as a user would: the browser test
 (tests/test_explore_browser.py) and `make screenshots` (scripts/explore_screenshots.py) share it.
 
+    python scripts/explore_driver.py     # serve the page, print how long it took to answer, stop
+
 Playwright's Python package drives Debian's own Chromium (`apt-get install -y
 chromium-headless-shell`, or `chromium`) through `executable_path`: no browser download.
 """
@@ -37,8 +39,8 @@ def free_port() -> int:
 @contextmanager
 def served(*extra: str, timeout: float = 180.0, log: Path | None = None):
     """`python -m vit_inpaint.explore` on a free port: (url, seconds until it answered, the path
-    of its log); stopped (its own process only) at the end. Its output goes to a file, never to
-    a pipe nobody reads, which would stall the server once full."""
+    of its log, its process id); stopped (its own process only) at the end. Its output goes to a
+    file, never to a pipe nobody reads, which would stall the server once full."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
     log = log or Path(tempfile.mkstemp(prefix="explore-", suffix=".log")[1])
@@ -51,7 +53,7 @@ def served(*extra: str, timeout: float = 180.0, log: Path | None = None):
     try:
         while time.perf_counter() - start < timeout:
             if "ready on" in log.read_text():
-                yield f"http://127.0.0.1:{port}", time.perf_counter() - start, log
+                yield f"http://127.0.0.1:{port}", time.perf_counter() - start, log, server.pid
                 return
             if server.poll() is not None:
                 raise RuntimeError("the page stopped before it served:\n" + log.read_text())
@@ -66,7 +68,9 @@ def served(*extra: str, timeout: float = 180.0, log: Path | None = None):
 
 
 @contextmanager
-def browser_page(url: str, width: int = 1400, height: int = 1000):
+def browser_pages(url: str, count: int = 1, width: int = 1400, height: int = 1000):
+    """`count` pages on the explorer, each in its own browser context (its own session, as two
+    people's browsers are), in one headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -74,12 +78,21 @@ def browser_page(url: str, width: int = 1400, height: int = 1000):
             executable_path=browser_path(), args=["--no-sandbox", "--disable-gpu"]
         )
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(SLOW)
-            page.goto(url)
-            yield page
+            pages = []
+            for _ in range(count):
+                page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+                page.set_default_timeout(SLOW)
+                page.goto(url)
+                pages.append(page)
+            yield pages
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page(url: str, width: int = 1400, height: int = 1000):
+    with browser_pages(url, 1, width, height) as (page,):
+        yield page
 
 
 def text_of(page, element_id: str, containing: str) -> str:
@@ -87,6 +100,12 @@ def text_of(page, element_id: str, containing: str) -> str:
     locator = page.locator(f"#{element_id}")
     locator.filter(has_text=containing).first.wait_for()
     return locator.first.inner_text()
+
+
+def wait_ready(page) -> None:
+    """Until the page has drawn its first view: before that a click may reach a button whose
+    event is not wired yet, and be lost."""
+    text_of(page, "inside-fills-words", "error is")
 
 
 def open_tab(page, name: str) -> None:
@@ -107,7 +126,7 @@ def drag(page, selector: str, points: list[tuple[float, float]]) -> None:
 def inside_tab(page) -> dict[str, str]:
     """Waits for the first view, clicks pixel (0, 3) of the input to hide it, waits for the new
     view: the sentences under the pictures."""
-    text_of(page, "inside-fills-words", "error is")
+    wait_ready(page)
     before = text_of(page, "inside-attention-words", "query patch")
     box = page.locator("#inside-input img").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.1)
@@ -137,12 +156,38 @@ def digits_tab(page) -> str:
     canvas = "#digit-canvas canvas"
     page.locator(canvas).first.wait_for()
     page.wait_for_timeout(1000)
+    page.locator("#digit-canvas button[aria-label='Brush']").click()  # the empty canvas asks for it
     drag(page, canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
     page.locator("#digit-read").click()
     return text_of(page, "digit-words", "The classifier says")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc): a figure the
+    other processes sharing the machine do not inflate, unlike its wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def importable(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python scripts/explore_driver.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
+    with served() as (url, seconds, log, pid):
+        print(f"{url} answered {seconds:.1f} s after the command started "
+              f"({cpu_seconds(pid):.1f} s of its CPU); log: {log}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

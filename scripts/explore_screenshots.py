@@ -26,13 +26,15 @@ def pick_model(page, name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python scripts/explore_screenshots.py")
+    parser = argparse.ArgumentParser(
+        prog="python scripts/explore_screenshots.py", description=__doc__
+    )
     parser.add_argument("--out", type=Path, default=driver.ROOT / "docs" / "screenshots")
     args = parser.parse_args(argv)
     if driver.browser_path() is None:
         sys.exit("error: no headless Chromium: apt-get install -y chromium-headless-shell")
     args.out.mkdir(parents=True, exist_ok=True)
-    with driver.served() as (url, seconds, _), driver.browser_page(url, height=1100) as page:
+    with driver.served() as (url, seconds, _, pid), driver.browser_page(url, height=1100) as page:
         print(f"page ready in {seconds:.1f} s")
         driver.text_of(page, "inside-fills-words", "error is")
         page.wait_for_timeout(4000)

@@ -1,14 +1,16 @@
 """How long `python -m vit_inpaint.cli.inpaint` takes (the whole process) and its peak memory.
 
-    python scripts/inpaint_speed.py [--ckpt CKPT] [--cases small medium large huge]
+    python scripts/inpaint_speed.py [--ckpt CKPT] [--cases small medium large huge colour]
 
 Each case is run as a user runs it (a fresh process: importing, loading the model, reading and
-writing the files counted), on `camera` (a test photograph, never trained on), grown to the size
-by mirroring it (no seam, no smoothing):
+writing the files counted), on `camera` (a test photograph, never trained on; `astronaut` for
+the colour case), grown to the size by mirroring it (no seam, no smoothing):
     small    256x256 (camera shrunk 2x), about 500 hidden pixels: 2x2 holes and single pixels
     medium   512x512, 10% of the pixels hidden at random
     large    3000x3000, 20% hidden: holes of 2 to 8 pixels
     huge     4000x4000, 40,000 hidden pixels: 2x2 holes and single pixels
+    colour   1024x1024 colour, 3% painted: blobs (disks 3-12 px in radius) and brush scribbles
+             (3-6 px wide), 1.5% each, as a user paints over what to remove
 Prints each case's wall time and peak resident memory (/usr/bin/time's maximum resident set).
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-CASES = ("small", "medium", "large", "huge")
+CASES = ("small", "medium", "large", "huge", "colour")
 
 
 def run(args: list[str], folder: Path) -> tuple[float, float]:
@@ -63,6 +65,17 @@ def case(name: str, camera: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     if name == "small":
         image = camera.reshape(256, 2, 256, 2).mean(axis=(1, 3)).round().astype(np.uint8)
         return image, scattered(image.shape, 75, 200, rng)
+    if name == "colour":
+        import skimage.data
+
+        from vit_inpaint.data.painted_masks import Blobs, Brush
+
+        image = np.pad(skimage.data.astronaut(), ((0, 512), (0, 512), (0, 0)), mode="symmetric")
+        generator = torch.Generator().manual_seed(0)
+        blobs = Blobs(3.0, 12.0, coverage_min=0.015, coverage_max=0.015)
+        brush = Brush(3.0, 6.0, coverage_min=0.015, coverage_max=0.015)
+        mask = blobs(1, 1024, 1024, generator)[0] | brush(1, 1024, 1024, generator)[0]
+        return image, mask.numpy()
     if name == "medium":
         return camera, rng.random(camera.shape) < 0.1
     side = 3000 if name == "large" else 4000

@@ -66,6 +66,32 @@ def test_a_smooth_ramp_is_filled_exactly_and_an_empty_image_stays_finite():
     assert torch.isfinite(out).all()
 
 
+def test_a_colour_image_is_filled_channel_by_channel_in_one_solve():
+    """Three channels share the mask's matrix: one solve with three right-hand sides gives each
+    channel its own gray fill."""
+    image = load_photo("camera", 4).double().numpy()[:64, :64]
+    colour = np.stack([image, image[::-1], 1.0 - image], axis=-1)
+    mask = _holes(image.shape, 12, 4, seed=5)
+    together = biharmonic_fill(colour, mask)
+    for c in range(3):
+        np.testing.assert_allclose(
+            together[..., c], biharmonic_fill(colour[..., c], mask), atol=1e-5
+        )
+
+
+def test_few_and_many_hidden_pixels_and_the_scipy_solve_give_the_same_fill(monkeypatch):
+    """Few hidden pixels find their neighbours by binary search, many by a position map, and
+    from SCIPY_FROM on the iterations run in scipy: all three solve the same equations."""
+    import vit_inpaint.models.biharmonic_image as solver
+
+    image = load_photo("camera", 4).double().numpy()
+    mask = _holes(image.shape, 3, 3, seed=6)  # 27 of 16,384 pixels: binary search
+    few = biharmonic_fill(image, mask)
+    monkeypatch.setattr(solver, "SCIPY_FROM", 1)
+    np.testing.assert_allclose(biharmonic_fill(image, mask), few, atol=1e-4)
+    np.testing.assert_allclose(few[mask], inpaint_biharmonic(image, mask)[mask], atol=2e-3)
+
+
 @pytest.mark.parametrize("size", [100, 200])
 def test_one_visible_pixel_is_filled_with_its_value_everywhere(size):
     """The smoothest image through one pixel is flat at its value; an image large enough for the

@@ -16,7 +16,8 @@ from tests.conftest import ROOT, TINY, compose_config
 from vit_inpaint.cli.evaluate import main
 from vit_inpaint.evaluation.classical import METHODS, neighbour_mean
 from vit_inpaint.evaluation.photo_inputs import photo_sources, read_photo
-from vit_inpaint.evaluation.photos import evaluate, mask_of, summary
+from vit_inpaint.evaluation.photo_tables import summary
+from vit_inpaint.evaluation.photos import evaluate, mask_of
 
 # Small runs: the user's photographs are 32x48 crops, one scale, one bin, one mask kind.
 SMALL = ["--scales", "1", "--bins", "1", "--kinds", "holes2"]
@@ -40,8 +41,9 @@ def test_the_tool_writes_tables_and_a_figure_of_what_it_measured(checkpoint, tmp
     assert main(args) == 0
     rows = list(csv.DictReader((out / "evaluation.csv").open()))
     methods = {"model", *METHODS}
-    # 1 scale x 2 kinds x 2 bins, one row per method.
-    assert len(rows) == 4 * len(methods) and {r["method"] for r in rows} == methods
+    # 1 scale x 2 kinds x 2 bins, one row per method pooled and one for the photograph.
+    assert len(rows) == 2 * 4 * len(methods) and {r["method"] for r in rows} == methods
+    assert {r["photo"] for r in rows} == {"all", "clock"}
     for row in rows:
         mse = float(row["mse"])
         assert mse > 0 and float(row["psnr"]) == pytest.approx(10 * math.log10(1 / mse), abs=1e-3)
@@ -72,6 +74,28 @@ def test_masks_land_in_their_coverage_bin():
         # Shapes are added until the target, so a mask may pass it by one shape (8x8 of 64x64:
         # 1.6%); dropout is binomial around p (4096 pixels: sd under 1%).
         assert coverage.min() > 0.17 and coverage.max() < 0.33, kind
+
+
+def test_painted_masks_are_blobs_and_brush_scribbles_in_their_bin():
+    """blobs: disks 3-12 px in radius; brush: wavy scribbles 3-6 px wide (masks people paint)."""
+    import torch
+
+    from vit_inpaint.data.painted_masks import Blobs, Brush, _stamp_segment
+
+    for kind in ("blobs", "brush"):
+        masks = mask_of(kind, 0.2, 0.3)(16, 160, 160, torch.Generator().manual_seed(1))
+        coverage = masks.flatten(1).float().mean(1)
+        assert coverage.min() >= 0.2 and coverage.max() < 0.33, kind
+    one = Blobs(5.0, 5.0, coverage_min=0.005, coverage_max=0.005)(1, 100, 100)[0]
+    assert 60 <= int(one.sum()) <= 90  # one disk of radius 5 (pi 25 = 79 pixels, on the grid)
+    disk = torch.zeros(20, 20, dtype=torch.bool)
+    _stamp_segment(disk, 10.0, 10.0, 10.0, 10.0, 3.0)
+    assert int(disk.sum()) == 32 and disk[10, 10] and not disk[10, 13]  # 32 centres within 3
+    scribble = Brush(4.0, 4.0, coverage_min=0.01, coverage_max=0.01)(1, 200, 200)[0]
+    rows = scribble.any(1).nonzero().squeeze(1)
+    # At most 4 px wide across: no row of a near-horizontal stretch is much wider; it winds, so
+    # it spans more rows than a straight stroke of its area would at its width.
+    assert 400 <= int(scribble.sum()) <= 2000 and len(rows) > 4
 
 
 def test_the_summary_is_the_geometric_mean_of_the_ratios():
@@ -171,22 +195,20 @@ def test_a_folder_gives_its_image_files_sorted_by_name(user_files):
     assert photo_sources([str(photos), str(photos / "a_cat.png")]) == sources[:2]
 
 
-def test_every_kind_of_image_file_is_read_gray_in_0_1(tmp_path):
+def test_every_kind_of_image_file_is_read_in_0_1_colour_kept(tmp_path):
     import imageio.v3 as iio
-    import skimage.color
     import skimage.data
     from PIL import Image
 
     rgb = skimage.data.chelsea()[:32, :48]
-    gray = skimage.color.rgb2gray(rgb / 255.0)
     iio.imwrite(tmp_path / "rgba.png", np.dstack([rgb, np.full((32, 48), 128, np.uint8)]))
-    np.testing.assert_allclose(read_photo(tmp_path / "rgba.png"), gray)  # alpha dropped
+    np.testing.assert_allclose(read_photo(tmp_path / "rgba.png"), rgb / 255.0)  # alpha dropped
     clock = skimage.data.clock()[:32, :48]
     iio.imwrite(tmp_path / "gray16.tif", clock.astype(np.uint16) * 257)
     np.testing.assert_allclose(read_photo(tmp_path / "gray16.tif"), clock / 255.0)
     palette = Image.fromarray(rgb).convert("P")
     palette.save(tmp_path / "palette.png")
-    expected = skimage.color.rgb2gray(np.asarray(palette.convert("RGB")) / 255.0)
+    expected = np.asarray(palette.convert("RGB")) / 255.0
     np.testing.assert_allclose(read_photo(tmp_path / "palette.png"), expected)
 
 
@@ -257,11 +279,24 @@ def _rows(out):
 def test_a_folder_of_the_users_photographs(user_files, capsys):
     out = user_files / "out"
     assert main(["--photos", str(user_files / "photos"), *SMALL, "--out-dir", str(out)]) == 0
-    # 1 scale x 1 kind x 1 bin: one row per method, pooled over both photographs.
+    # 1 scale x 1 kind x 1 bin: per method a row pooled over both photographs and one each.
     rows = _rows(out)
-    assert [r["kind"] for r in rows] == ["holes2"] * (1 + len(METHODS))
-    text = (out / "evaluation.md").read_text()
     photos = user_files / "photos"
+    names = {"all", str(photos / "a_cat.png"), str(photos / "b_clock.png")}
+    assert [r["kind"] for r in rows] == ["holes2"] * 3 * (1 + len(METHODS))
+    assert {r["photo"] for r in rows} == names
+    for method in ("model", *METHODS):  # the pooled error is the photographs' pooled
+        mine = {r["photo"]: r for r in rows if r["method"] == method}
+        each = [mine[name] for name in sorted(names - {"all"})]
+        hidden = sum(int(row["hidden_pixels"]) for row in each)
+        squared = sum(float(row["mse"]) * int(row["hidden_pixels"]) for row in each)
+        assert float(mine["all"]["mse"]) == pytest.approx(squared / hidden, rel=1e-4)
+    text = (out / "evaluation.md").read_text()
+    # A row per photograph and kind in the Markdown too, the colour photograph kept in colour
+    # (three channels a hidden pixel).
+    assert f"| {photos / 'a_cat.png'} | holes2 |" in text
+    assert f"| {photos / 'b_clock.png'} | holes2 |" in text
+    assert "The evaluation took" in text and "s/MP" in text
     assert f"Test photographs: {photos / 'a_cat.png'}, {photos / 'b_clock.png'};" in text
     assert "1 kind x bin cases up to 10%" in text
 
@@ -283,9 +318,11 @@ def test_the_users_masks_replace_the_generated_ones(user_files):
     argv = ["--photos", str(photos), "--masks", str(user_files / "masks"), "--out-dir", str(out)]
     assert main(argv) == 0
     rows = _rows(out)
-    # Only the user's masks, at full resolution: 2 x 96 hidden pixels of 2 x 1536.
+    # Only the user's masks, at full resolution: 2 x 96 hidden pixels of 2 x 1536, in colour
+    # (a_cat: 3 values a pixel) and gray (b_clock).
     assert {(r["scale"], r["kind"]) for r in rows} == {("1", "user")}
-    assert {int(r["hidden_pixels"]) for r in rows} == {192}
+    pooled = [r for r in rows if r["photo"] == "all"]
+    assert {int(r["hidden_pixels"]) for r in pooled} == {96 * 3 + 96}
     assert float(rows[0]["coverage_low"]) == pytest.approx(96 / 1536)
     assert "the user's masks, 6% of the pixels hidden" in (out / "evaluation.md").read_text()
     # The same masks as files in the photographs' order give the same errors.

@@ -243,6 +243,11 @@ def test_a_drawn_digit_is_centred_and_scaled_like_the_data_sets():
     assert digit[:, 3:5].sum() > 0.8 * digit.sum()  # the stroke lands in the middle columns
     with pytest.raises(ExploreError, match="nothing is drawn"):
         digits.to_digit(digits.ink([np.zeros((256, 256, 4), dtype=np.uint8)]))
+    # Strokes drawn onto the white canvas itself (no layer): read from the composite picture.
+    composite = np.full((256, 256, 4), 255, dtype=np.uint8)
+    composite[20:120, 30:50, :3] = 0
+    from_composite = digits.to_digit(digits.ink([], composite))
+    assert np.allclose(from_composite, digit)
 
 
 def test_the_classifier_reads_test_digits_with_calibrated_probabilities(explorer):

@@ -28,7 +28,7 @@ if MISSING or driver.browser_path() is None:
 
 @pytest.fixture(scope="module")
 def server():
-    with driver.served() as (url, seconds, log):
+    with driver.served() as (url, seconds, log, pid):
         yield url
 
 
@@ -49,7 +49,9 @@ def test_each_tab_loads_paints_fills_and_shows_its_result(server):
 def test_bad_input_gets_a_message_and_the_page_keeps_serving(server, tmp_path):
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_text("these are notes, not a photo")
-    with driver.browser_page(server) as first, driver.browser_page(server) as second:
+    with driver.browser_pages(server, count=2) as (first, second):
+        driver.wait_ready(first)
+        driver.wait_ready(second)
         driver.open_tab(first, "Fill your photo")
         first.locator("#photo-fill").click()  # nothing painted yet
         assert "error: nothing is painted" in driver.text_of(first, "photo-message", "error")
@@ -66,7 +68,7 @@ def test_bad_input_gets_a_message_and_the_page_keeps_serving(server, tmp_path):
 def test_a_broken_run_checkpoint_is_said_on_the_page_and_the_shipped_models_stay(tmp_path):
     broken = tmp_path / "last.ckpt"
     broken.write_bytes(b"half a checkpoint")
-    with driver.served("--run", str(broken)) as (url, seconds, log):
+    with driver.served("--run", str(broken)) as (url, seconds, log, pid):
         with driver.browser_page(url) as page:
             message = driver.text_of(page, "run-message", "error")
             assert f"RUN={broken}" in message and "not a checkpoint" in message

@@ -150,9 +150,99 @@ def test_the_python_api_refuses_what_it_cannot_fill_and_reads_any_0_1_mask():
     np.testing.assert_array_equal(filled[mask == 0], image[mask == 0])
     with pytest.raises(ValueError, match="no visible pixel"):
         inpainter.fill(image, np.ones(image.shape, dtype=bool))  # with a prior too
-    with pytest.raises(ValueError, match=r"\(H, W\) gray image"):
-        inpainter.fill(np.stack([image] * 3, axis=-1), mask)
+    colour = inpainter.fill(np.stack([image] * 3, axis=-1), mask)  # colour is filled, not refused
+    assert colour.shape == (24, 24, 3)
+    with pytest.raises(ValueError, match=r"\(H, W\) mask of its size"):
+        inpainter.fill(np.stack([image] * 3, axis=-1), mask[:20])
+    with pytest.raises(ValueError, match="colour must be one of luminance, channels"):
+        inpainter.fill(image, mask, colour="rgb")
     with pytest.raises(ValueError, match="positive divisor"):
         inpainter.fill(image, mask, stride=-2)
     with pytest.raises(ValueError, match="orientations must be 1, 2, 4 or 8"):
         Inpainter(model, "test", orientations=3)
+
+
+@pytest.mark.parametrize("shape", [(37, 41), (5, 6), (40, 3)])
+def test_the_sparse_fill_with_a_prior_is_the_padded_images_fill(shape):
+    """fill_with_prior cuts windows with mirrored indices and sums at the hidden pixels only;
+    it gives what filling the mirror-padded image gives, to float rounding, and computes only
+    the windows that hold a hidden pixel of the image itself."""
+    from vit_inpaint.fill.windows import WindowGrid, checked_stride, fill_in_passes
+
+    rng = np.random.default_rng(1)
+    image, prior = rng.random(shape), rng.random(shape)
+    mask = rng.random(shape) < 0.2
+    mask.flat[0] = mask.flat[-1] = True
+
+    def predict(windows, masks, priors):  # depends on position, visible values and the prior
+        ramp = torch.linspace(0, 1, windows.shape[-1])
+        return 0.5 * priors + 0.3 * windows * ~masks + 0.2 * ramp
+
+    sparse = fill_windows(image, mask, 16, predict, prior=prior)
+    grid = WindowGrid.of(shape, 16, checked_stride(16, None))
+    padded = fill_in_passes(image, mask, grid, predict, 4, 2048, False, prior=prior)
+    np.testing.assert_allclose(sparse, padded, atol=1e-6)
+    np.testing.assert_array_equal(sparse[~mask], image[~mask])
+    seen = []
+    one = np.zeros((256, 256), dtype=bool)
+    one[100, 100] = True
+    fill_windows(np.zeros((256, 256)), one, 16, lambda w, m, p: seen.append(len(w)) or w,
+                 stride=8, prior=np.zeros((256, 256)))  # fmt: skip
+    assert sum(seen) == 4
+
+
+def test_the_python_api_fills_a_colour_photo_as_luminance_and_biharmonic_colour():
+    """Inpainter.fill on (H, W, 3): the network corrects the channels' mean, each channel gets
+    its biharmonic fill plus that correction (colour="luminance"), or the network runs on each
+    channel (colour="channels"); visible pixels come back exactly, in every mode."""
+    from vit_inpaint.fill.model import Inpainter
+    from vit_inpaint.models.biharmonic import biharmonic_fill
+
+    torch.manual_seed(0)
+    model = InpaintingViT(image_size=8, patch_size=4, dim=16, depth=1, heads=2, prior="biharmonic")
+    inpainter = Inpainter(model.eval(), "test")
+    photo = load_photo("astronaut", 8).double().numpy()[:32, :40]
+    rgb = np.stack([photo, photo[::-1], 1 - photo], axis=-1)
+    mask = np.random.default_rng(2).random(photo.shape) < 0.2
+    filled = inpainter.fill(rgb, mask)
+    np.testing.assert_array_equal(filled[~mask], rgb[~mask])
+    gray = inpainter.fill(rgb.mean(-1), mask)  # the network's fill of the luminance
+    smooth = biharmonic_fill(rgb, mask)
+    expected = np.clip(smooth + (gray - smooth.mean(-1))[..., None], 0, 1)
+    np.testing.assert_allclose(filled[mask], expected[mask], atol=1e-5)
+    assert np.abs(gray - biharmonic_fill(rgb.mean(-1), mask))[mask].max() > 1e-3  # it corrects
+    per = inpainter.fill(rgb, mask, colour="channels")
+    for c in range(3):
+        np.testing.assert_array_equal(per[..., c], inpainter.fill(rgb[..., c], mask))
+
+
+@pytest.mark.slow  # steps an optimizer
+def test_test_time_tuning_trains_a_copy_on_the_visible_pixels_only():
+    """fill/tuning.py: the copy learns (its weights move, its error on the photograph's visible
+    pixels hidden anew falls), the network given stays as it was, and the photograph's hidden
+    values are never read: changing them tunes the very same weights."""
+    from vit_inpaint.fill.tuning import tuned_network
+
+    torch.manual_seed(0)
+    model = InpaintingViT(image_size=8, patch_size=4, dim=16, depth=1, heads=2, prior="biharmonic")
+    model.eval()
+    before = [p.detach().clone() for p in model.parameters()]
+    image = load_photo("brick", 4).double().numpy()[:48, :48]
+    mask = np.random.default_rng(0).random(image.shape) < 0.1
+    tuned = tuned_network(model, image, mask, steps=30, rate=3e-3, batch=16)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+    assert any(not torch.equal(p, q) for p, q in zip(tuned.parameters(), before, strict=True))
+    other = tuned_network(model, np.where(mask, 7.0, image), mask, steps=30, rate=3e-3, batch=16)
+    assert all(torch.equal(p, q) for p, q in zip(tuned.parameters(), other.parameters(),
+                                                 strict=True))  # fmt: skip
+    from vit_inpaint.fill.model import Inpainter
+
+    probe = np.random.default_rng(1).random(image.shape) < 0.1
+    probe &= ~mask  # visible pixels of the photograph, hidden for the check
+
+    def error(network):
+        filled = Inpainter(network, "t").fill(image, probe)
+        return float(((filled - image)[probe] ** 2).mean())
+
+    assert error(tuned) < error(model)
+    assert tuned_network(model, image[:6, :6], mask[:6, :6], steps=5) is model  # under a window

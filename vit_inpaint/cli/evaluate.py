@@ -18,16 +18,8 @@ from pathlib import Path
 
 from vit_inpaint.data.settings import INPAINTER_SPLITS
 from vit_inpaint.evaluation.photo_inputs import mask_files, photo_sources, read_photos, refuse_seen
-from vit_inpaint.evaluation.photos import (
-    BINS,
-    CLASSICAL,
-    KINDS,
-    check_scales,
-    csv_text,
-    evaluate,
-    figure_png,
-    markdown,
-)
+from vit_inpaint.evaluation.photo_tables import csv_text, figure_png, markdown
+from vit_inpaint.evaluation.photos import BINS, CLASSICAL, KINDS, check_scales, evaluate
 from vit_inpaint.fill.model import SHIPPED
 from vit_inpaint.storage.atomic import write_all_atomic
 from vit_inpaint.storage.images import FileError
@@ -38,7 +30,7 @@ OUTPUTS = ("evaluation.md", "evaluation.csv", "evaluation.png")
 HEADING = "# Inpainting evaluation: "  # evaluation.md's first line: how an earlier one is known
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vit_inpaint.cli.evaluate", description=DESCRIPTION
     )
@@ -61,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=list(KINDS),
         choices=KINDS,
-        help="generated mask kinds: holes of 2, 4 or 8 pixels, random dropout, thin strokes "
-        "(default: all)",
+        help="generated mask kinds: holes of 2, 4 or 8 pixels, random dropout, thin strokes, "
+        "blobs (disks 3-12 px in radius), brush scribbles 3-6 px wide (default: all)",
     )
     parser.add_argument(
         "--bins",
@@ -75,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         metavar="PHOTO",
         help="image files, folders (every image file in them, by name; PNG, JPEG, TIFF, 8 or "
-        "16 bits, made gray) or bundled photographs' names (default: the inpainter's test "
+        "16 bits, gray or colour) or bundled photographs' names (default: the inpainter's test "
         "photographs: " + " ".join(INPAINTER_SPLITS["test"]) + ")",
     )
     parser.add_argument(
@@ -96,7 +88,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the generated masks, 0 or more (default: 0)"
     )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (on stderr by default)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """parse -> check (every input, before a model is loaded or anything written) -> run ->
+    write; returns 0, or exits with status 2 and an `error:` line on bad input."""
+    import time
+
+    parser = build_parser()
     args = parser.parse_args(argv)
+    started = time.perf_counter()
+    photos, scales, outputs, inpainter = _checked(parser, args)
+    results = evaluate(
+        inpainter.fill, photos, scales, args.kinds, BINS[: args.bins], args.seed, args.methods,
+        progress=not args.no_progress,
+    )  # fmt: skip
+    _write(parser, args, outputs, inpainter, photos, results, time.perf_counter() - started)
+    return 0
+
+
+def _checked(parser: argparse.ArgumentParser, args):
+    """(photos, scales, outputs, inpainter) once every argument is checked; parser.error
+    otherwise."""
     scales = args.scales or ([1] if args.masks else [4, 1])
     if not 1 <= args.bins <= len(BINS):
         parser.error(f"argument --bins: must be between 1 and {len(BINS)}, got {args.bins}")
@@ -138,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         check_out_dir(args.out_dir, outputs, inputs)
     except FileError as err:
         parser.error(f"argument --out-dir: {err}")
+    return photos, scales, outputs, _checked_inpainter(parser, args, sources, shipped)
+
+
+def _checked_inpainter(parser: argparse.ArgumentParser, args, sources, shipped: bool):
+    """The --ckpt inpainter, refusing photographs its checkpoint records it saw."""
     from vit_inpaint.fill.model import load_inpainter
 
     try:
@@ -155,12 +177,14 @@ def main(argv: list[str] | None = None) -> int:
             "they were recorded, or not of data=photos): make sure --photos holds none of them",
             file=sys.stderr,
         )
-    results = evaluate(
-        inpainter.fill, photos, scales, args.kinds, BINS[: args.bins], args.seed, args.methods
-    )
+    return inpainter
+
+
+def _write(parser, args, outputs, inpainter, photos, results, seconds: float) -> None:
     header = f"{HEADING}{inpainter.source}\n\n"
     header += f"Test photographs: {', '.join(photo.name for photo in photos)}; "
-    header += f"masks: {' '.join(args.masks)}." if masks else f"seed {args.seed}."
+    header += f"masks: {' '.join(args.masks)}." if args.masks else f"seed {args.seed}."
+    header += f" The evaluation took {seconds:.1f} s."
     text = markdown(results, header)
     contents = {"evaluation.md": text, "evaluation.csv": csv_text(results)}
     contents["evaluation.png"] = figure_png(results)
@@ -170,7 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # the disk filled up during the evaluation, say: nothing replaced
         parser.error(f"argument --out-dir: cannot write {err.filename or args.out_dir}: {err}")
     print(text)
-    return 0
 
 
 def check_out_dir(out_dir: Path, outputs: dict[str, Path], inputs: dict[str, list[Path]]):

@@ -20,14 +20,17 @@ that give every hole context on all sides, weighted towards their centres, only 
 something to fill (fill/windows.py; `--single-tiling`: windows that do not overlap, faster,
 holes on window borders see fewer sides). A model without a whole-image prior fills holes larger
 than a window from their border inward.
-Colour images are filled one channel at a time. An alpha channel (gray + alpha, RGBA) is no
-colour: it is not filled, comes back exactly as it was and stays in the output (same mode as an
-8-bit input; a 16-bit input's alpha is rounded to 8 bits like its colours). Visible pixels come
-back exactly as they were (in 8 bits).
+Colour images: by default the network corrects the biharmonic fill of the channels' mean and
+each channel gets its own biharmonic fill plus that correction (`--colour luminance`, one pass
+of the network); `--colour channels` runs it on each channel (three passes). An alpha channel
+(gray + alpha, RGBA) is no colour: it is not filled, comes back exactly as it was and stays in
+the output (same mode as an 8-bit input; a 16-bit input's alpha is rounded to 8 bits like its
+colours). Visible pixels come back exactly as they were (in 8 bits).
 
-`--side-by-side cmp.png` also writes one RGB picture, panels left to right: the original, the
-masked image (hidden pixels in red), the model's result, and scikit-image's biharmonic, OpenCV's
-Telea and Navier-Stokes inpainting of the whole image.
+`--side-by-side cmp.png` also writes one RGB picture, a grid of titled panels (viz/comparison.py):
+the original, the masked image (hidden pixels in red), the model's result, the biharmonic fill
+(models/biharmonic.py), OpenCV's Telea and Navier-Stokes inpainting, the model's change to the
+biharmonic fill, and the same panels zoomed in around the places with the most hidden pixels.
 
 Bad input stops the tool before anything is written, with an `error:` line that names the option
 and the file (exit status 2): among others an output that is one of the inputs (the same path, or
@@ -40,7 +43,7 @@ existing one. The tool never imports Lightning: it starts in a second or two. Fr
     from vit_inpaint.storage.images import read_image, read_mask
 
     inpainter = load_inpainter()  # or load_inpainter("last.ckpt")
-    filled = inpainter.fill(read_image("photo.png"), read_mask("mask.png"))  # gray (H, W)
+    filled = inpainter.fill(read_image("photo.png"), read_mask("mask.png"))  # gray or colour
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vit_inpaint.cli.inpaint",
         description="Fill in the hidden pixels of an image with a trained vit-inpaint model, "
-        "window by window (the model's image size); colour images channel by channel.",
+        "window by window (the model's image size), gray or colour.",
         epilog="Mask convention: white (non-zero) pixels are hidden and filled, black pixels are "
         "kept. Nothing is written unless every input is valid.",
     )
@@ -121,10 +124,27 @@ def build_parser() -> argparse.ArgumentParser:
         "half window (about 4x faster; holes on window borders filled from fewer sides)",
     )
     parser.add_argument(
+        "--colour",
+        choices=("luminance", "channels"),
+        default="luminance",
+        help="a colour image: the network on the channels' mean and the colour from the "
+        "biharmonic fill (luminance, default: one pass), or the network on each channel "
+        "(channels: three passes)",
+    )
+    parser.add_argument(
+        "--tune-steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first train a copy of the model N steps on the photo's own visible pixels "
+        "(a few per cent better, seconds per step on a small machine; default: 0, none)",
+    )
+    parser.add_argument(
         "--side-by-side",
         type=Path,
         metavar="PNG",
-        help="also write original | masked | model | biharmonic | Telea | Navier-Stokes as one PNG",
+        help="also write a grid of original, masked, model, biharmonic, Telea, Navier-Stokes, "
+        "the model's change, and zooms around the holes, as one PNG",
     )
     return parser
 
@@ -172,15 +192,39 @@ def fill_channels(fill, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line; returns 0, or exits with status 2 and an `error:` line on bad input."""
+    """The command line: parse -> check -> run -> write; returns 0, or exits with status 2 and
+    an `error:` line on bad input."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    image, mask, inpainter = _checked(parser, args)
+    outputs, filled, classical = _run(parser, args, image, mask, inpainter)
+    try:
+        from vit_inpaint.storage.images import write_pngs
 
-    # Every check comes before any output is written: a failed run leaves no file behind.
+        write_pngs(outputs)
+    except OSError as err:
+        parser.error(f"cannot write the output: {err}")
+    height, width = mask.shape
+    size = inpainter.window
+    print(
+        f"filled {int(mask.sum())} hidden pixels of {args.image} ({height}x{width}, "
+        f"{size}x{size} windows of {inpainter.source}) -> "
+        + ", ".join(str(path) for path in outputs)
+    )
+    if args.holes is not None:
+        _print_errors(split_alpha(image)[0], mask, filled, classical)
+    return 0
+
+
+def _checked(parser: argparse.ArgumentParser, args):
+    """(image, mask, inpainter): every check comes before any output is written, so a failed
+    run leaves no file behind."""
     _check_output(parser, "--out", args.out)
     if args.side_by_side is not None:
         _check_output(parser, "--side-by-side", args.side_by_side)
     _check_inputs_against_outputs(parser, args)
+    if args.tune_steps < 0:
+        parser.error(f"argument --tune-steps: must be 0 or more, got {args.tune_steps}")
     try:
         image = read_image(args.image)
     except FileError as err:
@@ -206,59 +250,50 @@ def main(argv: list[str] | None = None) -> int:
         inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
+    return image, mask, inpainter
 
-    from functools import partial
 
+SHOWN = {"biharmonic": "biharmonic", "telea": "Telea", "navier_stokes": "Navier-Stokes"}
+
+
+def _run(parser: argparse.ArgumentParser, args, image, mask, inpainter):
+    """(the outputs to write, the model's fill, the classical fills that were needed)."""
     from vit_inpaint.evaluation.classical import METHODS
-    from vit_inpaint.storage.images import write_pngs
-    from vit_inpaint.viz.figures import titled
-    from vit_inpaint.viz.pictures import side_by_side, to_uint8
+    from vit_inpaint.viz.pictures import to_uint8
 
     # An alpha channel (gray + alpha, RGBA) is no colour: it is kept exactly as it is, and only
     # the colour channels are filled, scored and shown.
     colour, alpha = split_alpha(image)
     stride = inpainter.window if args.single_tiling else None
-    fill = partial(inpainter.fill, stride=stride, progress=True)
-    filled = fill_channels(fill, colour, mask)
+    filled = inpainter.fill(colour, mask, stride=stride, progress=True, colour=args.colour,
+                            tune_steps=args.tune_steps)  # fmt: skip
     if not np.isfinite(filled).all():  # a model that passed the weights check but still fails
         parser.error(
             f"argument --ckpt: {inpainter.source}: the model's fill holds NaN or infinite values"
         )
     outputs = {args.out: to_uint8(join_alpha(filled, alpha))}
     # With --holes the image is complete: its hidden pixels are the truth to score against.
-    shown = ("biharmonic", "telea", "navier_stokes")
-    scored = (*shown, "neighbour_mean")
-    wanted = scored if args.holes is not None else shown if args.side_by_side else ()
+    scored = (*SHOWN, "neighbour_mean")
+    wanted = scored if args.holes is not None else SHOWN if args.side_by_side else ()
     classical = {name: fill_channels(METHODS[name], colour, mask) for name in wanted}
     if args.side_by_side is not None:
-        panels = [classical[name] for name in shown]
-        titles = ["original", "masked (red)", "model", "biharmonic", "Telea", "Navier-Stokes"]
-        picture = side_by_side(colour, mask, filled, *panels)
-        outputs[args.side_by_side] = titled(picture, titles, panel_width=width)
-    try:
-        write_pngs(outputs)
-    except OSError as err:
-        parser.error(f"cannot write the output: {err}")
+        from vit_inpaint.viz.comparison import comparison_grid
 
-    size = inpainter.window
+        fills = {"model": filled, **{SHOWN[name]: classical[name] for name in SHOWN}}
+        outputs[args.side_by_side] = comparison_grid(colour, mask, fills)
+    return outputs, filled, classical
+
+
+def _print_errors(colour, mask, filled, classical) -> None:
+    hidden = mask if colour.ndim == 2 else np.broadcast_to(mask[..., None], colour.shape)
+    errors = {"model": filled, **classical}
+    mse = {name: float(np.mean((x[hidden] - colour[hidden]) ** 2)) for name, x in errors.items()}
     print(
-        f"filled {int(mask.sum())} hidden pixels of {args.image} ({height}x{width}, "
-        f"{size}x{size} windows of {inpainter.source}) -> "
-        + ", ".join(str(path) for path in outputs)
+        "mse on the hidden pixels (lower is better): "
+        + ", ".join(f"{name} {value:.4g}" for name, value in mse.items())
     )
-    if args.holes is not None:
-        hidden = mask if colour.ndim == 2 else np.broadcast_to(mask[..., None], colour.shape)
-        errors = {"model": filled, **{name: classical[name] for name in scored}}
-        mse = {
-            name: float(np.mean((x[hidden] - colour[hidden]) ** 2)) for name, x in errors.items()
-        }
-        print(
-            "mse on the hidden pixels (lower is better): "
-            + ", ".join(f"{name} {value:.4g}" for name, value in mse.items())
-        )
-        ratio = mse["model"] / max(mse["biharmonic"], 1e-12)
-        print(f"model / biharmonic = {ratio:.3f} (below 1: the model is better)")
-    return 0
+    ratio = mse["model"] / max(mse["biharmonic"], 1e-12)
+    print(f"model / biharmonic = {ratio:.3f} (below 1: the model is better)")
 
 
 if __name__ == "__main__":

@@ -113,14 +113,12 @@ def mask_files(sources: list[str | Path], arguments: list[str]) -> list[Path | V
 
 
 def read_photo(path: Path) -> np.ndarray:
-    """An image file as gray (H, W) float64 in [0, 1]: read as the inpaint tool reads it
-    (storage/images.py), alpha dropped, colour made gray as the bundled photographs are."""
-    import skimage.color
-
+    """An image file as (H, W) gray or (H, W, 3) colour float64 in [0, 1]: read as the inpaint
+    tool reads it (storage/images.py), alpha dropped."""
     from vit_inpaint.storage.images import read_image, split_alpha
 
     colour, _ = split_alpha(read_image(path))
-    return skimage.color.rgb2gray(colour) if colour.ndim == 3 else colour
+    return colour[..., 0] if colour.ndim == 3 and colour.shape[2] == 1 else colour
 
 
 def read_photos(
@@ -146,7 +144,7 @@ def read_photos(
             if isinstance(masks[index], ValueError):  # no mask, or several, for a photograph
                 raise masks[index]
             mask = read_mask(masks[index])
-            shape = load_photo(source).shape if pixels is None else pixels.shape
+            shape = load_photo(source).shape if pixels is None else pixels.shape[:2]
             try:
                 check_mask(mask, *shape)
             except FileError as err:

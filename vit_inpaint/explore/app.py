@@ -147,8 +147,8 @@ def photo_tab(page: Page, downloads: Path) -> None:
 
 def digits_tab(page: Page) -> None:
     with gr.Row():
-        canvas = gr.Sketchpad(label="draw a digit", type="numpy", canvas_size=(256, 256),
-                              elem_id="digit-canvas",
+        canvas = gr.Sketchpad(label="draw a digit (pick the brush first)", type="numpy",
+                              canvas_size=(256, 256), elem_id="digit-canvas",
                               brush=gr.Brush(colors=["#000000"], default_size=24))  # fmt: skip
         with gr.Column():
             use_test = gr.Checkbox(False, label="read a test digit instead of the drawing")
@@ -163,8 +163,10 @@ def digits_tab(page: Page) -> None:
     words = gr.Markdown(elem_id="digit-words")
 
     def reading(canvas_, test_index_, use_test_, fusion_, discard_):
-        layers = (canvas_ or {}).get("layers") or []
-        return kept(page.read_digit(layers, test_index_, use_test_, fusion_, discard_), 3)
+        canvas_ = canvas_ or {}
+        shown = page.read_digit(canvas_.get("layers") or [], test_index_, use_test_, fusion_,
+                                discard_, canvas_.get("composite"))  # fmt: skip
+        return kept(shown, 3)
 
     inputs = [canvas, test_index, use_test, fusion, discard]
     read.click(reading, inputs, [flow, bars, words, message])

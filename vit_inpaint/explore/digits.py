@@ -26,14 +26,19 @@ def test_digits() -> tuple[np.ndarray, np.ndarray]:
     return images.numpy().astype(np.float64), labels.numpy()
 
 
-def ink(layers: list[np.ndarray]) -> np.ndarray:
-    """The canvas's strokes (RGBA layers) as ink in [0, 1]: the brush's opacity."""
+def ink(layers: list[np.ndarray], composite: np.ndarray | None = None) -> np.ndarray:
+    """The canvas's strokes as ink in [0, 1]: the brush's opacity on its layers, or, where the
+    strokes went onto the canvas itself, how dark and opaque the composite picture is."""
     planes = [np.asarray(layer, dtype=np.float64) for layer in layers or [] if np.ndim(layer) == 3]
-    if not planes:
-        raise ExploreError("nothing is drawn: draw a digit on the canvas, or pick a test digit")
     alpha = [p[..., -1] / 255.0 if p.shape[-1] in (2, 4) else p.max(axis=-1) / 255.0
              for p in planes]  # fmt: skip
-    return np.clip(np.max(alpha, axis=0), 0.0, 1.0)
+    if alpha and np.max(alpha) > 0:
+        return np.clip(np.max(alpha, axis=0), 0.0, 1.0)
+    if composite is not None and np.ndim(composite) == 3:
+        picture = np.asarray(composite, dtype=np.float64) / 255.0
+        opaque = picture[..., 3] if picture.shape[-1] == 4 else 1.0
+        return np.clip((1.0 - picture[..., :3].mean(axis=-1)) * opaque, 0.0, 1.0)
+    raise ExploreError("nothing is drawn: draw a digit on the canvas, or pick a test digit")
 
 
 def to_digit(drawing: np.ndarray) -> np.ndarray:

@@ -182,7 +182,7 @@ class Page:
 
     # "Digits" -----------------------------------------------------------------------------
 
-    def read_digit(self, layers, test_index, use_test, fusion, discard) -> Shown:
+    def read_digit(self, layers, test_index, use_test, fusion, discard, composite=None) -> Shown:
         """(the 8x8 digit with its rollout, the probabilities, the sentence)."""
         try:
             if use_test:
@@ -190,7 +190,7 @@ class Page:
                 digit = images[int(test_index) % len(images)]
                 truth = f" (a test digit labelled {labels[int(test_index) % len(labels)]})"
             else:
-                digit, truth = digits.to_digit(digits.ink(layers)), ""
+                digit, truth = digits.to_digit(digits.ink(layers, composite)), ""
             model = self.digits_model()
             reading = digits.read_digit(model, digit, fusion, float(discard))
         except ExploreError as err:

@@ -3,7 +3,15 @@ Lightning (tasks/checkpoints.py; the tools start in a second or two), or the inp
 with the package.
 
     inpainter = load_inpainter("last.ckpt")     # or load_inpainter(None): the shipped one
-    filled = inpainter.fill(image, mask)        # (H, W) in [0, 1], mask True = hidden
+    filled = inpainter.fill(image, mask)        # (H, W) gray or (H, W, 3) colour in [0, 1],
+                                                # mask (H, W), True = hidden
+
+A colour photograph is filled, by default, as its luminance and its colour apart
+(colour="luminance"): the network corrects the biharmonic fill of the channels' mean, and each
+channel gets the biharmonic fill of its own plus that correction, so the colour differences come
+from the smooth fill (cheap: one solve for all channels) and the detail from the network (one
+pass). colour="channels" runs the network on each channel instead (three passes; BENCHMARKS.md
+compares the two).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import numpy as np
 # The checkpoint of `python train.py experiment=inpainter` that ships with the package
 # (BENCHMARKS.md: how it was made).
 SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "inpainter.ckpt"
+COLOUR_MODES = ("luminance", "channels")
 
 
 @dataclass
@@ -64,22 +73,61 @@ class Inpainter:
         mask: np.ndarray,
         stride: int | None = None,
         progress: bool = False,
+        colour: str = "luminance",
+        tune_steps: int = 0,
     ) -> np.ndarray:
-        """Fills a (H, W) gray image's hidden pixels with overlapping windows (fill/windows.py);
-        stride: between windows (default half a window; the window size: no overlap). A network
-        that corrects the biharmonic fill gets that of the whole image (models/biharmonic.py),
-        which sees each hole's whole surroundings, not the window's only."""
-        from vit_inpaint.fill.windows import checked_inputs, fill_windows
+        """Fills the hidden pixels of a (H, W) gray or (H, W, C) colour image in [0, 1] (mask
+        (H, W), True = hidden) with overlapping windows (fill/windows.py); returns float64 of
+        the image's shape, visible pixels as given. stride: between windows (default half a
+        window; the window size: no overlap). colour: "luminance" or "channels" (the module's
+        docstring). A network that corrects the biharmonic fill gets that of the whole image
+        (models/biharmonic.py), which sees each hole's whole surroundings, not the window's only.
+        tune_steps: first train a copy of the network that many steps on the photograph's own
+        visible pixels (fill/tuning.py; its luminance for a colour one), then fill with it.
+        """
+        from vit_inpaint.fill.windows import checked_inputs
 
+        if colour not in COLOUR_MODES:
+            raise ValueError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
         image, mask = checked_inputs(image, mask)  # before the prior's solve
+        if tune_steps > 0:
+            from dataclasses import replace
+
+            from vit_inpaint.fill.tuning import tuned_network
+
+            gray = image if image.ndim == 2 else image.mean(axis=-1)
+            network = tuned_network(self.network, gray, mask, tune_steps)
+            return replace(self, network=network).fill(image, mask, stride, progress, colour)
+        if image.ndim == 2:
+            return self._fill_gray(image, mask, stride, progress)
+        if colour == "channels" or image.shape[2] == 1:
+            planes = [image[..., c] for c in range(image.shape[2])]
+            return np.stack([self._fill_gray(p, mask, stride, progress) for p in planes], -1)
+        return self._fill_luminance(image, mask, stride, progress)
+
+    def _fill_gray(self, image, mask, stride, progress, smooth=None) -> np.ndarray:
+        """One gray plane; smooth: its biharmonic fill when already solved."""
+        from vit_inpaint.fill.windows import fill_windows
+
         prior = None
         if self.prior == "biharmonic":
             from vit_inpaint.models.biharmonic import biharmonic_fill
 
-            prior = biharmonic_fill(image, mask)
+            prior = biharmonic_fill(image, mask) if smooth is None else smooth
         return fill_windows(
             image, mask, self.window, self.predict, stride=stride, progress=progress, prior=prior
         )
+
+    def _fill_luminance(self, image, mask, stride, progress) -> np.ndarray:
+        """The network on the channels' mean, the colour differences from the biharmonic fill."""
+        from vit_inpaint.models.biharmonic import biharmonic_fill
+
+        smooth = biharmonic_fill(image, mask)  # every channel in one solve
+        gray, smooth_gray = image.mean(axis=-1), smooth.mean(axis=-1)
+        filled_gray = self._fill_gray(gray, mask, stride, progress, smooth=smooth_gray)
+        out = np.clip(smooth + (filled_gray - smooth_gray)[..., None], 0.0, 1.0)
+        out[~mask] = image[~mask]
+        return out
 
 
 def _orient(x, k: int, inverse: bool = False):

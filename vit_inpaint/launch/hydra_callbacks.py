@@ -182,9 +182,11 @@ def write_unreported_sweep() -> None:
         if next(sweep_dir.rglob(".hydra"), None) is not None:
             SweepReport._write(sweep_dir, echo=False)
         else:
+            from vit_inpaint.search.study import LOCK_FILE
             from vit_inpaint.storage.run_folder import discard_unstarted_sweep
 
-            discard_unstarted_sweep(sweep_dir)
+            # What Hydra writes first, and the lock a search takes before it refuses.
+            discard_unstarted_sweep(sweep_dir, leftovers=("multirun.yaml", LOCK_FILE))
 
 
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.

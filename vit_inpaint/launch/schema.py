@@ -15,7 +15,7 @@ option is declared once: its value in the yaml, its type and checks in the datac
                                                   MixedMasking
     data       vit_inpaint/data/settings.py       DataConfig and its kin, whose images node is the
                                                   settings of the image source (GaussianField's)
-    optimizer  the dataclasses below, with OptimizerChecks (the run hands these keys to torch)
+    optimizer  the dataclasses below: AdamConfig, and AdamW's and SGD's one field more
     task, train.yaml's own keys: the dataclasses below (single values, checked in validate.py)
 
 What a type cannot say (divisibility, ranges) the settings check themselves, in `__post_init__`,
@@ -64,10 +64,19 @@ from vit_inpaint.data.settings import (
 # --- optimizer: conf/optimizer/*.yaml -----------------------------------------------------------
 
 
-class OptimizerChecks:
-    """What every optimizer's settings must satisfy, checked when built (launch/validate.py)."""
+@dataclass
+class AdamConfig:
+    """conf/optimizer/adam.yaml: what every optimizer takes; the others add their own field, after
+    these (their yaml files list them in the same order, so the composed config reads alike)."""
+
+    name: str = MISSING
+    lr: float = MISSING
+    schedule: str = MISSING
+    warmup_steps: int = MISSING
+    layer_decay: float = MISSING
 
     def __post_init__(self) -> None:
+        """What every optimizer's settings must satisfy, checked when built (launch/validate.py)."""
         if self.name not in OPTIMIZERS:
             raise ValueError(f"optimizer.name must be one of {OPTIMIZERS}, got {self.name!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -83,34 +92,14 @@ class OptimizerChecks:
             )
 
 
-# Fields in the order of their yaml file, so the composed config reads as it always did.
 @dataclass
-class AdamConfig(OptimizerChecks):
-    name: str = MISSING
-    lr: float = MISSING
-    schedule: str = MISSING
-    warmup_steps: int = MISSING
-    layer_decay: float = MISSING
-
-
-@dataclass
-class AdamWConfig(OptimizerChecks):
-    name: str = MISSING
-    lr: float = MISSING
+class AdamWConfig(AdamConfig):
     weight_decay: float = MISSING
-    schedule: str = MISSING
-    warmup_steps: int = MISSING
-    layer_decay: float = MISSING
 
 
 @dataclass
-class SGDConfig(OptimizerChecks):
-    name: str = MISSING
-    lr: float = MISSING
+class SGDConfig(AdamConfig):
     momentum: float = MISSING
-    schedule: str = MISSING
-    warmup_steps: int = MISSING
-    layer_decay: float = MISSING
 
 
 # --- task: conf/task/*.yaml ---------------------------------------------------------------------

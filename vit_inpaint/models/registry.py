@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vit_inpaint.config.lazy import resolve
 from vit_inpaint.models.settings import MAESettings, ModelSettings
 
 INPAINTER, CLASSIFIER = "inpainter", "classifier"  # the roles a task's network plays
@@ -31,6 +30,11 @@ class Model:
     def network(self, role: str, *args, **settings):
         if role not in self.networks:
             raise ValueError(f"model={self.name} has no {role} (it has: {tuple(self.networks)})")
+        # Imported here: vit_inpaint.config registers its schemas on import, which reads this
+        # module's MODELS; imported at the top, `from vit_inpaint.fill.model import ...` as the
+        # first import of a process found this module half-built.
+        from vit_inpaint.config.lazy import resolve
+
         return resolve(self.networks[role])(*args, **settings)
 
 

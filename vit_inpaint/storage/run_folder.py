@@ -455,14 +455,19 @@ def discard_launch(keep_own_folder: bool = False) -> None:
     forget_claim(output_dir)
 
 
-def discard_unstarted_sweep(sweep_dir: Path) -> None:
+def discard_unstarted_sweep(
+    sweep_dir: Path, leftovers: tuple[str, ...] = ("multirun.yaml",)
+) -> None:
     """A sweep refused before its first job started (a value of the wrong type, a group option
-    that does not exist: Hydra composes the jobs after it wrote multirun.yaml): its
-    multirun.yaml and the folders this launch made for it are removed, so nothing is left."""
+    that does not exist: Hydra composes the jobs after it wrote multirun.yaml; a sweeper's own
+    refusal, before it): the files named in `leftovers` and the folders this launch made for it
+    are removed, so nothing is left. A folder holding anything else is kept whole."""
     made = [os.path.abspath(folder) for folder in _made_folders]
-    if os.path.abspath(sweep_dir) not in made or os.listdir(sweep_dir) != ["multirun.yaml"]:
+    left = os.listdir(sweep_dir)
+    if os.path.abspath(sweep_dir) not in made or not set(left) <= set(leftovers):
         return
-    (Path(sweep_dir) / "multirun.yaml").unlink()
+    for name in left:
+        (Path(sweep_dir) / name).unlink()
     for folder in reversed(_made_folders):
         _rmdir_if_empty(folder)
 

@@ -125,7 +125,7 @@ def flat_note(weights: np.ndarray) -> str | None:
     """FLAT_NOTE when every query's weights (..., N, N) are within FLAT_TOLERANCE of 1/N, else
     None: a flat map needs words, colours alone look like a broken picture."""
     n = weights.shape[-1]
-    if np.abs(weights - 1.0 / n).max() > FLAT_TOLERANCE:
+    if weights.size == 0 or np.abs(weights - 1.0 / n).max() > FLAT_TOLERANCE:
         return None
     return FLAT_NOTE.format(tolerance=FLAT_TOLERANCE, n=n, uniform=1.0 / n)
 
@@ -155,7 +155,8 @@ def attention_figure(predictions: list[Prediction]):
     for row, p in enumerate(predictions):
         size, tokens = p.images[0].shape[-1], p.attention.shape[-1]
         show(grid[row, 0], masked_rgb(p.images[0], p.masks[0]), "input (hidden in red)")
-        patch_grid(grid[row, 0], size, size // int(round(np.sqrt(tokens))))
+        if tokens:  # a model without attention maps has no patch indices to show
+            patch_grid(grid[row, 0], size, size // int(round(np.sqrt(tokens))))
         grid[row, 0].set_ylabel(
             wrapped(p.label), rotation=0, ha="right", va="center", fontsize="small"
         )
