@@ -21,6 +21,7 @@ import io
 import json
 import os
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -252,4 +253,11 @@ def plot(by_labels: dict, by_images: dict, kinds: list[str]) -> bytes:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SystemExit as stop:
+        if not isinstance(stop.code, str):
+            raise
+        # A refusal: its one `error:` line on stderr and exit status 2, as the other commands.
+        print(stop.code, file=sys.stderr)
+        raise SystemExit(2) from None
