@@ -21,6 +21,7 @@ import io
 import json
 import os
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -83,6 +84,22 @@ def cell(values: list[float] | None) -> str:
 
 
 def main() -> None:
+    args = parse_args()
+    accuracy = gather(args.sweeps)
+    lines, by_labels, by_images, kinds = tables_of(accuracy)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    tables = args.out.with_suffix(".md")
+    try:  # both or neither, each whole
+        write_all_atomic({tables: text, args.out: plot(by_labels, by_images, kinds)})
+    except OSError as err:
+        raise SystemExit(f"error: --out {args.out}: cannot write there ({err.strerror})") from None
+    print(f"wrote {args.out} and {tables}")
+
+
+def parse_args() -> argparse.Namespace:
+    """The sweeps and --out, refused in one line before anything is read: --out not a .png, in
+    no folder, or whose tables (.md beside it) would replace a file this script did not write."""
     parser = argparse.ArgumentParser()
     parser.add_argument("sweeps", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="the figure (.png); tables: .md")
@@ -97,18 +114,44 @@ def main() -> None:
             f"error: --out {args.out}: its tables would replace {tables}, a file this script did "
             "not write; name another --out"
         )
-    accuracy = defaultdict(list)  # (labels a class, start, pretraining images) -> accuracies
-    for labels, start, images, metrics in runs(args.sweeps):
+    return args
+
+
+def gather(sweeps: list[Path]) -> dict:
+    """(labels a class, start, pretraining images) -> the test accuracies of its runs (and the
+    SVM's, beside each run from scratch)."""
+    accuracy = defaultdict(list)
+    for labels, start, images, metrics in runs(sweeps):
         accuracy[(labels, start, images)].append(metrics["test/acc"])
         if start == SCRATCH and "test/acc_svm" in metrics:
             accuracy[(labels, SVM, None)].append(metrics["test/acc_svm"])
     if not accuracy:
-        raise SystemExit(f"error: no finished stage-2 job in {', '.join(map(str, args.sweeps))}")
+        raise SystemExit(f"error: no finished stage-2 job in {', '.join(map(str, sweeps))}")
+    return accuracy
+
+
+def tables_of(accuracy: dict) -> tuple[list[str], dict, dict, list[str]]:
+    """The tables' lines, and what the figure draws: accuracy by labels a class (each kind of
+    start), by pretraining images, and the kinds of start in the order of the columns."""
     most = max((images for _, _, images in accuracy if images is not None), default=None)
     starts = sorted({start for _, start, images in accuracy if images is not None})
     kinds = {SCRATCH: (SCRATCH, None), **{f"{s} ({most} images)": (s, most) for s in starts}}
     kinds[SVM] = (SVM, None)
     counts = sorted({labels for labels, _, _ in accuracy}, key=lambda c: (c is None, c))
+    lines, by_labels = labels_table(accuracy, kinds, counts)
+    by_images = {}
+    for count in counts:
+        for start in starts:
+            points = images_points(accuracy, count, start)
+            if points:
+                by_images[(count, start)] = points
+                lines += images_table(points, count, start)
+    return lines, by_labels, by_images, list(kinds)
+
+
+def labels_table(accuracy: dict, kinds: dict, counts: list) -> tuple[list[str], dict]:
+    """Accuracy against labels a class, a column per kind of start, the points each pretrained
+    start gains over scratch in brackets; and the same cells by labels a class."""
     lines = [f"{HEADING} [points over scratch] for pretrained starts.", ""]
     lines += ["| labels a class | " + " | ".join(kinds) + " |"]
     lines += ["| --- " * (len(kinds) + 1) + "|"]
@@ -125,28 +168,28 @@ def main() -> None:
             shown.append(text)
         name = "all" if count is None else str(count)
         lines.append(f"| {name} | " + " | ".join(shown) + " |")
-    # Fine-tuned against pretraining images, where a start has encoders of more than one size.
-    by_images = {}
-    for count in counts:
-        for start in starts:
-            sizes = sorted(i for lab, s, i in accuracy if lab == count and s == start)
-            if len(sizes) > 1 and accuracy.get((count, SCRATCH, None)):
-                points = [(0, accuracy[(count, SCRATCH, None)])]
-                points += [(i, accuracy[(count, start, i)]) for i in sizes]
-                by_images[(count, start)] = points
-                lines += ["", f"{start}, {count} labels a class, against pretraining images:", ""]
-                lines += ["| pretraining images | test acc | gain (points) |"]
-                lines += ["| --- | --- | --- |"]
-                for images, values in points:
-                    gain = 100 * (summary(values)[0] - summary(points[0][1])[0])
-                    lines.append(f"| {images} | {cell(values)} | {gain:+.1f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    try:  # both or neither, each whole
-        write_all_atomic({tables: text, args.out: plot(by_labels, by_images, list(kinds))})
-    except OSError as err:
-        raise SystemExit(f"error: --out {args.out}: cannot write there ({err.strerror})") from None
-    print(f"wrote {args.out} and {tables}")
+    return lines, by_labels
+
+
+def images_points(accuracy: dict, count, start: str) -> list | None:
+    """(pretraining images, accuracies) of one start at `count` labels a class, 0 images being
+    scratch: only where that start has encoders of more than one size, and runs from scratch."""
+    sizes = sorted(i for lab, s, i in accuracy if lab == count and s == start)
+    if len(sizes) < 2 or not accuracy.get((count, SCRATCH, None)):
+        return None
+    scratch = [(0, accuracy[(count, SCRATCH, None)])]
+    return scratch + [(i, accuracy[(count, start, i)]) for i in sizes]
+
+
+def images_table(points: list, count, start: str) -> list[str]:
+    """One start's accuracy against pretraining images, and its gain over scratch."""
+    lines = ["", f"{start}, {count} labels a class, against pretraining images:", ""]
+    lines += ["| pretraining images | test acc | gain (points) |"]
+    lines += ["| --- | --- | --- |"]
+    for images, values in points:
+        gain = 100 * (summary(values)[0] - summary(points[0][1])[0])
+        lines.append(f"| {images} | {cell(values)} | {gain:+.1f} |")
+    return lines
 
 
 def _written_here(path: Path) -> bool:
@@ -210,4 +253,11 @@ def plot(by_labels: dict, by_images: dict, kinds: list[str]) -> bytes:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SystemExit as stop:
+        if not isinstance(stop.code, str):
+            raise
+        # A refusal: its one `error:` line on stderr and exit status 2, as the other commands.
+        print(stop.code, file=sys.stderr)
+        raise SystemExit(2) from None

@@ -163,3 +163,12 @@ def test_a_classifier_temperature_that_is_not_positive_and_finite_is_refused(
         ClassificationModule(model=SETTINGS, num_classes=3).on_load_checkpoint(crafted)
     crafted["temperature"] = 1.7
     assert ClassificationModule.load_from_checkpoint(_saved(tmp_path, crafted)).temperature == 1.7
+
+
+def test_settings_that_disagree_with_the_tensors_are_refused_on_every_route(tmp_path):
+    """init_from= takes a checkpoint's encoder tensors only, so a file whose settings said dim
+    4096 over dim-16 weights started a run; read_checkpoint, which every route uses, refuses it."""
+    crafted = _checkpoint(build_inpainter(**SETTINGS))
+    crafted["hyper_parameters"]["model"] = {**SETTINGS, "dim": 4096, "depth": 8}
+    with pytest.raises(CheckpointError, match=r"crafted\.ckpt: its weights do not fit its"):
+        read_checkpoint(_saved(tmp_path, crafted))

@@ -9,6 +9,7 @@ import torch
 
 from tests.conftest import TINY, compose_config
 from vit_inpaint.data.labelled import LabelledDataModule, keep_per_class
+from vit_inpaint.data.settings import data_config
 from vit_inpaint.data.sources import Digits, GaussianField
 from vit_inpaint.launch.validate import ConfigError, check_config
 from vit_inpaint.models.classifier import ViTClassifier
@@ -125,11 +126,15 @@ def test_bayes_classifier_is_the_exact_posterior():
     assert torch.allclose(field.class_posterior(images).double(), expected, atol=1e-6)
 
 
+# The config group `data` of a small 4x4 run (data_config takes any mapping of its fields).
+DATA_SETTINGS = dict(image_size=4, num_train=400, num_val=200, num_test=200, batch_size=32)
+DATA_SETTINGS.update(eval_batch_size=1000, seed=0, fresh_masks=False, fresh_images=False)
+
+
 def test_labelled_data_module_and_baselines_on_gaussian_fields():
     from vit_inpaint.evaluation.classifiers import evaluate_classifiers
 
-    dm = LabelledDataModule(GaussianField(), image_size=4, num_train=400, num_val=200,
-                            num_test=200, batch_size=32)  # fmt: skip
+    dm = LabelledDataModule(data_config(DATA_SETTINGS, images=GaussianField()))
     results = evaluate_classifiers(dm)
     assert dm.num_classes == 4 and dm.class_names[0] == "l=0.5"
     for split in ("val", "test"):

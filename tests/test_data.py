@@ -2,13 +2,21 @@ import torch
 
 from vit_inpaint.data.datamodule import InpaintingDataModule
 from vit_inpaint.data.masking import BlockMasking
+from vit_inpaint.data.settings import DataConfig
 from vit_inpaint.data.sources import UniformNoise
 
+# data=uniform_noise's settings, smaller splits: what each test changes is named in its call.
+SMALL = dict(image_size=4, num_train=200, num_val=50, num_test=50, batch_size=32)
+SMALL.update(eval_batch_size=1000, seed=0, fresh_masks=False, fresh_images=False)
 
-def datamodule(**kwargs):
-    args = dict(images=UniformNoise(), masking=BlockMasking(size=2), num_train=200, num_val=50)
-    args.update(kwargs)
-    dm = InpaintingDataModule(**{"num_test": 50, "batch_size": 32, **args})
+
+def data_settings(images=None, **changes) -> DataConfig:
+    return DataConfig(images=images or UniformNoise(), **{**SMALL, **changes})
+
+
+def datamodule(masking=None, images=None, **changes):
+    masking = masking or BlockMasking(size=2)
+    dm = InpaintingDataModule(data_settings(images, **changes), masking)
     dm.setup()
     return dm
 
@@ -170,13 +178,7 @@ def test_every_random_stream_of_a_seed_is_its_own():
     inpainting = datamodule(fresh_masks=True, fresh_images=True, num_train=60, num_val=30)
     inpainting.images = {}  # drawn again below, with the recorder on
     labelled = LabelledDataModule(
-        images=GaussianField(),
-        image_size=4,
-        num_train=60,
-        num_val=30,
-        num_test=30,
-        batch_size=32,
-        fresh_images=True,
+        data_settings(GaussianField(), num_train=60, num_val=30, num_test=30, fresh_images=True)
     )
     for dm in (inpainting, labelled):
         drawn = draw_every_stream(dm, epochs=3)
@@ -187,3 +189,22 @@ def test_every_random_stream_of_a_seed_is_its_own():
             key: tuple(torch.rand(8, generator=seeds.generator(*key)).tolist()) for key in drawn
         }
         assert len(set(first_draws.values())) == len(first_draws), "two streams draw alike"
+
+
+def test_the_data_modules_are_built_on_the_data_config_and_its_checks():
+    """One declaration of the data settings (data/settings.py DataConfig): the modules take it,
+    its checks refuse a bad value for a library user too, and inpainting does not carry
+    data=digits' labels_per_class (a classification setting)."""
+    import pytest
+
+    from tests.conftest import compose_config
+    from vit_inpaint.data.datamodule import build_inpainting_data
+    from vit_inpaint.data.labelled import build_labelled_data
+
+    with pytest.raises(ValueError, match="data.batch_size .* larger than the training set"):
+        datamodule(batch_size=500)
+    cfg = compose_config("data=digits", "data.labels_per_class=5")
+    inpainting = build_inpainting_data(cfg)
+    assert type(inpainting.data) is DataConfig and not hasattr(inpainting.data, "labels_per_class")
+    assert inpainting.sizes == {"train": 1077, "val": 360, "test": 360}
+    assert build_labelled_data(cfg).labels_per_class == 5

@@ -13,7 +13,8 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from vit_inpaint.storage.run_folder import LOCK_FILE, FolderLock, RunFolderError
+from vit_inpaint.errors import RunFolderError
+from vit_inpaint.storage.folder_lock import LOCK_FILE, FolderLock
 
 HOST = os.uname().nodename
 
@@ -72,7 +73,7 @@ def test_a_symbolic_link_as_lock_file_is_refused_not_followed(target, tmp_path):
 def test_the_lock_dies_with_its_killed_process(tmp_path):
     code = (
         "import sys, time\n"
-        "from vit_inpaint.storage.run_folder import FolderLock\n"
+        "from vit_inpaint.storage.folder_lock import FolderLock\n"
         "FolderLock(sys.argv[1]).acquire()\n"
         "print('locked', flush=True)\n"
         "time.sleep(300)\n"

@@ -353,7 +353,7 @@ BAD_INPUTS = [
     ("ckpt not a dict", {"ckpt": "list.ckpt"}, ["--ckpt", "list.ckpt", "'hyper_parameters'"]),
     ("ckpt no hparams", {"ckpt": "no_hparams.ckpt"}, ["--ckpt", "no_hparams", "'hyper_param"]),
     ("ckpt no model", {"ckpt": "no_model.ckpt"}, ["--ckpt", "no_model.ckpt", "'model' entry"]),
-    ("ckpt mismatch", {"ckpt": "mismatch.ckpt"}, ["--ckpt", "mismatch.ckpt", "do not fit its settings"]),
+    ("ckpt mismatch", {"ckpt": "mismatch.ckpt"}, ["--ckpt", "mismatch.ckpt", "do not fit"]),
     ("ckpt nan weights", {"ckpt": "nan.ckpt"}, ["--ckpt", "nan.ckpt", "non-finite weights"]),
     ("holes zero", {"mask": None, "holes": 0}, ["--holes", "at least 1"]),
     ("holes negative", {"mask": None, "holes": -2}, ["--holes", "at least 1"]),

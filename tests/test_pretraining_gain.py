@@ -29,7 +29,7 @@ def _stage2(sweep: Path, pretrain: Path, name: str, images, labels, seed, acc, f
     _run(sweep / name, config, {"test/acc": acc, "test/acc_svm": 0.5})
 
 
-def _main(*args: str, capsys) -> tuple[int | str | None, str]:
+def _main(*args: str, capsys) -> tuple[int | None, str]:
     old = sys.argv
     sys.argv = [str(SCRIPT), *args]
     try:
@@ -39,7 +39,8 @@ def _main(*args: str, capsys) -> tuple[int | str | None, str]:
         code = stop.code
     finally:
         sys.argv = old
-    return code, capsys.readouterr().out
+    printed = capsys.readouterr()
+    return code, printed.out + printed.err
 
 
 def test_gain_against_labels_and_pretraining_images(tmp_path, capsys):
@@ -81,10 +82,10 @@ def test_nothing_to_read_is_one_error_line(which, tmp_path, capsys):
     out = tmp_path / ("report.md" if which == "out not png" else "gain.png")
     if which == "out not png":
         out.write_text("a report")
-    code, _ = _main(str(sweep), "--out", str(out), capsys=capsys)
-    assert isinstance(code, str) and code.startswith("error: ")
+    code, printed = _main(str(sweep), "--out", str(out), capsys=capsys)
+    assert code == 2 and printed.startswith("error: ")
     reasons = {"empty": "no finished", "missing": "not a folder", "stage1 gone": "is gone"}
-    assert reasons.get(which, "give a .png") in code
+    assert reasons.get(which, "give a .png") in printed
     assert not (tmp_path / "gain.png").exists()
     if which == "out not png":
         assert out.read_text() == "a report"  # nothing written over
@@ -98,8 +99,8 @@ def test_a_users_own_tables_file_beside_the_figure_is_never_replaced(tmp_path, c
     _stage2(sweep, pretrain, "f0", 100, 3, 0, 0.7)
     notes = tmp_path / "notes.md"
     notes.write_text("my notes\n")
-    code, _ = _main(str(sweep), "--out", str(tmp_path / "notes.png"), capsys=capsys)
-    assert isinstance(code, str) and code.startswith("error: ") and "did not write" in code
+    code, printed = _main(str(sweep), "--out", str(tmp_path / "notes.png"), capsys=capsys)
+    assert code == 2 and printed.startswith("error: ") and "did not write" in printed
     assert notes.read_text() == "my notes\n" and not (tmp_path / "notes.png").exists()
     # Its own tables are replaced by a rerun, both files whole.
     out = tmp_path / "gain.png"

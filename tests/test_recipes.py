@@ -113,3 +113,15 @@ def test_a_run_logs_the_recipe_it_applied(tiny_config, caplog):
     with caplog.at_level(logging.INFO, logger="vit_inpaint.training"):
         train(cfg)
     assert any("training recipe gaussian_field_adam" in r.message for r in caplog.records)
+
+
+def test_the_tuned_values_are_declared_once_and_each_pair_adds_only_its_name():
+    # conf/recipe/tuned.yaml holds the values; a data x optimizer file names itself and includes it.
+    tuned = OmegaConf.load(CONF / "recipe" / "tuned.yaml")
+    assert (tuned.data.batch_size, tuned.optimizer.lr) == (256, 1e-3)
+    pairs = [p for p in (CONF / "recipe").glob("*.yaml") if p.stem != "tuned"]
+    assert len(pairs) == 4
+    for path in pairs:
+        own = OmegaConf.load(path)
+        assert set(own) == {"defaults", "training_recipe"}, path.name
+        assert list(own.defaults) == ["tuned", "_self_"] and own.training_recipe == path.stem

@@ -1,7 +1,14 @@
 import pytest
 import torch
 
-from vit_inpaint.data.sources import PHOTO_SPLITS, GaussianField, Photos, UniformNoise, load_photo
+from tests.conftest import compose_config
+from vit_inpaint.data.sources import GaussianField, Photos, UniformNoise, load_photo
+
+
+def photo_splits() -> dict[str, list[str]]:
+    """data=photos' splits, as conf/data/photos.yaml declares them (their only place)."""
+    images = compose_config("data=photos").data.images
+    return {split: list(images[split]) for split in ("train", "val", "test")}
 
 
 def gen(seed=0):
@@ -43,7 +50,7 @@ def test_uniform_noise_is_in_range():
 
 
 def test_photo_splits_are_disjoint_and_load_offline():
-    names = [n for split in PHOTO_SPLITS.values() for n in split]
+    names = [n for split in photo_splits().values() for n in split]
     assert len(names) == len(set(names))
     for name in names:
         photo = load_photo(name)
@@ -53,11 +60,12 @@ def test_photo_splits_are_disjoint_and_load_offline():
 
 @pytest.mark.parametrize("size", [4, 8, 16])
 def test_photo_crops_are_real_pieces_of_the_splits_photographs(size):
-    source = Photos()
+    splits = photo_splits()
+    source = Photos(**splits)
     crops = source.sample(300, size, "test", gen())
     assert crops.shape == (300, size, size)
     assert 0 <= crops.min() and crops.max() <= 1
-    photos = [load_photo(n) for n in PHOTO_SPLITS["test"]]
+    photos = [load_photo(n) for n in splits["test"]]
     for crop in crops[:5]:
         found = False
         for photo in photos:
@@ -74,7 +82,9 @@ def test_photos_refuse_overlapping_splits_and_unknown_names():
     with pytest.raises(ValueError, match="two splits"):
         Photos(train=["camera", "moon"], val=["moon"], test=["gravel"])
     with pytest.raises(ValueError, match="not a photograph"):
-        Photos(test=["no_such_photo"])
+        Photos(train=["camera"], val=["moon"], test=["no_such_photo"])
+    with pytest.raises(ValueError, match="data.images.train names no photograph"):
+        Photos(val=["moon"], test=["gravel"])
 
 
 def test_downscaled_photos_are_block_averages():
@@ -87,7 +97,6 @@ def test_the_inpainters_splits_are_its_recipes_and_keep_the_test_photographs_out
     """data/settings.py INPAINTER_SPLITS (what `make evaluate` tests on) is what
     experiment=inpainter_full trains and selects on; no photograph is in two splits (`cat` is
     chelsea, a test photograph: in none)."""
-    from tests.conftest import compose_config
     from vit_inpaint.data.settings import INPAINTER_SPLITS
 
     images = compose_config("experiment=inpainter_full").data.images

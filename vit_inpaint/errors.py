@@ -1,7 +1,8 @@
-"""ConfigError, the error a user fixes by changing a setting, and JobFailed, a sweep's job that
-stopped on a user's error. This module sits below every other of the package (it imports
-nothing), so the config checks and the code that builds a run from the config (data modules,
-models) raise the same error: train.py prints it as one `error:` line."""
+"""ConfigError, the error a user fixes by changing a setting, RunFolderError, a folder a run
+may not write into, and JobFailed, a sweep's job that stopped on a user's error. This module
+sits below every other of the package (it imports nothing), so the config checks and the code
+that builds a run from the config (data modules, models) raise the same error: train.py prints
+it as one `error:` line."""
 
 
 class ConfigError(ValueError):
@@ -15,3 +16,7 @@ class NonFiniteLossError(FloatingPointError):
 class JobFailed(Exception):
     """A job of a sweep stopped by a user's error (a ConfigError, a NaN loss, a full disk): the
     job has printed its one line; the sweep ends with one line for all of them, not a traceback."""
+
+
+class RunFolderError(ValueError):
+    """A folder a run may not write into; the message says why and what to do."""

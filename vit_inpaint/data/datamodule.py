@@ -12,42 +12,23 @@ sliced straight out of those tensors.
 from __future__ import annotations
 
 import torch
+from hydra.utils import instantiate
 
 from vit_inpaint.data.masking import EVAL_MASKINGS, TEST_SETS, build_masking
 from vit_inpaint.data.seeds import EVAL_MASKS, FRESH_IMAGES, FRESH_MASKS, IMAGES, MASKS
+from vit_inpaint.data.settings import DataConfig, data_config
 from vit_inpaint.data.splits import SPLITS, SplitsDataModule, TensorBatches
 
 
 class InpaintingDataModule(SplitsDataModule):
     """Synthesised (or cropped) images with their masks, for the train, val and test splits."""
 
-    def __init__(
-        self,
-        images,
-        masking,
-        image_size: int = 4,
-        num_train: int = 5000,
-        num_val: int = 1000,
-        num_test: int = 1000,
-        batch_size: int = 64,
-        eval_batch_size: int = 1000,
-        seed: int = 0,
-        fresh_masks: bool = False,
-        fresh_images: bool = False,
-    ):
-        super().__init__(
-            images,
-            image_size,
-            num_train,
-            num_val,
-            num_test,
-            batch_size,
-            eval_batch_size,
-            seed,
-            fresh_images,
-        )
+    def __init__(self, data: DataConfig, masking):
+        """data: the config group `data` (data/settings.py data_config); masking: the masking
+        strategy that draws each image's mask (data/masking.py)."""
+        super().__init__(data)
         self.masking = masking
-        self.fresh_masks = fresh_masks
+        self.fresh_masks = data.fresh_masks
         self.masks: dict[str, torch.Tensor] = {}
         # The test images under several masks: "" = the run's own masks (self.masks["test"]),
         # then every kind in EVAL_MASKINGS, so each model is scored on every kind of hole.
@@ -110,13 +91,5 @@ def build_inpainting_data(cfg) -> InpaintingDataModule:
     """The data module a composed config describes: `cfg.data` (with its image source under
     `data.images`) and the masking strategy `cfg.masking`. Training (tasks/registry.py), the
     report and the tests build their data here."""
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-
-    data = cfg.data
-    if "labels_per_class" in data:  # data=digits: a classification setting, not the module's
-        data = OmegaConf.to_container(data, resolve=True)
-        del data["labels_per_class"]
-    masking = build_masking(**cfg.masking)
-    # _partial_: the masking object is passed as it is (instantiate would turn it into a config).
-    return instantiate(data, _partial_=True)(masking=masking)
+    data = data_config(cfg.data, images=instantiate(cfg.data.images))
+    return InpaintingDataModule(data, build_masking(**cfg.masking))

@@ -14,9 +14,10 @@ Gaussian-field run makes the same images for either task.
 from __future__ import annotations
 
 import torch
+from hydra.utils import instantiate
 
 from vit_inpaint.data.seeds import FRESH_IMAGES, IMAGES
-from vit_inpaint.data.settings import check_labels_per_class
+from vit_inpaint.data.settings import DataConfig, check_labels_per_class, data_config
 from vit_inpaint.data.splits import SPLITS, SplitsDataModule, TensorBatches
 from vit_inpaint.errors import ConfigError
 
@@ -24,39 +25,18 @@ from vit_inpaint.errors import ConfigError
 class LabelledDataModule(SplitsDataModule):
     """The train, val and test splits of a labelled image source."""
 
-    def __init__(
-        self,
-        images,
-        image_size: int = 8,
-        num_train: int = 1077,
-        num_val: int = 360,
-        num_test: int = 360,
-        batch_size: int = 64,
-        eval_batch_size: int = 1000,
-        seed: int = 0,
-        fresh_images: bool = False,
-        fresh_masks: bool = False,
-        labels_per_class: int | None = None,
-    ):
-        """fresh_masks: accepted from the shared data configs; classification hides nothing.
-        labels_per_class: keep only this many training images of each class (None: all)."""
+    def __init__(self, data: DataConfig, labels_per_class: int | None = None):
+        """data: the config group `data` (data/settings.py data_config); its fresh_masks is
+        ignored, classification hides nothing. labels_per_class: keep only this many training
+        images of each class (None: all)."""
+        images = data.images
         if not hasattr(images, "sample_labelled"):
             raise ValueError(
                 f"task=classify needs labelled images; data.images {type(images).__name__} has "
                 "none (use data=digits or data=gaussian_field)"
             )
-        check_labels_per_class(labels_per_class, fresh_images)
-        super().__init__(
-            images,
-            image_size,
-            num_train,
-            num_val,
-            num_test,
-            batch_size,
-            eval_batch_size,
-            seed,
-            fresh_images,
-        )
+        check_labels_per_class(labels_per_class, data.fresh_images)
+        super().__init__(data)
         self.labels_per_class = labels_per_class
         self.class_names = list(images.class_names())
         self.labels: dict[str, torch.Tensor] = {}
@@ -132,8 +112,5 @@ def keep_per_class(
 def build_labelled_data(cfg) -> LabelledDataModule:
     """The labelled data module of `cfg.data` (the same data configs as inpainting), for
     tasks/registry.py."""
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    return instantiate({**data, "_target_": f"{__name__}.LabelledDataModule"})
+    data = data_config(cfg.data, images=instantiate(cfg.data.images))
+    return LabelledDataModule(data, labels_per_class=cfg.data.get("labels_per_class"))

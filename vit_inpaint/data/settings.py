@@ -8,14 +8,15 @@ settings below (`GaussianField(GaussianFieldSettings)`), and the sources and dat
 same check functions when a library user builds them directly. Each raises ValueError naming the
 config field.
 
-What the data modules receive is the rest of this config, as keyword arguments
-(`hydra.utils.instantiate`, data/datamodule.py `build_datamodule`).
+The data modules (data/splits.py and its subclasses) are built on a `DataConfig`, made from a
+composed config by `data_config` with the image source instantiated; no module repeats its fields.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from omegaconf import MISSING
@@ -185,7 +186,9 @@ class DataConfig:
     """data=uniform_noise; the other sources extend it (their yaml files extend uniform_noise).
     Every field is MISSING: the values come from the yaml files."""
 
-    _target_: str = MISSING  # the data module, vit_inpaint.data.datamodule.InpaintingDataModule
+    # The yaml names InpaintingDataModule; the task's data builder (tasks/registry.py) chooses the
+    # module itself (task=classify's is another), so no module is built from this key.
+    _target_: str = MISSING
     images: ImageSourceConfig = field(default_factory=ImageSourceConfig)
     image_size: int = MISSING
     num_train: int = MISSING
@@ -208,6 +211,14 @@ class DataConfig:
                 f"data.batch_size ({self.batch_size}) is larger than the training set "
                 f"(data.num_train={self.num_train})"
             )
+
+
+def data_config(data: Mapping, images: Any) -> DataConfig:
+    """The config group `data` (cfg.data, or a plain dict) as the settings a data module is built
+    on, with `images` the image source itself; its checks run. Keys of one source only
+    (data=digits' labels_per_class) stay behind: the task that uses them reads them itself."""
+    names = [f.name for f in fields(DataConfig) if f.name not in ("_target_", "images")]
+    return DataConfig(images=images, **{name: data[name] for name in names})
 
 
 @dataclass

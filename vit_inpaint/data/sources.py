@@ -9,7 +9,7 @@ pixel covariance is (`mean_and_covariance`); the baselines use both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 import torch
@@ -129,26 +129,6 @@ def _rbf_covariances(size: int, lengthscales: tuple, sigma: float, jitter: float
     return sigma**2 * (kernels + jitter * eye)
 
 
-# Photographs bundled inside scikit-image (no download). Each split has its own photographs, so the
-# test measures how well a model generalises to images it never saw.
-PHOTO_SPLITS = {
-    "train": [
-        "astronaut",
-        "brick",
-        "camera",
-        "coffee",
-        "grass",
-        "hubble_deep_field",
-        "immunohistochemistry",
-        "page",
-        "rocket",
-        "text",
-    ],
-    "val": ["coins", "moon", "cell"],
-    "test": ["chelsea", "clock", "gravel"],
-}
-
-
 @dataclass
 class Photos(PhotosSettings):
     """Grayscale crops in [0, 1] taken at random positions of real photographs.
@@ -158,14 +138,14 @@ class Photos(PhotosSettings):
     A list of factors (e.g. [1, 2, 4]) mixes the scales: each crop draws its factor uniformly, so
     a model does not learn the statistics of one scale only. Its settings, and their checks:
     data/settings.py PhotosSettings (the photographs' names, which need scikit-image, here).
+    The splits have no default here: data=photos' are declared once, in conf/data/photos.yaml.
     """
-
-    train: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["train"]))
-    val: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["val"]))
-    test: list[str] = field(default_factory=lambda: list(PHOTO_SPLITS["test"]))
 
     def __post_init__(self):
         super().__post_init__()
+        for split in ("train", "val", "test"):
+            if not getattr(self, split):
+                raise ValueError(f"data.images.{split} names no photograph")
         for name in self.train + self.val + self.test:
             _check_photo_name(name)
 

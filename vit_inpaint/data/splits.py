@@ -16,6 +16,7 @@ import lightning as L
 import torch
 
 from vit_inpaint.data.seeds import ORDER, generator
+from vit_inpaint.data.settings import DataConfig
 
 SPLITS = ("train", "val", "test")
 
@@ -87,27 +88,19 @@ class TensorBatches:
 class SplitsDataModule(L.LightningDataModule):
     """The splits of an image source; a subclass draws them (`setup`) and serves them."""
 
-    def __init__(
-        self,
-        images,
-        image_size: int,
-        num_train: int,
-        num_val: int,
-        num_test: int,
-        batch_size: int,
-        eval_batch_size: int,
-        seed: int,
-        fresh_images: bool,
-    ):
+    def __init__(self, data: DataConfig):
+        """data: the config group `data` (data/settings.py, its checks run), its `images` the
+        image source itself (data_config)."""
         super().__init__()
-        self.source = images
-        self.image_size = image_size
-        self.sizes = {"train": num_train, "val": num_val, "test": num_test}
-        self.batch_size = batch_size
+        self.data = data
+        self.source = data.images
+        self.image_size = data.image_size
+        self.sizes = {"train": data.num_train, "val": data.num_val, "test": data.num_test}
+        self.batch_size = data.batch_size
         # Evaluation has no optimizer step to amortise: bigger batches only cut per-step overhead.
-        self.eval_batch_size = eval_batch_size
-        self.seed = seed
-        self.fresh_images = fresh_images
+        self.eval_batch_size = data.eval_batch_size
+        self.seed = data.seed
+        self.fresh_images = data.fresh_images
         self.images: dict[str, torch.Tensor] = {}
 
     def _epoch(self) -> int:

@@ -97,9 +97,10 @@ class MultiHeadSelfAttention(nn.Module):
     attention weights; `attention="sdpa"` calls torch's fused kernel for speed. Both compute the
     same function with the same parameters (tests/test_attention.py checks it). The Q, K and V
     weights of all heads live in one (3*dim, dim) matrix, the layout of nn.MultiheadAttention.
+    No default here: a model's is ModelSettings.attention (models/settings.py), its only one.
     """
 
-    def __init__(self, dim: int, heads: int, attention: str = "manual"):
+    def __init__(self, dim: int, heads: int, attention: str):
         super().__init__()
         if dim % heads != 0:
             raise ValueError(f"model.dim ({dim}) must be divisible by model.heads ({heads})")

@@ -3,6 +3,7 @@ the test split, raw and temperature-scaled, pooled over seeds (each run's reliab
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,6 @@ def read_reliability(c: Configuration) -> tuple[dict | None, int]:
     """The test split's reliability counts of `c`'s finished seeds, summed (each run's
     reliability.json, tasks/classification.py), and how many runs they pool; None if no run
     wrote a readable one."""
-    import json
-
     pooled, runs = None, 0
     for job in c.finished:
         try:
@@ -41,6 +40,7 @@ def plot_reliability(configurations: list[Configuration], path: Path) -> str | N
     top-class confidence (15 bins, pooled over seeds), raw and temperature-scaled, with the
     diagonal of perfect calibration; marker area ~ share of the images. Returns why it was
     skipped, if so."""
+    # Lazily: tasks/ loads torch, which a report without classification runs never needs.
     from vit_inpaint.tasks.calibration import reliability_points
 
     panels = [(c, *read_reliability(c)) for c in configurations]

@@ -78,6 +78,11 @@ def check_recorded_values(checkpoint: dict, source: str | os.PathLike) -> None:
         raise CheckpointError(
             f"{source}: its model settings are not valid ({one_line(err)})"
         ) from None
+    # Settings and tensors must agree on every route, init_from= too, which takes the tensors
+    # only: a file that says dim 4096 over dim-32 weights is not a checkpoint training wrote.
+    wrong = _shape_mismatch(checkpoint_task(checkpoint), hparams, model_state(checkpoint))
+    if wrong is not None:
+        raise CheckpointError(f"{source}: its weights do not fit its settings ({wrong})")
     photos = hparams.get("photos")
     if photos is not None and not (
         isinstance(photos, dict)

@@ -16,7 +16,9 @@ the temperature in the checkpoint): `ClassificationModule.load_from_checkpoint(p
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -31,8 +33,10 @@ from torchmetrics.classification import (
 from vit_inpaint.config.choices import FINETUNE
 from vit_inpaint.data.augment import augment
 from vit_inpaint.models import build_classifier
+from vit_inpaint.storage.atomic import write_atomic
 from vit_inpaint.tasks.base import TaskModule
-from vit_inpaint.tasks.calibration import fit_temperature
+from vit_inpaint.tasks.calibration import fit_temperature, reliability_bins
+from vit_inpaint.tasks.checkpoints import check_temperature
 from vit_inpaint.tasks.finetune import freeze_for
 
 log = logging.getLogger(__name__)
@@ -178,8 +182,6 @@ class ClassificationModule(TaskModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         # 1.0 (no scaling) for a checkpoint written before temperature scaling.
         # Lightning's own loading (ckpt_path=) comes here without read_checkpoint: checked again.
-        from vit_inpaint.tasks.checkpoints import check_temperature
-
         self.temperature = check_temperature(checkpoint.get("temperature", 1.0), "checkpoint")
         # A linear probe written before its BatchNorm existed loads without one.
         self.model.fit_probe_norm(k.removeprefix("model.") for k in checkpoint["state_dict"])
@@ -205,12 +207,6 @@ class ClassificationModule(TaskModule):
     def _write_reliability(self, metrics: ClassificationMetrics) -> None:
         """reliability.json in the run's folder: the test split's reliability-diagram counts,
         raw and with the temperature (the sweep report's reliability.png pools them)."""
-        import json
-        from pathlib import Path
-
-        from vit_inpaint.storage.atomic import write_atomic
-        from vit_inpaint.tasks.calibration import reliability_bins
-
         logits, labels = metrics.logits.compute(), metrics.labels.compute().long()
         record = {
             "split": "test",
