@@ -97,14 +97,15 @@ def make_folder(folder: Path, option: str) -> None:
     folder leaves nothing behind."""
     folder = Path(folder)
     _made_folders.clear()  # this launch's only (a test runs many launches in one process)
-    around = run_around(folder)
-    if around is not None:
-        raise RunFolderError(
-            f"{option}={folder}: is inside the run folder {around}; a run needs a folder of its "
-            "own, outside any other run's"
-        )
     made: list[Path] = []
     try:
+        # Inside the try: a path too long fails its first stat here (ENAMETOOLONG).
+        around = run_around(folder)
+        if around is not None:
+            raise RunFolderError(
+                f"{option}={folder}: is inside the run folder {around}; a run needs a folder of "
+                "its own, outside any other run's"
+            )
         missing: list[Path] = []
         path = folder
         while not path.exists():  # os.stat: a name too long fails here, before anything is made
