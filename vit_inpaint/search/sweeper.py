@@ -37,6 +37,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import (
 
 from vit_inpaint.errors import ConfigError, JobFailed
 from vit_inpaint.search import study as studies
+from vit_inpaint.storage.run_folder import folders_made_for
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ class ResumableSearch(OptunaSweeperImpl):
         sweep_dir = Path(self.config.hydra.sweep.dir)
         url = studies.storage_url(self.storage, sweep_dir)
         record = studies.search_record(distributions, fixed, directions)
-        made = _make_folder(sweep_dir)
+        # The sweep checks may have made the folder already (launch/hydra_callbacks.py): what
+        # either made, a search refused as a whole removes.
+        made = _make_folder(sweep_dir) or folders_made_for(sweep_dir)
         try:
             # Under the workers' lock: two workers making one SQLite file's tables at once
             # would collide (optuna's schema version is inserted by each).

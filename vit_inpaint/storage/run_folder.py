@@ -90,6 +90,14 @@ def run_around(folder: Path) -> Path | None:
     return None
 
 
+def folders_made_for(folder: str | os.PathLike) -> list[Path]:
+    """The folders this launch's `make_folder` made to give `folder` (outermost first), or []
+    when it did not make `folder`: what a launch refused after that may remove."""
+    target = os.path.abspath(folder)
+    made = list(_made_folders)
+    return made if any(os.path.abspath(path) == target for path in made) else []
+
+
 def make_folder(folder: Path, option: str) -> None:
     """Makes `folder` and its missing parents, or raises RunFolderError naming `option`
     (`hydra.run.dir=...`) and why, having removed the parents it made: a run folder on a
