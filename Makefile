@@ -80,7 +80,7 @@ evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-St
 
 # One pytest worker per core (pytest-xdist); each test file runs on one worker (--dist loadfile),
 # so a model or sweep a file trains once for its tests is trained once.
-test: $(STAMP) $(EXPLORE_STAMP) ## run the whole test suite (CPU, about 3 minutes on 2 cores)
+test: $(STAMP) $(EXPLORE_STAMP) ## run the whole test suite (CPU, about 10 minutes on 2 cores)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about 30 s)
