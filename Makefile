@@ -83,7 +83,7 @@ evaluate: $(STAMP) ## the shipped inpainter against biharmonic, Telea, Navier-St
 test: $(STAMP) $(EXPLORE_STAMP) ## run the whole test suite (CPU, about 10 minutes on 2 cores)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
-test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about 30 s)
+test-fast: $(STAMP) ## the tests that train nothing and start no subprocess (about 2 minutes)
 	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 lint: $(STAMP) ## ruff checks, and no import back up a layer of the package
