@@ -46,6 +46,18 @@ def kill_after_first_checkpoint(run: Path) -> None:
         pytest.fail("the run finished before it was killed: raise RESUME_BUDGET's epochs")
 
 
+def assert_resumed_like(killed, reference) -> None:
+    """The killed run was resumed from its checkpoint (its own log says so, in its own record
+    folder .hydra/resumed-<time>/) and ended with the uninterrupted run's metrics."""
+    (resume_log,) = (killed / ".hydra").glob("resumed-*/train.log")
+    assert "Restored all states from the checkpoint" in resume_log.read_text()
+    resumed = json.loads((killed / "metrics.json").read_text())
+    expected = json.loads((reference / "metrics.json").read_text())
+    assert resumed.keys() == expected.keys()
+    for key, value in expected.items():
+        assert resumed[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+
+
 def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_path):
     reference, killed = tmp_path / "uninterrupted", tmp_path / "killed"
     result = run_train(*RESUME_BUDGET, f"hydra.run.dir={reference}")
@@ -60,13 +72,7 @@ def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_
     result = run_train(*RESUME_BUDGET, f"ckpt_path={killed / 'checkpoints' / 'last.ckpt'}")
     assert result.returncode == 0, result.stderr[-3000:]
     # Same folder; the resumed launch logs into its own record folder, .hydra/resumed-<time>/.
-    (resume_log,) = (killed / ".hydra").glob("resumed-*/train.log")
-    assert "Restored all states from the checkpoint" in resume_log.read_text()
-    resumed = json.loads((killed / "metrics.json").read_text())
-    expected = json.loads((reference / "metrics.json").read_text())
-    assert resumed.keys() == expected.keys()
-    for key, value in expected.items():
-        assert resumed[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+    assert_resumed_like(killed, reference)
     # The original launch's record is kept; the resumed launch has its own.
     assert (killed / ".hydra" / "overrides.yaml").read_text() == original_record
     (resume_record,) = (killed / ".hydra").glob("resumed-*/overrides.yaml")
@@ -82,13 +88,7 @@ def test_ckpt_path_last_resumes_the_killed_run_it_names_like_an_uninterrupted_on
     # No path typed: the run's own last checkpoint.
     result = run_train(*RESUME_BUDGET, f"hydra.run.dir={killed}", "ckpt_path=last")
     assert result.returncode == 0, result.stderr[-3000:]
-    (resume_log,) = (killed / ".hydra").glob("resumed-*/train.log")
-    assert "Restored all states from the checkpoint" in resume_log.read_text()
-    resumed = json.loads((killed / "metrics.json").read_text())
-    expected = json.loads((reference / "metrics.json").read_text())
-    assert resumed.keys() == expected.keys()
-    for key, value in expected.items():
-        assert resumed[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+    assert_resumed_like(killed, reference)
     # Finished now: ckpt_path=last no longer finds anything to resume there.
     result = run_train(*RESUME_BUDGET, f"hydra.run.dir={killed}", "ckpt_path=last")
     assert result.returncode == 2 and "already holds a finished run" in result.stderr
