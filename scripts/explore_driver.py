@@ -1,5 +1,6 @@
 """Drives the explorer page in a real headless Chromium, as a user would: the browser test
-(tests/test_explore_browser.py) and `make screenshots` (scripts/explore_screenshots.py) share it.
+(tests/integration/test_explore_browser.py) and `make screenshots`
+(scripts/explore_screenshots.py) share it.
 
     python scripts/explore_driver.py     # serve the page, print how long it took to answer, stop
 

@@ -65,6 +65,8 @@ def run_train(*args: str, timeout: int = 300, subprocess_: bool = False):
     new Python process spends importing torch and Lightning. subprocess_=True starts a real
     process (with `timeout`): for what only a process shows (signals, concurrency, launchers
     that start their own processes) and one real launch per command."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "")
+    assert not test.startswith("tests/unit/"), f"{test} launches train.py: move it to integration"
     if not subprocess_:
         from tests.launch import run_in_process
 
@@ -98,6 +100,23 @@ def job_dir(sweep: Path, *overrides: str) -> Path:
 
 
 # --- make test-fast: no training, no subprocess -----------------------------------------------
+
+# tests/unit calls the package's functions: nothing there trains, starts a process or launches
+# train.py. tests/integration runs the commands (train.py in this process or as a process of its
+# own) and trains; its tests that train or start a process are marked slow.
+UNIT = Path(__file__).resolve().parent / "unit"
+
+
+def pytest_collection_modifyitems(config, items):
+    misplaced = [t.nodeid for t in items if t.get_closest_marker("slow") and _in_unit(t)]
+    if misplaced:
+        raise pytest.UsageError(
+            "tests/unit holds no slow test (move it to tests/integration): " + ", ".join(misplaced)
+        )
+
+
+def _in_unit(item) -> bool:
+    return Path(str(item.path)).resolve().is_relative_to(UNIT)
 
 
 @contextmanager

@@ -1,5 +1,5 @@
-"""Every use of Hydra's private code, in one module (tests/test_hydra_private.py fails when a Hydra
-release changes what this relies on). Each says which public hook would replace it.
+"""Every use of Hydra's private code, in one module (tests/unit/test_hydra_private.py fails when a
+Hydra release changes what this relies on). Each says which public hook would replace it.
 
 - `run_and_report` (hydra._internal.utils): the function that runs composition and the task and
   prints Hydra's multi-line report of an error. Wrapped so that a user's config error is one

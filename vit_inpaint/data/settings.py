@@ -26,7 +26,7 @@ DIGITS_IMAGE_SIZE = 8
 DIGITS_SPLIT_SIZES = {"train": 1077, "val": 360, "test": 360}
 DIGITS_CLASSES = 10
 # The fewest training images of one class (digit 8) in that split: the most data.labels_per_class
-# can keep of every class (tests/test_refusals.py counts them again).
+# can keep of every class (tests/integration/test_refusals.py counts them again).
 DIGITS_TRAIN_PER_CLASS = 104
 
 

@@ -33,7 +33,7 @@ def biharmonic(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
     Images that share a mask are stacked as the channels of one image: skimage then builds and
     factors the mask's linear system once, and clips each channel to its own visible range, so
-    the result equals inpainting each image alone (tests/test_baselines.py checks it).
+    the result equals inpainting each image alone (tests/unit/test_baselines.py checks it).
     """
     from skimage.restoration import inpaint_biharmonic
 

@@ -95,7 +95,7 @@ class MultiHeadSelfAttention(nn.Module):
 
     `attention="manual"` writes every step out as the report explains it and can return the
     attention weights; `attention="sdpa"` calls torch's fused kernel for speed. Both compute the
-    same function with the same parameters (tests/test_attention.py checks it). The Q, K and V
+    same function with the same parameters (tests/unit/test_attention.py checks it). The Q, K and V
     weights of all heads live in one (3*dim, dim) matrix, the layout of nn.MultiheadAttention.
     No default here: a model's is ModelSettings.attention (models/settings.py), its only one.
     """

@@ -135,7 +135,7 @@ def registered(tmp_path):
     from vit_inpaint.models.registry import MODELS, Model, register_model
     from vit_inpaint.tasks.registry import TASKS, Task, register_task
 
-    here = "tests.test_extending"
+    here = __name__  # this module, wherever it lives
     register_model(Model("toy", ToySettings, {"inpainter": f"{here}:ToyInpainter"}))
     register_task(
         Task(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import explore_driver as driver  # noqa: E402
 
 pytestmark = pytest.mark.slow

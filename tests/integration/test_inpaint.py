@@ -240,7 +240,7 @@ def test_side_by_side_is_the_grid_of_the_model_and_the_classical_methods(checkpo
 
     cmp = iio.imread(tmp_path / "cmp.png")
     assert cmp.shape[1] == COLUMNS * PANEL + (COLUMNS - 1) * PANEL_GAP and cmp.dtype == np.uint8
-    # The grid (tests/test_comparison.py) of the written fill and the classical methods' fills.
+    # The grid (tests/unit/test_comparison.py) of the written fill and the classical methods' fills.
     mask = grid_holes(*truth.shape, 40, seed=3)
     gray = truth / 255.0
     fills = {"model": iio.imread(tmp_path / "out.png") / 255.0}

@@ -41,7 +41,7 @@ def test_a_nan_loss_on_gpu_stops_within_a_logging_interval(tmp_path):
     """On a GPU the loss is read only on logging steps and an epoch's last batch (each read waits
     for the device); the run must still stop before any checkpoint holds bad weights."""
     from tests.conftest import TINY, compose_config
-    from tests.test_faults import PoisonedNoise
+    from tests.integration.test_faults import PoisonedNoise
     from vit_inpaint.tasks.inpainting import NonFiniteLossError
 
     run = tmp_path / "nan"

@@ -96,19 +96,3 @@ def test_the_loss_over_the_prior_scores_each_image_by_its_gain_on_the_prior_fill
     assert hidden_over_prior_mse(target, prior, target, mask).item() == 0.0  # perfect
     # Image 2 has no hidden pixel: it is left out, not a division by zero.
     assert torch.isfinite(hidden_over_prior_mse(prior, prior, target, mask))
-
-
-@pytest.mark.slow  # a short training run
-def test_training_over_the_prior_trains_a_biharmonic_model(tmp_path):
-    import json
-
-    from tests.conftest import TINY, compose_config
-    from vit_inpaint.training import train
-
-    cfg = compose_config(
-        TINY, "data=photos", "data.image_size=8", "model.patch_size=4", "masking=mixed",
-        "model.prior=biharmonic", "loss_pixels=hidden_over_prior", output_dir=tmp_path / "run",
-    )  # fmt: skip
-    train(cfg)
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert math.isfinite(metrics["test/mse"]) and metrics["test/mse"] < 0.05

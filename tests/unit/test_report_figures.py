@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from tests.test_findings import sweep
+from tests.unit.test_findings import sweep
 from vit_inpaint.report import figures
 
 

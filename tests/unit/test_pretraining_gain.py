@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pretraining_gain.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pretraining_gain.py"
 
 
 def _run(folder: Path, config: dict, metrics: dict) -> None:

@@ -304,7 +304,7 @@ def test_markdown_report_says_what_it_holds(seeds_sweep):
 
     title, findings, *_ = markdown.split("\n\n")
     assert title == f"# Sweep report: {seeds_sweep.name}"
-    # What the sweep found comes first, in words (tests/test_findings.py: which words).
+    # What the sweep found comes first, in words (tests/unit/test_findings.py: which words).
     assert findings.startswith("masking=pixel is best on test mse: test mse 0.3.")
     assert "(0.1) exceeds the spread over seeds (± 0.071 and ± 0 over 2 and 2 seeds)" in findings
     # The main table, its glossary and what bold means; every metric in a second table.

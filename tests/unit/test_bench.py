@@ -11,9 +11,6 @@ import pytest
 from vit_inpaint.benchmarks import epochs as loops
 from vit_inpaint.cli import bench
 
-# The report's model, shrunk: the loops' behaviour, not their speed, is under test.
-MODEL = {"patch_size": 2, "dim": 32, "depth": 1, "heads": 4, "mlp_ratio": 2.0, "attention": "sdpa"}
-
 # Epoch times the fake loops below "measure": (warm-up epoch, every later epoch in round 0).
 # Later rounds are 10% and 20% slower, so the median of rounds 0-2 is the round-1 time.
 FAKE_TIMES = {"naive": 0.4, "bare": 0.1, "project": 0.2, "lightning": 0.15}
@@ -91,42 +88,6 @@ def test_the_report_is_the_median_of_the_measured_epochs_without_warm_up(
     assert "machine: a test machine" in printed
     assert "project/bare 2.000  naive/project 2.000  lightning/bare 1.500" in printed
     assert "bare   110.0 ms/epoch" in printed
-
-
-@pytest.mark.slow  # trains: four short runs of the real loops
-@pytest.mark.filterwarnings("ignore:The number of training batches")  # 4 batches, on purpose
-def test_every_timed_loop_trains_for_the_configured_epochs_and_times_each(tmp_path):
-    from torch.optim.optimizer import register_optimizer_step_post_hook
-
-    images, masks = loops.make_data(256, 4)
-    assert images.shape == masks.shape == (256, 4, 4)
-    assert (masks.flatten(1).sum(1) == 4).all()  # one 2x2 patch hidden per image
-    loop = [None]
-    steps = Counter()
-    handle = register_optimizer_step_post_hook(
-        lambda optimizer, args, kwargs: steps.update([loop[0]])
-    )
-    runs = {
-        "naive": lambda: loops.run_naive(images, masks, MODEL, 64, 2),
-        "bare": lambda: loops.run_bare(images, masks, MODEL, 64, 2),
-        "project": lambda: loops.run_project(256, 4, MODEL, 64, 2, tmp_path / "project"),
-        "lightning": lambda: loops.run_project(
-            256, 4, MODEL, 64, 2, tmp_path / "lightning", extra_overrides=loops.BAREBONES
-        ),
-    }
-    try:
-        for name, run in runs.items():
-            loop[0] = name
-            times = run()
-            # One time per training epoch (the Trainer's validation is not a second one), and
-            # every epoch timed is 256 / 64 = 4 optimizer steps: 2 epochs, 8 steps.
-            assert len(times) == 2 and all(t > 0 for t in times), (name, times)
-            assert steps[name] == 8, (name, steps)
-    finally:
-        handle.remove()
-    # The project's run is a default run (its checkpoints and logs); barebones writes none.
-    assert (tmp_path / "project" / "checkpoints" / "last.ckpt").is_file()
-    assert not (tmp_path / "lightning" / "checkpoints").exists()
 
 
 @pytest.mark.parametrize("args", [["--epochs", "1"], ["--rounds", "0"], ["--num-train", "0"]])

@@ -4,7 +4,6 @@ data x optimizer pair (conf/recipe/), and a user's explicit choice is never repl
 from __future__ import annotations
 
 import itertools
-import logging
 
 import pytest
 from omegaconf import OmegaConf
@@ -103,16 +102,6 @@ def test_spellings_of_earlier_versions_are_refused_in_one_line_naming_the_choice
         compose_config(old)
     line = config_error_line(caught.value)
     assert line is not None and named in line and "\n" not in line, line
-
-
-@pytest.mark.slow  # trains for one epoch
-def test_a_run_logs_the_recipe_it_applied(tiny_config, caplog):
-    from vit_inpaint.training import train
-
-    cfg = tiny_config("data=gaussian_field", "data.num_train=256", "trainer.max_epochs=1")
-    with caplog.at_level(logging.INFO, logger="vit_inpaint.training"):
-        train(cfg)
-    assert any("training recipe gaussian_field_adam" in r.message for r in caplog.records)
 
 
 def test_the_tuned_values_are_declared_once_and_each_pair_adds_only_its_name():

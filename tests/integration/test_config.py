@@ -24,8 +24,9 @@ def test_every_group_has_options():
         assert (group, group) in {(g, g) for g, _ in OPTIONS}
 
 
-# Stage 2 of a two-stage experiment starts from its pretraining sweep (tests/test_transfer.py):
-# these get a stand-in, the sweep's folder and the checkpoint file the run would start from.
+# Stage 2 of a two-stage experiment starts from its pretraining sweep
+# (tests/integration/test_transfer.py): these get a stand-in, the sweep's folder and the
+# checkpoint file the run would start from.
 NEEDS_PRETRAINING = {
     ("experiment", "report_path_finetune"),
     ("experiment", "digits_transfer_finetune"),

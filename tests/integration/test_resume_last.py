@@ -1,5 +1,5 @@
 """`ckpt_path=last` (storage/resume_last.py): which run it resumes, and the one line where there
-is none. The resume itself, after a real kill: tests/test_faults.py."""
+is none. The resume itself, after a real kill: tests/integration/test_faults.py."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.test_report_tables import make_job, read, rows
+from tests.unit.test_report_tables import make_job, read, rows
 from vit_inpaint.report.write import render_markdown
 
 FIELDS = "vit_inpaint.data.sources.GaussianField"

@@ -23,7 +23,7 @@ from vit_inpaint.tasks.checkpoints import (
 from vit_inpaint.tasks.classification import ClassificationModule
 from vit_inpaint.tasks.registry import TASKS, Task, resolve
 
-PACKAGE = Path(__file__).resolve().parents[1] / "vit_inpaint"
+PACKAGE = Path(__file__).resolve().parents[2] / "vit_inpaint"
 SETTINGS = dict(image_size=4, dim=16, depth=1, heads=2)
 
 

@@ -14,7 +14,7 @@ import pytest
 # The commands among them (a module other scripts import, such as explore_driver.py, runs nothing).
 SCRIPTS = [
     path
-    for path in sorted((Path(__file__).resolve().parents[1] / "scripts").glob("*.py"))
+    for path in sorted((Path(__file__).resolve().parents[2] / "scripts").glob("*.py"))
     if 'if __name__ == "__main__":' in path.read_text()
 ]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, TINY, job_dir, refused, run_sweep, run_train
-from tests.test_report import rows_by_configuration
+from tests.integration.test_report import rows_by_configuration
 from vit_inpaint.storage.run_folder import RECORD, claim_record, launch_claim
 
 # issue 17's `T`: the smallest run that still trains, tests and writes every file.
