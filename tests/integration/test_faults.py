@@ -46,6 +46,16 @@ def kill_after_first_checkpoint(run: Path) -> None:
         pytest.fail("the run finished before it was killed: raise RESUME_BUDGET's epochs")
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    """The uninterrupted run that both resume tests compare with: the same command, trained once
+    for the module (it only reads it)."""
+    reference = tmp_path_factory.mktemp("uninterrupted") / "run"
+    result = run_train(*RESUME_BUDGET, f"hydra.run.dir={reference}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return reference
+
+
 def assert_resumed_like(killed, reference) -> None:
     """The killed run was resumed from its checkpoint (its own log says so, in its own record
     folder .hydra/resumed-<time>/) and ended with the uninterrupted run's metrics."""
@@ -58,11 +68,10 @@ def assert_resumed_like(killed, reference) -> None:
         assert resumed[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
 
 
-def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_path):
-    reference, killed = tmp_path / "uninterrupted", tmp_path / "killed"
-    result = run_train(*RESUME_BUDGET, f"hydra.run.dir={reference}")
-    assert result.returncode == 0, result.stderr[-3000:]
-
+def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(
+    tmp_path, uninterrupted
+):
+    killed = tmp_path / "killed"
     kill_after_first_checkpoint(killed)
     stopped_at = torch.load(killed / "checkpoints" / "last.ckpt", weights_only=False)["epoch"]
     assert stopped_at < 3
@@ -72,23 +81,23 @@ def test_a_killed_run_resumed_from_last_ckpt_ends_like_an_uninterrupted_one(tmp_
     result = run_train(*RESUME_BUDGET, f"ckpt_path={killed / 'checkpoints' / 'last.ckpt'}")
     assert result.returncode == 0, result.stderr[-3000:]
     # Same folder; the resumed launch logs into its own record folder, .hydra/resumed-<time>/.
-    assert_resumed_like(killed, reference)
+    assert_resumed_like(killed, uninterrupted)
     # The original launch's record is kept; the resumed launch has its own.
     assert (killed / ".hydra" / "overrides.yaml").read_text() == original_record
     (resume_record,) = (killed / ".hydra").glob("resumed-*/overrides.yaml")
     assert "ckpt_path=" in resume_record.read_text()
 
 
-def test_ckpt_path_last_resumes_the_killed_run_it_names_like_an_uninterrupted_one(tmp_path):
-    reference, killed = tmp_path / "uninterrupted", tmp_path / "killed"
-    result = run_train(*RESUME_BUDGET, f"hydra.run.dir={reference}")
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_ckpt_path_last_resumes_the_killed_run_it_names_like_an_uninterrupted_one(
+    tmp_path, uninterrupted
+):
+    killed = tmp_path / "killed"
     kill_after_first_checkpoint(killed)
 
     # No path typed: the run's own last checkpoint.
     result = run_train(*RESUME_BUDGET, f"hydra.run.dir={killed}", "ckpt_path=last")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert_resumed_like(killed, reference)
+    assert_resumed_like(killed, uninterrupted)
     # Finished now: ckpt_path=last no longer finds anything to resume there.
     result = run_train(*RESUME_BUDGET, f"hydra.run.dir={killed}", "ckpt_path=last")
     assert result.returncode == 2 and "already holds a finished run" in result.stderr

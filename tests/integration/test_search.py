@@ -56,35 +56,35 @@ def wait_for(condition, process: subprocess.Popen, seconds: float = 240) -> None
 @pytest.mark.slow
 def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     sweep = tmp_path / "search"
-    process = start_search(sweep, "hydra.sweeper.n_trials=6")
-    # Killed while the fourth trial trains: three trials finished, one interrupted.
-    wait_for(lambda: len(list(sweep.glob("*/metrics.json"))) == 3 and any(
-        sweep.glob("3_*/.hydra/config.yaml")), process)  # fmt: skip
+    process = start_search(sweep, "hydra.sweeper.n_trials=4")
+    # Killed while the third trial trains: two trials finished, one interrupted.
+    wait_for(lambda: len(list(sweep.glob("*/metrics.json"))) == 2 and any(
+        sweep.glob("2_*/.hydra/config.yaml")), process)  # fmt: skip
     process.send_signal(signal.SIGKILL)
     process.wait()
     before = {p.parent.name: p.read_text() for p in sweep.glob("*/metrics.json")}
-    assert len(before) == 3 and len(completed(load(sweep))) == 3
+    assert len(before) == 2 and len(completed(load(sweep))) == 2
 
     # The same command again.
-    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_trials=6")
+    result = run_train(*SEARCH, f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_trials=4")
     assert result.returncode == 0, result.stderr[-3000:]
     study = load(sweep)
     done = completed(study)
-    assert len(done) == 6 and len({t.number for t in done}) == 6
+    assert len(done) == 4 and len({t.number for t in done}) == 4
     # The interrupted trial is marked failed, said in the log, and its parameters run again.
     (interrupted,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
-    assert interrupted.number == 3
-    said = f"trial 3 ({' '.join(f'{k}={v}' for k, v in interrupted.params.items())}) was "
+    assert interrupted.number == 2
+    said = f"trial 2 ({' '.join(f'{k}={v}' for k, v in interrupted.params.items())}) was "
     assert said + "interrupted" in result.stdout + result.stderr
-    (rerun,) = [t for t in done if t.system_attrs.get("failed_trial") == 3]
-    assert rerun.params == interrupted.params and rerun.number == 4  # queued first
-    # None repeated: the first three trials' results are as they were; each trial its folder.
+    (rerun,) = [t for t in done if t.system_attrs.get("failed_trial") == 2]
+    assert rerun.params == interrupted.params and rerun.number == 3  # queued first
+    # None repeated: the first two trials' results are as they were; each trial its folder.
     for name, text in before.items():
         assert (sweep / name / "metrics.json").read_text() == text
-    # Six different trials: the resumed launch's sampler does not draw the first ones again.
-    assert len({t.params["optimizer.lr"] for t in done}) == 6
+    # Four different trials: the resumed launch's sampler does not draw the first ones again.
+    assert len({t.params["optimizer.lr"] for t in done}) == 4
     folders = {t.user_attrs["folder"] for t in done}
-    assert len(folders) == 6 and all((sweep / f / "metrics.json").is_file() for f in folders)
+    assert len(folders) == 4 and all((sweep / f / "metrics.json").is_file() for f in folders)
     results = (sweep / "optimization_results.yaml").read_text()
     assert f"best_value: {study.best_value}" in results
     # The report's search section: the best trial as a command, every trial, the figures.
@@ -93,8 +93,8 @@ def test_a_killed_search_run_again_ends_with_every_trial_once(tmp_path):
     command = next(line for line in report.splitlines() if line.startswith("python train.py"))
     assert "hparams_search" not in command
     assert all(f"{k}={v}" in command.split() for k, v in best.params.items())
-    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 3 |", "| 4 |"))]
-    assert [r.split(" | ")[1] for r in rows] == ["complete", "fail", "complete (re-runs 3)"]
+    rows = [line for line in report.splitlines() if line.startswith(("| 0 |", "| 2 |", "| 3 |"))]
+    assert [r.split(" | ")[1] for r in rows] == ["complete", "fail", "complete (re-runs 2)"]
     for figure in ("optimization_history.png", "param_importances.png"):
         assert f"![{figure}]({figure})" in report and (sweep / figure).stat().st_size > 0
 
