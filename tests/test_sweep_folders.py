@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, TINY, job_dir, refused, run_sweep, run_train
 from tests.test_report import rows_by_configuration
-from vit_inpaint.storage.launch_folders import LaunchFolders
+from vit_inpaint.storage.launch_folders import LaunchFolders, current
 from vit_inpaint.storage.run_folder import RECORD
 
 # issue 17's `T`: the smallest run that still trains, tests and writes every file.
@@ -34,6 +34,19 @@ def test_a_folder_claim_belongs_to_one_job_not_to_the_process(tmp_path):
     assert launch.claim_of(tmp_path, "0") is first and launch.claim_of(tmp_path, "1") is second
     # Hydra resolves a job's record several times: the same job keeps its claim.
     assert launch.claim(str(tmp_path), None, "later", "1") is second
+
+
+def test_a_folder_claim_belongs_to_one_launch(tmp_path):
+    # A launch after another in the same process (a notebook, the in-process tests) sees none of
+    # the first's claims: its record into the same folder is one of its own.
+    first, second = LaunchFolders(), LaunchFolders()
+    with first.active():
+        assert current() is first
+        claim = first.claim(str(tmp_path), None, "stamp")
+    assert claim.owns_record and current() is not first
+    with second.active():
+        assert second.claim_of(tmp_path, "run") is None
+        assert second.claim(str(tmp_path), None, "later").record.startswith(f"{RECORD}/attempt")
 
 
 @pytest.mark.slow
