@@ -13,6 +13,7 @@ from vit_inpaint.config import resolvers
 from vit_inpaint.config.errors import one_line_config_errors
 from vit_inpaint.launch import schema
 from vit_inpaint.launch.hydra_callbacks import write_unreported_sweep
+from vit_inpaint.storage.launch_folders import LaunchFolders, current, in_multirun
 
 resolvers.register()  # before Hydra composes: where a launch writes its record and log
 schema.register()  # the config groups' schemas (importing vit_inpaint.launch also does)
@@ -20,7 +21,7 @@ schema.register()  # the config groups' schemas (importing vit_inpaint.launch al
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from vit_inpaint.storage.run_folder import Launch, discard_launch, in_multirun
+    from vit_inpaint.storage.run_folder import Launch
     from vit_inpaint.training import train
 
     launch = Launch()
@@ -29,7 +30,7 @@ def main(cfg: DictConfig) -> float | None:
     except BaseException as error:
         if not launch.began:  # refused or failed before training: remove what this launch wrote
             # (a multirun job keeps a folder of its own: the sweep report lists it as failed)
-            discard_launch(keep_own_folder=in_multirun())
+            current().discard_launch(keep_own_folder=in_multirun())
         line, status = _error_line(error, cfg)
         if line is None:
             raise  # not a user's error: its traceback is what a developer needs
@@ -65,10 +66,12 @@ def _error_line(error: BaseException, cfg: DictConfig) -> tuple[str | None, int]
 
 
 if __name__ == "__main__":
-    with one_line_config_errors():  # a user's config error: one `error:` line, exit status 2
+    # This launch's claims on its folders, and what it made, are its own (LaunchFolders): a
+    # second launch in the same process (the tests run many) starts with none of them.
+    with LaunchFolders().active() as folders, one_line_config_errors():
         try:
             main()
         finally:
             # Hydra skips on_multirun_end once a job has failed; the launcher has returned, so
             # every job has ended and the sweep's report can be written now.
-            write_unreported_sweep()
+            write_unreported_sweep(folders)

@@ -52,11 +52,16 @@ def main() -> None:
         old_solver = module_at(args.before, "vit_inpaint/models/biharmonic.py", Path(folder))
         old_windows = module_at(args.before, "vit_inpaint/fill/windows.py", Path(folder))
 
+    def tensors_predict(*tensors):  # fill/windows.py before 2bc439e handed torch tensors
+        import torch
+
+        return torch.from_numpy(inpainter.predict(*(t.numpy() for t in tensors)))
+
     def before(image, mask):
         if image.ndim == 3:
             return np.stack([before(image[..., c], mask) for c in range(3)], axis=-1)
         prior = old_solver.biharmonic_fill(image, mask)
-        return old_windows.fill_windows(image, mask, inpainter.window, inpainter.predict,
+        return old_windows.fill_windows(image, mask, inpainter.window, tensors_predict,
                                         prior=prior)  # fmt: skip
 
     if args.solver_only:

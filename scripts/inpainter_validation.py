@@ -1,6 +1,7 @@
 """Choosing how the photo inpainter fills whole images, on photographs outside its test set.
 
     python scripts/inpainter_validation.py --ckpt CKPT [--orientations 1 8] [--strides 8 16]
+    python scripts/inpainter_validation.py --windows overlap centre
     python scripts/inpainter_validation.py --photos coffee rocket --colours luminance channels
 
 The validation photographs (data/settings.py INPAINTER_SPLITS["val"], the default) select the
@@ -22,7 +23,7 @@ import time
 from vit_inpaint.data.settings import INPAINTER_SPLITS
 from vit_inpaint.evaluation.photo_tables import per_photo, summary
 from vit_inpaint.evaluation.photos import BINS, KINDS, evaluate
-from vit_inpaint.fill.model import COLOUR_MODES, Inpainter, load_inpainter
+from vit_inpaint.fill.model import COLOUR_MODES, WINDOW_MODES, Inpainter, load_inpainter
 from vit_inpaint.storage.images import FileError
 
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--orientations", nargs="+", type=int, default=[1])
     parser.add_argument("--strides", nargs="+", type=int, default=[0], help="0: half a window")
     parser.add_argument("--colours", nargs="+", choices=COLOUR_MODES, default=["luminance"])
+    parser.add_argument("--windows", nargs="+", choices=WINDOW_MODES, default=["overlap"])
     parser.add_argument(
         "--tune-steps", nargs="+", type=int, default=[0], help="test-time tuning steps (0: none)"
     )
@@ -54,9 +56,11 @@ def main() -> None:
         parser.error(str(err))
     if any(stride < 0 or (stride and network.image_size % stride) for stride in args.strides):
         parser.error(f"argument --strides: each must divide the window ({network.image_size})")
-    settings = itertools.product(args.orientations, args.strides, args.colours, args.tune_steps)
-    for orientations, stride, colour, steps in settings:
-        inpainter = Inpainter(network, str(args.ckpt), orientations)
+    settings = itertools.product(
+        args.orientations, args.strides, args.colours, args.tune_steps, args.windows
+    )
+    for orientations, stride, colour, steps, windows in settings:
+        inpainter = Inpainter(network, str(args.ckpt), orientations, windows=windows)
         seconds = [0.0]
 
         def fill(image, mask, inpainter=inpainter, stride=stride, colour=colour, steps=steps,
@@ -69,8 +73,9 @@ def main() -> None:
 
         results = evaluate(fill, args.photos, args.scales, args.kinds, BINS[:3], seed=1,
                            methods=("biharmonic", "telea", "navier_stokes"))  # fmt: skip
-        print(f"## orientations {orientations}, stride {stride or 'half a window'}, colour "
-              f"{colour}, tuning steps {steps}: model {seconds[0]:.1f} s")  # fmt: skip
+        print(f"## orientations {orientations}, stride {stride or 'half a window'}, windows "
+              f"{windows}, colour {colour}, tuning steps {steps}: "
+              f"model {seconds[0]:.1f} s")  # fmt: skip
         print("\n".join(summary(results)), flush=True)
         for scale in args.scales if args.per_photo else []:
             for row in per_photo(results, scale):

@@ -18,7 +18,6 @@ import os
 import runpy
 import subprocess
 import sys
-import time
 import traceback
 import warnings
 from pathlib import Path
@@ -68,18 +67,11 @@ def run_in_process(args: tuple[str, ...]) -> subprocess.CompletedProcess:
 
 
 def _as_a_new_process() -> None:
-    """The state a fresh `python train.py` starts with: no Hydra instance, none of the run-folder
-    claims and a new launch time (vit_inpaint/storage/run_folder.py), no sweep waiting for its
-    report (launch/hydra_callbacks.py): each lives for one process."""
+    """The state a fresh `python train.py` starts with: no Hydra instance. What a launch claims
+    and makes on disk is its own already (storage/launch_folders.py): nothing of ours to reset."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from vit_inpaint.launch import hydra_callbacks
-    from vit_inpaint.storage import run_folder
-
     GlobalHydra.instance().clear()
-    run_folder._claims.clear()
-    run_folder.LAUNCHED = time.time()
-    hydra_callbacks._unreported.clear()
 
 
 def _exit_status(exit_: SystemExit) -> int:

@@ -15,7 +15,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from vit_inpaint.launch.validate import ConfigError, check_config
-from vit_inpaint.storage.run_folder import Launch, RunFolder, RunFolderError, in_multirun
+from vit_inpaint.storage import launch_folders
+from vit_inpaint.storage.launch_folders import in_multirun
+from vit_inpaint.storage.run_folder import Launch, RunFolder, RunFolderError
 from vit_inpaint.tasks.registry import task_of
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,9 @@ def train(
     start = check_init_from(cfg)  # read once: checked here, loaded after the model is built
     output_dir = output_dir_of(cfg)
     # DDP's extra processes write into their rank 0's folder, which rank 0 holds.
-    folder = RunFolder(output_dir, cfg.get("ckpt_path"), lock=not is_ddp_child())
+    claim = launch_folders.current().claim_of(output_dir)  # what train.py's launch found there
+    prior = claim.found if claim is not None else None
+    folder = RunFolder(output_dir, cfg.get("ckpt_path"), lock=not is_ddp_child(), prior=prior)
     try:
         folder.open()
     except RunFolderError as error:

@@ -82,6 +82,19 @@ def test_optimizers_are_built_as_configured(name):
     assert opt.param_groups[0]["lr"] == 0.123
 
 
+def test_a_module_built_without_a_config_trains_with_the_default_runs_optimizer():
+    # The default is declared once, in conf/optimizer/adam.yaml: a notebook's InpaintingModule()
+    # and `python train.py` train alike (a copy in the code had to be kept equal by hand).
+    from vit_inpaint.tasks.inpainting import InpaintingModule
+    from vit_inpaint.tasks.optim import default_optimizer
+
+    composed = OmegaConf.to_container(compose_config().optimizer)
+    assert default_optimizer() == composed
+    assert InpaintingModule().optimizer_config == composed
+    default_optimizer()["lr"] = 1.0  # each caller's copy is its own
+    assert default_optimizer() == composed
+
+
 def test_overrides_the_issues_name_all_exist():
     cfg = compose_config(
         "seed=3",

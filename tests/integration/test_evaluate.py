@@ -86,7 +86,10 @@ def test_painted_masks_are_blobs_and_brush_scribbles_in_their_bin():
         masks = mask_of(kind, 0.2, 0.3)(16, 160, 160, torch.Generator().manual_seed(1))
         coverage = masks.flatten(1).float().mean(1)
         assert coverage.min() >= 0.2 and coverage.max() < 0.33, kind
-    one = Blobs(5.0, 5.0, coverage_min=0.005, coverage_max=0.005)(1, 100, 100)[0]
+    # Seeded: from the global stream, a disk clipped by the border now and then needs a second.
+    one = Blobs(5.0, 5.0, coverage_min=0.005, coverage_max=0.005)(
+        1, 100, 100, torch.Generator().manual_seed(0)
+    )[0]
     assert 60 <= int(one.sum()) <= 90  # one disk of radius 5 (pi 25 = 79 pixels, on the grid)
     disk = torch.zeros(20, 20, dtype=torch.bool)
     _stamp_segment(disk, 10.0, 10.0, 10.0, 10.0, 3.0)

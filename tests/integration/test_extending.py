@@ -151,6 +151,7 @@ def registered(tmp_path):
             report_findings=f"{here}:toy_findings",
             report_glossary=f"{here}:toy_glossary",
             report_heading="Toy",
+            masked=True,  # its data are build_inpainting_data's: images and masks
         )
     )
     schema.register()  # the toy model's settings become conf/model/toy.yaml's schema

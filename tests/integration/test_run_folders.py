@@ -72,6 +72,17 @@ def test_a_refused_run_into_a_finished_runs_folder_changes_nothing(finished):
     assert snapshot(finished) == before
 
 
+def test_a_second_launch_in_one_process_makes_its_own_claim(tmp_path):
+    # Two launches of train.py in one process (as the tests run them) into one folder: the
+    # second inherited the first's claim on it, so Hydra rewrote the finished run's record and
+    # the refusal then deleted it (storage/launch_folders.py: a claim is one launch's).
+    run = tmp_path / "run"
+    assert run_train(*BUDGET, f"hydra.run.dir={run}").returncode == 0
+    before = snapshot(run)
+    refused(run_train(*BUDGET, f"hydra.run.dir={run}"), str(run), "finished run")
+    assert snapshot(run) == before
+
+
 def test_a_refused_run_into_an_unfinished_runs_folder_keeps_its_record_for_the_resume(
     unfinished,
 ):

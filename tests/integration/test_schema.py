@@ -12,7 +12,7 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from tests.conftest import CONF, ROOT, compose_config
+from tests.conftest import CONF, ROOT, compose_config, run_train
 from vit_inpaint.config.errors import type_error_line
 from vit_inpaint.data import settings as data_settings
 from vit_inpaint.data.free_masks import DropoutMasking, HolesMasking, MixedMasking, StrokesMasking
@@ -111,6 +111,19 @@ def test_printing_the_config_or_the_help_loads_no_torch(args, no_torch):
     # Only what a user can set: no internal key, no schema, no retired spelling.
     for internal in INTERNAL:
         assert internal not in result.stdout, internal
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--cfg", "job"), ("--cfg", "hydra", "--resolve"), ("--cfg", "all", "--resolve")],
+)
+def test_printing_the_config_makes_no_folder(args, tmp_path):
+    # A launch claims its run folder only once Hydra starts its job (storage/launch_folders.py).
+    where = tmp_path / "deep"
+    result = run_train(f"hydra.run.dir={where}/run", f"hydra.sweep.dir={where}/sweep", *args)
+    assert result.returncode == 0, result.stderr
+    assert "masking" in result.stdout
+    assert not where.exists()
 
 
 # What `--cfg job` and `--help` printed before they showed only what a user can set.

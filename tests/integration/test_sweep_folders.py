@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import ROOT, TINY, job_dir, refused, run_sweep, run_train
 from tests.integration.test_report import rows_by_configuration
-from vit_inpaint.storage.run_folder import RECORD, claim_record, launch_claim
+from vit_inpaint.storage.launch_folders import LaunchFolders, current
+from vit_inpaint.storage.run_folder import RECORD
 
 # issue 17's `T`: the smallest run that still trains, tests and writes every file.
 T = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64", "threads=1")
@@ -25,13 +26,27 @@ T = (TINY, "trainer.max_epochs=1", "data.num_val=64", "data.num_test=64", "threa
 def test_a_folder_claim_belongs_to_one_job_not_to_the_process(tmp_path):
     # Two jobs of one sweep in one process (the basic launcher), pointed at one folder: the
     # second must not inherit the first's claim, or Hydra rewrites the first job's record.
-    first = claim_record(str(tmp_path), None, "stamp", "0")
-    second = claim_record(str(tmp_path), None, "stamp", "1")
+    launch = LaunchFolders()
+    first = launch.claim(str(tmp_path), None, "stamp", "0")
+    second = launch.claim(str(tmp_path), None, "stamp", "1")
     assert first.owns_record and first.record == RECORD
     assert second.record.startswith(f"{RECORD}/attempt-stamp-")
-    assert launch_claim(tmp_path, "0") is first and launch_claim(tmp_path, "1") is second
+    assert launch.claim_of(tmp_path, "0") is first and launch.claim_of(tmp_path, "1") is second
     # Hydra resolves a job's record several times: the same job keeps its claim.
-    assert claim_record(str(tmp_path), None, "later", "1") is second
+    assert launch.claim(str(tmp_path), None, "later", "1") is second
+
+
+def test_a_folder_claim_belongs_to_one_launch(tmp_path):
+    # A launch after another in the same process (a notebook, the in-process tests) sees none of
+    # the first's claims: its record into the same folder is one of its own.
+    first, second = LaunchFolders(), LaunchFolders()
+    with first.active():
+        assert current() is first
+        claim = first.claim(str(tmp_path), None, "stamp")
+    assert claim.owns_record and current() is not first
+    with second.active():
+        assert second.claim_of(tmp_path, "run") is None
+        assert second.claim(str(tmp_path), None, "later").record.startswith(f"{RECORD}/attempt")
 
 
 @pytest.mark.slow

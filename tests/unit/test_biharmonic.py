@@ -79,17 +79,23 @@ def test_a_colour_image_is_filled_channel_by_channel_in_one_solve():
         )
 
 
-def test_few_and_many_hidden_pixels_and_the_scipy_solve_give_the_same_fill(monkeypatch):
-    """Few hidden pixels find their neighbours by binary search, many by a position map, and
-    from SCIPY_FROM on the iterations run in scipy: all three solve the same equations."""
+def test_every_solve_gives_the_same_fill(monkeypatch):
+    """Few hidden pixels find their neighbours by binary search, many by a position map; the
+    system is solved by numpy's conjugate gradients, scipy's sparse LU or scipy's conjugate
+    gradients by the number of hidden pixels: all solve the same equations."""
     import vit_inpaint.models.biharmonic_image as solver
 
     image = load_photo("camera", 4).double().numpy()
     mask = _holes(image.shape, 3, 3, seed=6)  # 27 of 16,384 pixels: binary search
-    few = biharmonic_fill(image, mask)
-    monkeypatch.setattr(solver, "SCIPY_FROM", 1)
-    np.testing.assert_allclose(biharmonic_fill(image, mask), few, atol=1e-4)
-    np.testing.assert_allclose(few[mask], inpaint_biharmonic(image, mask)[mask], atol=2e-3)
+    mask[40:52, 60:75] = True  # and a hole 12 pixels across
+    fills = []
+    for direct_from, iterative_from in ((10**9, 10**9), (1, 10**9), (1, 1)):
+        monkeypatch.setattr(solver, "DIRECT_FROM", direct_from)
+        monkeypatch.setattr(solver, "ITERATIVE_FROM", iterative_from)
+        fills.append(biharmonic_fill(image, mask))
+    for fill in fills[1:]:
+        np.testing.assert_allclose(fill, fills[0], atol=1e-4)
+    np.testing.assert_allclose(fills[1][mask], inpaint_biharmonic(image, mask)[mask], atol=2e-3)
 
 
 @pytest.mark.parametrize("size", [100, 200])

@@ -160,6 +160,18 @@ def test_task_classify_composes_and_is_checked():
     assert compose_config(TINY).task.name == "inpaint"
 
 
+def test_task_classify_neither_needs_nor_checks_a_masking():
+    # It hides nothing: a masking an inpainting run would refuse, or none at all, is no reason
+    # to refuse a classifier (the group stays composed for sweeps over both tasks).
+    wrong = ("data=digits", "masking=patches", "masking.size=16")
+    with pytest.raises(ConfigError, match="masking.size=16 must divide the 8x8 image"):
+        check_config(compose_config(TINY, *wrong))
+    check_config(compose_config(TINY, "task=classify", *wrong))
+    without = compose_config(TINY, "task=classify", "data=digits", "~masking")
+    assert "masking" not in without
+    check_config(without)
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [

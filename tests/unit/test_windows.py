@@ -13,10 +13,10 @@ from vit_inpaint.models.prior import pushpull_fill
 from vit_inpaint.models.vit import InpaintingViT
 
 
-def visible_mean(windows: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    seen = (~masks).float()
-    mean = (windows * seen).flatten(1).sum(1) / seen.flatten(1).sum(1)
-    return mean[:, None, None].expand_as(windows)
+def visible_mean(windows: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    seen = (~masks).astype(np.float32)
+    mean = (windows * seen).sum((1, 2)) / seen.sum((1, 2))
+    return np.broadcast_to(mean[:, None, None], windows.shape)
 
 
 def test_a_hole_larger_than_a_window_is_filled_from_its_border_inward():
@@ -27,7 +27,7 @@ def test_a_hole_larger_than_a_window_is_filled_from_its_border_inward():
 
     def predict(windows, masks):
         # Every window handed to the model sees at least one visible pixel.
-        assert (~masks).flatten(1).any(1).all()
+        assert (~masks).any((1, 2)).all()
         calls.append(len(windows))
         return visible_mean(windows, masks)
 
@@ -42,7 +42,7 @@ def test_visible_pixels_come_back_unchanged_and_every_hidden_pixel_is_filled(sha
     image = rng.random(shape)
     mask = rng.random(shape) < 0.3
     mask.flat[0] = True
-    out = fill_windows(image, mask, 16, lambda w, m: torch.full_like(w, 0.25))
+    out = fill_windows(image, mask, 16, lambda w, m: np.full_like(w, 0.25))
     np.testing.assert_array_equal(out[~mask], image[~mask])
     np.testing.assert_allclose(out[mask], 0.25, atol=1e-6)
 
@@ -106,9 +106,9 @@ def test_test_time_averaging_turns_each_window_back_before_averaging():
     pixel (any orientation) is then unchanged by the averaging."""
     from vit_inpaint.fill.model import Inpainter, _orient
 
-    windows = torch.rand(3, 8, 8)
+    windows = np.random.default_rng(0).random((3, 8, 8), dtype=np.float32)
     for k in range(8):
-        assert torch.equal(_orient(_orient(windows, k), k, inverse=True), windows)
+        np.testing.assert_array_equal(_orient(_orient(windows, k), k, inverse=True), windows)
     assert len({tuple(_orient(windows, k)[0].flatten().tolist()) for k in range(8)}) == 8
 
     class Echo(torch.nn.Module):  # returns the visible values, an orientation-free "model"
@@ -118,7 +118,7 @@ def test_test_time_averaging_turns_each_window_back_before_averaging():
             return images * 2.0
 
     echo = Inpainter(Echo(), "test", orientations=8)
-    torch.testing.assert_close(echo.predict(windows, windows > 0.5), windows * 2.0)
+    np.testing.assert_allclose(echo.predict(windows, windows > 0.5), windows * 2.0, rtol=1e-6)
 
 
 def test_a_normalized_model_corrects_a_window_the_same_way_at_any_contrast():
@@ -175,7 +175,7 @@ def test_the_sparse_fill_with_a_prior_is_the_padded_images_fill(shape):
     mask.flat[0] = mask.flat[-1] = True
 
     def predict(windows, masks, priors):  # depends on position, visible values and the prior
-        ramp = torch.linspace(0, 1, windows.shape[-1])
+        ramp = np.linspace(0, 1, windows.shape[-1], dtype=np.float32)
         return 0.5 * priors + 0.3 * windows * ~masks + 0.2 * ramp
 
     sparse = fill_windows(image, mask, 16, predict, prior=prior)
@@ -214,3 +214,55 @@ def test_the_python_api_fills_a_colour_photo_as_luminance_and_biharmonic_colour(
     per = inpainter.fill(rgb, mask, colour="channels")
     for c in range(3):
         np.testing.assert_array_equal(per[..., c], inpainter.fill(rgb[..., c], mask))
+
+
+def test_centre_windows_give_each_hidden_pixel_the_window_it_is_central_in():
+    """windows="centre": an isolated hidden pixel costs one window, not four, and every hidden
+    pixel's value comes from a window where it lies in the central 8x8 block of the 16x16."""
+    rng = np.random.default_rng(3)
+    image, prior = rng.random((45, 38)), rng.random((45, 38))
+    mask = rng.random(image.shape) < 0.3
+    mask[0, 0] = mask[-1, -1] = True
+
+    def where_in_window(windows, masks, priors):  # each pixel's row and column in its window
+        rows, cols = np.indices(windows.shape[1:])
+        return np.broadcast_to((rows * 16 + cols) / 255.0, windows.shape)
+
+    out = fill_windows(image, mask, 16, where_in_window, prior=prior, windows="centre")
+    offset = np.rint(out[mask] * 255).astype(int)
+    assert (np.abs(out[mask] * 255 - offset) < 1e-3).all()  # one window each, not a mix
+    assert (
+        (offset // 16 >= 4) & (offset // 16 < 12) & (offset % 16 >= 4) & (offset % 16 < 12)
+    ).all()
+    seen = []
+    one = np.zeros((256, 256), dtype=bool)
+    one[100, 100] = True
+    fill_windows(np.zeros((256, 256)), one, 16, lambda w, m, p: seen.append(len(w)) or w,
+                 prior=np.zeros((256, 256)), windows="centre")  # fmt: skip
+    assert sum(seen) == 1
+    with pytest.raises(ValueError, match="centre windows need a model with a prior"):
+        fill_windows(image, mask, 16, where_in_window, windows="centre")
+
+
+def test_mixed_windows_centre_scattered_pixels_and_average_inside_larger_holes():
+    """windows="mixed": a pixel in an 8x8 block at most half hidden takes its centre window's
+    value alone, one inside a larger hole the bump-weighted average of every window."""
+    image, prior = np.zeros((64, 64)), np.zeros((64, 64))
+    mask = np.zeros((64, 64), dtype=bool)
+    mask[10, 11] = mask[13, 14] = True  # scattered: its block is 2 of 64 hidden
+    mask[32:48, 32:48] = True  # a 16x16 hole: its blocks are all hidden
+
+    def where_in_window(windows, masks, priors):
+        rows, cols = np.indices(windows.shape[1:])
+        return np.broadcast_to((rows * 16 + cols) / 255.0, windows.shape)
+
+    kw = dict(prior=prior)
+    mixed = fill_windows(image, mask, 16, where_in_window, windows="mixed", **kw)
+    centre = fill_windows(image, mask, 16, where_in_window, windows="centre", **kw)
+    overlap = fill_windows(image, mask, 16, where_in_window, windows="overlap", **kw)
+    hole = np.zeros_like(mask)
+    hole[32:48, 32:48] = True
+    scattered = mask & ~hole
+    np.testing.assert_array_equal(mixed[scattered], centre[scattered])
+    np.testing.assert_array_equal(mixed[hole], overlap[hole])
+    assert not np.allclose(centre[hole], overlap[hole])  # the two differ where it matters

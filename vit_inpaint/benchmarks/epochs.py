@@ -65,6 +65,8 @@ def run_naive(
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
+    from vit_inpaint.tasks.optim import default_optimizer
+
     p, dim = model_cfg["patch_size"], model_cfg["dim"]
     size = images.shape[-1]
     tokens = (size // p) ** 2
@@ -90,7 +92,7 @@ def run_naive(
             return out.reshape(b, size, size)
 
     model = NaiveViT().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=default_optimizer()["lr"])
     loader = DataLoader(TensorDataset(images, masks), batch_size=batch_size, shuffle=True)
     times = []
     for _ in range(epochs):
@@ -115,10 +117,10 @@ def run_bare(
     from vit_inpaint.data.splits import TensorBatches
     from vit_inpaint.models.vit import InpaintingViT
     from vit_inpaint.tasks.metrics import masked_mse
-    from vit_inpaint.tasks.optim import DEFAULT_OPTIMIZER, build_optimizer
+    from vit_inpaint.tasks.optim import build_optimizer, default_optimizer
 
     model = InpaintingViT(image_size=images.shape[-1], **model_cfg).to(device)
-    optimizer = build_optimizer(model.parameters(), **DEFAULT_OPTIMIZER)
+    optimizer = build_optimizer(model.parameters(), **default_optimizer())
     times = []
     for epoch in range(epochs):
         batches = TensorBatches(images, masks, batch_size, shuffle=True, epoch=lambda e=epoch: e)

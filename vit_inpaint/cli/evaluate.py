@@ -41,6 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("outputs/evaluation"),
         help="folder for evaluation.{csv,md,png} (default: outputs/evaluation, as `make evaluate`)",
     )
+    _add_what_to_evaluate(parser)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the generated masks, 0 or more (default: 0)"
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (on stderr by default)"
+    )
+    return parser
+
+
+def _add_what_to_evaluate(parser: argparse.ArgumentParser) -> None:
+    """The photographs, masks, scales and methods compared."""
     parser.add_argument(
         "--scales",
         type=int,
@@ -85,13 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=CLASSICAL,
         help="classical methods to compare with",
     )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the generated masks, 0 or more (default: 0)"
-    )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (on stderr by default)"
-    )
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

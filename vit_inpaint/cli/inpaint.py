@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
         "half window (about 4x faster; holes on window borders filled from fewer sides)",
     )
     parser.add_argument(
+        "--windows",
+        choices=("overlap", "centre", "mixed"),
+        help="which windows give a hidden pixel its value: every window that holds it, weighted "
+        "towards their centres (overlap), the one it is central in (centre: one window per "
+        "scattered hidden pixel instead of four), or centre where few pixels around are hidden "
+        "and overlap inside larger holes (mixed); default: the inpainter's (docs/tools.md)",
+    )
+    parser.add_argument(
         "--colour",
         choices=("luminance", "channels"),
         default="luminance",
@@ -250,6 +258,11 @@ def _checked(parser: argparse.ArgumentParser, args):
         inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
+    if args.windows not in (None, "overlap") and inpainter.prior == "none":
+        parser.error(
+            f"argument --windows: {args.windows} needs a model that corrects a whole-image fill "
+            f"(model.prior=biharmonic); {inpainter.source} has none: use overlap"
+        )
     return image, mask, inpainter
 
 
@@ -265,6 +278,10 @@ def _run(parser: argparse.ArgumentParser, args, image, mask, inpainter):
     # the colour channels are filled, scored and shown.
     colour, alpha = split_alpha(image)
     stride = inpainter.window if args.single_tiling else None
+    if args.windows is not None:
+        from dataclasses import replace
+
+        inpainter = replace(inpainter, windows=args.windows)
     filled = inpainter.fill(colour, mask, stride=stride, progress=True, colour=args.colour,
                             tune_steps=args.tune_steps)  # fmt: skip
     if not np.isfinite(filled).all():  # a model that passed the weights check but still fails

@@ -1,8 +1,11 @@
 """Where a launch writes: config resolvers that train.py registers before Hydra composes.
 
 `hydra.run.dir` follows a resumed checkpoint into its run's folder; `hydra.output_subdir` and
-the log file's name go through the launch's claim on its folder (storage/run_folder.py, which
-holds the run folder's whole life cycle), so a launch never rewrites an earlier run's record.
+the log file's name go through the launch's claim on its folder (storage/launch_folders.py), so a
+launch never rewrites an earlier run's record. The claim is the one thing a resolver here makes
+on disk, and only once Hydra starts a job (it reads hydra.output_subdir just before writing the
+record there): composing a config, `--cfg job` included, has no output folder to claim. No
+public Hydra hook runs between a multirun job's composition and its record, hence a resolver.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from vit_inpaint.storage.launch_folders import current
 from vit_inpaint.storage.resume_last import LAST, find_unfinished_run
-from vit_inpaint.storage.run_folder import claim_record, launch_claim, run_of_checkpoint
+from vit_inpaint.storage.run_folder import run_of_checkpoint
 
 
 def run_dir(ckpt_path: str | None, default: str, overrides=()) -> str:
@@ -30,14 +34,14 @@ def output_subdir(output_dir: str, ckpt_path: str | None, stamp: str, job="run")
     """hydra.output_subdir: `.hydra` for a folder's first launch, else the launch's own
     `.hydra/resumed-<stamp>` (resuming the folder's run) or `.hydra/attempt-<stamp>-<pid>`.
     job: hydra.job.num in a multirun (a claim belongs to one job), else "run"."""
-    return claim_record(output_dir, ckpt_path, stamp, str(job)).record
+    return current().claim(output_dir, ckpt_path, stamp, str(job)).record
 
 
 def log_file(output_dir: str, subdir: str | None, job_name: str, job="run") -> str:
     """hydra.job_logging.handlers.file.filename. With no record (hydra.output_subdir=null, as
     Lightning sets for DDP's extra processes) the log is <output_dir>/<job name>.log, so rank 1
     logs to train_ddp_process_1.log beside rank 0's train.log."""
-    claim = launch_claim(output_dir, str(job)) if subdir is not None else None
+    claim = current().claim_of(output_dir, str(job)) if subdir is not None else None
     if claim is None:
         return str(Path(output_dir) / f"{job_name}.log")
     return str(claim.log_file(job_name))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -40,116 +41,152 @@ def kept(shown: Shown, count: int) -> tuple:
     return (*values, shown.message)
 
 
-def inside_tab(page: Page) -> None:
+def inside_tab(page: Page):
+    """Tab "Inside the ViT": its controls, its pictures, and what each control does. Returns
+    what the page runs when it opens (the first sample, drawn; the controls fitted to the model)."""
+    ui = SimpleNamespace()
+    _inside_controls(page, ui)
+    _inside_pictures(page, ui)
+    events = InsideEvents(page, n_outputs=len(ui.outputs))
+    _wire_inside(ui, events)
+    fitting = (events.fit_controls, [ui.name, ui.masking, ui.index], [ui.lengthscale, ui.index])
+    sample_outputs = [ui.image, ui.mask, ui.message]
+    return (events.sampled, events.render, ui.sample_inputs, sample_outputs, ui.settings,
+            ui.outputs, fitting)  # fmt: skip
+
+
+def _inside_controls(page: Page, ui: SimpleNamespace) -> None:
+    """The model, the mask, the sample and the message above the pictures."""
     with gr.Row():
-        name = gr.Dropdown(page.names, value=page.names[0], label="model", scale=2,
-                           elem_id="inside-model")
-        masking = gr.Radio(list(inside_vit.MASKINGS), value="2x2 patch", label="hide", scale=2,
-                           elem_id="inside-masking")
+        ui.name = gr.Dropdown(page.names, value=page.names[0], label="model", scale=2,
+                              elem_id="inside-model")  # fmt: skip
+        ui.masking = gr.Radio(list(inside_vit.MASKINGS), value="2x2 patch", label="hide",
+                              scale=2, elem_id="inside-masking")  # fmt: skip
         # its range and the lengthscale's use follow the model (fit_controls, also on load)
-        index = gr.Number(0, precision=0, minimum=0, label="which patch (row by row)",
-                          elem_id="inside-index")
+        ui.index = gr.Number(0, precision=0, minimum=0, label="which patch (row by row)",
+                             elem_id="inside-index")  # fmt: skip
     with gr.Row():
-        lengthscale = gr.Slider(0.5, 4.0, value=1.0, step=0.5, label="lengthscale (fields)",
-                                elem_id="inside-lengthscale")
-        seed = gr.Number(0, precision=0, label="seed (Enter applies)", minimum=0)
-        new = gr.Button("New image", variant="primary")
-    image, mask = gr.State(None), gr.State(None)
-    message = gr.Markdown(elem_id="inside-message")
+        ui.lengthscale = gr.Slider(0.5, 4.0, value=1.0, step=0.5, label="lengthscale (fields)",
+                                   elem_id="inside-lengthscale")  # fmt: skip
+        ui.seed = gr.Number(0, precision=0, label="seed (Enter applies)", minimum=0)
+        ui.new = gr.Button("New image", variant="primary")
+    ui.image, ui.mask = gr.State(None), gr.State(None)
+    ui.message = gr.Markdown(elem_id="inside-message")
+
+
+def _inside_pictures(page: Page, ui: SimpleNamespace) -> None:
+    """The input and its tokens, the attention and its rollout, the fills, each with its
+    sentence; the controls of the attention views between them."""
     with gr.Row():
         with gr.Column():
             # no label: it would cover patch 0's number; the sentence under it says "click"
-            picture = gr.Image(label="the input: click a pixel", interactive=False,
-                               show_label=False, elem_id="inside-input")  # fmt: skip
-            input_words = gr.Markdown()
+            ui.picture = gr.Image(label="the input: click a pixel", interactive=False,
+                                  show_label=False, elem_id="inside-input")  # fmt: skip
+            ui.input_words = gr.Markdown()
             with gr.Row():
-                mode = gr.Radio(list(CLICK_MODES), value=CLICK_MODES[0], label="a click will")
-                brightness = gr.Slider(0, 1, value=1, step=0.05, label="paint brightness")
+                ui.mode = gr.Radio(list(CLICK_MODES), value=CLICK_MODES[0], label="a click will")
+                ui.brightness = gr.Slider(0, 1, value=1, step=0.05, label="paint brightness")
         with gr.Column():
-            tokens = gr.Image(label="the tokens", interactive=False, show_label=False)
-            tokens_words = gr.Markdown()
+            ui.tokens = gr.Image(label="the tokens", interactive=False, show_label=False)
+            ui.tokens_words = gr.Markdown()
+    first = page.names[0]
     with gr.Row():
-        view = gr.Dropdown(page.views(page.names[0]), value=ALL_HEADS, label="layer and head")
-        query = gr.Dropdown(page.queries(page.names[0]), value=FIRST_HIDDEN, label="query patch")
-        fusion = gr.Radio(list(inside_vit.FUSIONS), value="mean", label="rollout: fuse heads by")
-        discard = gr.Slider(0, 0.9, value=0, step=0.1, label="rollout: drop the weakest links")
-    lesson = gr.Markdown(elem_id="inside-lesson")  # first: on noise the lesson is the fill
-    attention = gr.Image(label="attention of the query patch (framed) over the keys",
-                         interactive=False, elem_id="inside-attention",
-                         show_label=False)  # fmt: skip  # each panel has its own title
-    attention_words = gr.Markdown(elem_id="inside-attention-words")
+        ui.view = gr.Dropdown(page.views(first), value=ALL_HEADS, label="layer and head")
+        ui.query = gr.Dropdown(page.queries(first), value=FIRST_HIDDEN, label="query patch")
+        ui.fusion = gr.Radio(list(inside_vit.FUSIONS), value="mean",
+                             label="rollout: fuse heads by")  # fmt: skip
+        ui.discard = gr.Slider(0, 0.9, value=0, step=0.1, label="rollout: drop the weakest links")
+    ui.lesson = gr.Markdown(elem_id="inside-lesson")  # first: on noise the lesson is the fill
+    ui.attention = gr.Image(label="attention of the query patch (framed) over the keys",
+                            interactive=False, elem_id="inside-attention",
+                            show_label=False)  # fmt: skip  # each panel has its own title
+    ui.attention_words = gr.Markdown(elem_id="inside-attention-words")
     with gr.Row():
-        flow = gr.Image(label="attention rollout across layers", interactive=False,
-                        show_label=False)
-        flow_words = gr.Markdown()
-    fills = gr.Image(label="the fills, hole outlined", interactive=False, elem_id="inside-fills",
-                     show_label=False)
-    fills_words = gr.Markdown(elem_id="inside-fills-words")
+        ui.flow = gr.Image(label="attention rollout across layers", interactive=False,
+                           show_label=False)  # fmt: skip
+        ui.flow_words = gr.Markdown()
+    ui.fills = gr.Image(label="the fills, hole outlined", interactive=False,
+                        elem_id="inside-fills", show_label=False)  # fmt: skip
+    ui.fills_words = gr.Markdown(elem_id="inside-fills-words")
+    ui.outputs = [ui.picture, ui.input_words, ui.tokens, ui.tokens_words, ui.attention,
+                  ui.attention_words, ui.lesson, ui.flow, ui.flow_words, ui.fills,
+                  ui.fills_words, ui.message]  # fmt: skip
+    ui.settings = [ui.name, ui.image, ui.mask, ui.view, ui.query, ui.fusion, ui.discard,
+                   ui.lengthscale]  # fmt: skip
+    ui.sample_inputs = [ui.name, ui.masking, ui.index, ui.lengthscale, ui.seed]
 
-    outputs = [picture, input_words, tokens, tokens_words, attention, attention_words, lesson,
-               flow, flow_words, fills, fills_words, message]  # fmt: skip
-    settings = [name, image, mask, view, query, fusion, discard, lengthscale]
 
-    def render(*values):
-        return kept(page.inside(*values), len(outputs) - 1)
+class InsideEvents:
+    """What each control of tab "Inside the ViT" does, over page.py (which does the work)."""
 
-    def sampled(name_, masking_, index_, lengthscale_, seed_):
-        shown = page.new_image(name_, masking_, index_, lengthscale_, seed_)
-        return kept(shown, 2)
+    def __init__(self, page: Page, n_outputs: int):
+        self.page = page
+        self.n_outputs = n_outputs
 
-    def remasked(name_, image_, masking_, index_, mask_):
-        return kept(page.remask(name_, image_, masking_, index_, mask_), 2)
+    def render(self, *values):
+        return kept(self.page.inside(*values), self.n_outputs - 1)
 
-    def clicked(name_, masking_, image_, mask_, mode_, brightness_, event: gr.SelectData):
+    def sampled(self, name_, masking_, index_, lengthscale_, seed_):
+        return kept(self.page.new_image(name_, masking_, index_, lengthscale_, seed_), 2)
+
+    def remasked(self, name_, image_, masking_, index_, mask_):
+        return kept(self.page.remask(name_, image_, masking_, index_, mask_), 2)
+
+    def clicked(self, name_, masking_, image_, mask_, mode_, brightness_, event: gr.SelectData):
         x, y = event.index
-        shown = page.click(image_, mask_, mode_, brightness_, x, y)
+        shown = self.page.click(image_, mask_, mode_, brightness_, x, y)
         if shown.values is None:
             return gr.skip(), gr.skip(), gr.skip(), shown.message
-        return (*shown.values, page.masking_after_click(name_, masking_, shown.values[1]), "")
+        masking_after = self.page.masking_after_click(name_, masking_, shown.values[1])
+        return (*shown.values, masking_after, "")
 
-    def index_fits(name_, masking_, index_=0):
+    def index_fits(self, name_, masking_, index_=0):
         """The index control's range and words follow the model and the mask kind."""
         try:
-            last = page.last_index(name_, masking_)
+            last = self.page.last_index(name_, masking_)
         except inside_vit.ExploreError:
             return gr.skip()
         what = "pixel" if masking_ == "one pixel" else "patch"
         return gr.Number(min(int(index_ or 0), last), maximum=last,
                          label=f"which {what} (0-{last}, row by row; Enter applies)")  # fmt: skip
 
-    def model_changed(name_, masking_, index_):
+    def model_changed(self, name_, masking_, index_):
         try:
-            views, queries = page.views(name_), page.queries(name_)
+            views, queries = self.page.views(name_), self.page.queries(name_)
         except inside_vit.ExploreError as err:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"error: {err}"
         return (gr.Dropdown(views, value=ALL_HEADS), gr.Dropdown(queries, value=FIRST_HIDDEN),
-                *fit_controls(name_, masking_, index_), "")  # fmt: skip
+                *self.fit_controls(name_, masking_, index_), "")  # fmt: skip
 
-    def fit_controls(name_, masking_, index_):
+    def fit_controls(self, name_, masking_, index_):
         """The lengthscale is used on Gaussian fields only; the index's range is the model's."""
-        fields = page.kind(name_) == "gaussian_field"
+        fields = self.page.kind(name_) == "gaussian_field"
         words = "lengthscale (fields)" if fields else "lengthscale (not used: not a field model)"
-        return gr.Slider(interactive=fields, label=words), index_fits(name_, masking_, index_)
+        return gr.Slider(interactive=fields, label=words), self.index_fits(name_, masking_, index_)
 
-    sample_inputs = [name, masking, index, lengthscale, seed]
-    name.change(model_changed, [name, masking, index], [view, query, lengthscale, index, message]
-                ).then(
-        sampled, sample_inputs, [image, mask, message]).then(render, settings, outputs)  # fmt: skip
-    for trigger in (new.click, lengthscale.release, seed.submit):
-        trigger(sampled, sample_inputs, [image, mask, message]).then(render, settings, outputs)
+
+def _wire_inside(ui: SimpleNamespace, events: InsideEvents) -> None:
+    """Each control to its event; every change that alters the sample or the view redraws."""
+    redraw = (events.render, ui.settings, ui.outputs)
+    sample = (events.sampled, ui.sample_inputs, [ui.image, ui.mask, ui.message])
+    ui.name.change(events.model_changed, [ui.name, ui.masking, ui.index],
+                   [ui.view, ui.query, ui.lengthscale, ui.index, ui.message]
+                   ).then(*sample).then(*redraw)  # fmt: skip
+    for trigger in (ui.new.click, ui.lengthscale.release, ui.seed.submit):
+        trigger(*sample).then(*redraw)
     # masking.input: a user's choice; a click that sets "clicked pixels" must not remask
-    remask_inputs = [name, image, masking, index, mask]
-    masking.input(index_fits, [name, masking, index], index).then(
-        remasked, remask_inputs, [image, mask, message]
-    ).then(render, settings, outputs)
-    index.submit(remasked, remask_inputs, [image, mask, message]).then(render, settings, outputs)
-    picture.select(clicked, [name, masking, image, mask, mode, brightness],
-                   [image, mask, masking, message]).then(render, settings, outputs)  # fmt: skip
-    for control in (view, query, fusion):
-        control.change(render, settings, outputs)
-    discard.release(render, settings, outputs)
-    fitting = (fit_controls, [name, masking, index], [lengthscale, index])
-    return sampled, render, sample_inputs, [image, mask, message], settings, outputs, fitting
+    remask = (events.remasked, [ui.name, ui.image, ui.masking, ui.index, ui.mask],
+              [ui.image, ui.mask, ui.message])  # fmt: skip
+    ui.masking.input(events.index_fits, [ui.name, ui.masking, ui.index], ui.index).then(
+        *remask
+    ).then(*redraw)
+    ui.index.submit(*remask).then(*redraw)
+    ui.picture.select(events.clicked, [ui.name, ui.masking, ui.image, ui.mask, ui.mode,
+                                       ui.brightness],
+                      [ui.image, ui.mask, ui.masking, ui.message]).then(*redraw)  # fmt: skip
+    for control in (ui.view, ui.query, ui.fusion):
+        control.change(*redraw)
+    ui.discard.release(*redraw)
 
 
 def photo_tab(page: Page, downloads: Path) -> None:

@@ -284,10 +284,23 @@ def show(model: ExploredModel, image: np.ndarray, mask: np.ndarray, query: int |
             ),  # fmt: skip
         },
     )
-    attention = prediction.attention
-    if not attention:
+    if not prediction.attention:
         view.sentences["attention"] = f"{model.source}: this model gives no attention maps."
         return view
+    _show_attention(view, model, image, mask, prediction.attention, query, (layer, head),
+                    fusion, discard)  # fmt: skip
+    return view
+
+
+def _show_attention(view: View, model: ExploredModel, image: np.ndarray, mask: np.ndarray,
+                    attention: list, query: int, layer_head: tuple[int | None, int | None],
+                    fusion: str, discard: float) -> None:  # fmt: skip
+    """The attention of the query patch (every layer and head, or one) and its rollout, with
+    their sentences, added to `view`."""
+    from vit_inpaint.explore import pictures, words
+
+    layer, head = layer_head
+    patch, grid = model.patch_size, model.image_size // model.patch_size
     one = layer is not None and head is not None
     if one and not (0 <= layer < len(attention) and 0 <= head < attention[0].shape[0]):
         raise ExploreError(
@@ -307,4 +320,3 @@ def show(model: ExploredModel, image: np.ndarray, mask: np.ndarray, query: int |
     view.sentences["rollout"] = words.rollout_sentence(
         model.kind, flow, query, grid, visible_pixels(mask, patch, query)
     )
-    return view

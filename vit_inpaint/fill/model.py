@@ -12,6 +12,10 @@ channel gets the biharmonic fill of its own plus that correction, so the colour 
 from the smooth fill (cheap: one solve for all channels) and the detail from the network (one
 pass). colour="channels" runs the network on each channel instead (three passes; BENCHMARKS.md
 compares the two).
+
+The shipped inpainter runs without torch: its file is read by storage/plain_checkpoint.py and
+its network by fill/numpy_vit.py (the same function to 1e-6), since importing torch takes longer
+than filling a small photograph; a checkpoint given by path is read, checked and run by torch.
 """
 
 from __future__ import annotations
@@ -26,11 +30,16 @@ import numpy as np
 # (BENCHMARKS.md: how it was made).
 SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "inpainter.ckpt"
 COLOUR_MODES = ("luminance", "channels")
+# Which windows give a hidden pixel its value (fill/windows.py): "overlap", every window that
+# holds it, weighted towards their centres; "centre", the one it is central in; "mixed", centre
+# where few pixels around are hidden, overlap inside larger holes.
+WINDOW_MODES = ("overlap", "centre", "mixed")
 
 
 @dataclass
 class Inpainter:
-    network: object  # an InpaintingViT in eval mode
+    # An InpaintingViT in eval mode, or a NumpyViT (fill/numpy_vit.py) of the shipped weights.
+    network: object
     source: str  # where it came from, for messages
     # Test-time averaging: each window is also shown mirrored and turned (1, 2, 4 or 8 of its 8
     # orientations) and the predictions, turned back, are averaged; costs that many passes.
@@ -38,10 +47,14 @@ class Inpainter:
     # The photographs (skimage.data names) of its training and validation splits, as its
     # checkpoint records them (runs from issue 20 on); None: not recorded.
     photos: list[str] | None = None
+    # WINDOW_MODES; all but "overlap" need a network with a prior (the shipped one has one).
+    windows: str = "overlap"
 
     def __post_init__(self):
         if self.orientations not in (1, 2, 4, 8):
             raise ValueError(f"orientations must be 1, 2, 4 or 8, got {self.orientations!r}")
+        if self.windows not in WINDOW_MODES:
+            raise ValueError(f"windows must be one of {WINDOW_MODES}, got {self.windows!r}")
 
     @property
     def window(self) -> int:
@@ -52,20 +65,35 @@ class Inpainter:
         """The classical fill the network corrects (models/prior.py), or "none"."""
         return getattr(self.network, "prior", "none")
 
-    def predict(self, windows, masks, priors=None):
-        """(B, s, s) windows and masks (and the prior's fill of them) -> the network's (B, s, s)
-        predictions, averaged over `orientations`."""
-
+    def predict(self, windows, masks, priors=None) -> np.ndarray:
+        """(B, s, s) windows and masks (and the prior's fill of them), numpy arrays -> the
+        network's (B, s, s) predictions, averaged over `orientations`."""
         total = None
         for k in range(self.orientations):
             inputs = [_orient(x, k) for x in (windows, masks, priors) if x is not None]
-            if priors is None:
-                pred = self.network(*inputs)
-            else:
-                pred = self.network(*inputs[:2], prior=inputs[2])
-            pred = _orient(pred, k, inverse=True)
+            pred = _orient(self._forward(*inputs), k, inverse=True)
             total = pred if total is None else total + pred
         return total / self.orientations if self.orientations > 1 else total
+
+    def _forward(self, windows, masks, priors=None) -> np.ndarray:
+        if not is_torch_module(self.network):
+            return self.network(windows, masks, priors)
+        import torch
+
+        inputs = [torch.from_numpy(np.ascontiguousarray(x)) for x in (windows, masks, priors)
+                  if x is not None]  # fmt: skip
+        with torch.no_grad():
+            if priors is None:
+                return self.network(*inputs).float().numpy()
+            return self.network(*inputs[:2], prior=inputs[2]).float().numpy()
+
+    def torch_network(self):
+        """The network as a torch module (test-time tuning trains it)."""
+        if is_torch_module(self.network):
+            return self.network
+        from vit_inpaint.tasks.checkpoints import read_checkpoint
+
+        return usable_network(read_checkpoint(self.source), self.source)
 
     def fill(
         self,
@@ -96,7 +124,7 @@ class Inpainter:
             from vit_inpaint.fill.tuning import tuned_network
 
             gray = image if image.ndim == 2 else image.mean(axis=-1)
-            network = tuned_network(self.network, gray, mask, tune_steps)
+            network = tuned_network(self.torch_network(), gray, mask, tune_steps)
             return replace(self, network=network).fill(image, mask, stride, progress, colour)
         if image.ndim == 2:
             return self._fill_gray(image, mask, stride, progress)
@@ -115,8 +143,9 @@ class Inpainter:
 
             prior = biharmonic_fill(image, mask) if smooth is None else smooth
         return fill_windows(
-            image, mask, self.window, self.predict, stride=stride, progress=progress, prior=prior
-        )
+            image, mask, self.window, self.predict, stride=stride, progress=progress, prior=prior,
+            windows=self.windows if prior is not None else "overlap",
+        )  # fmt: skip
 
     def _fill_luminance(self, image, mask, stride, progress) -> np.ndarray:
         """The network on the channels' mean, the colour differences from the biharmonic fill."""
@@ -130,16 +159,22 @@ class Inpainter:
         return out
 
 
-def _orient(x, k: int, inverse: bool = False):
+def _orient(x: np.ndarray, k: int, inverse: bool = False) -> np.ndarray:
     """(B, s, s) windows in orientation k of 8 (k % 4 quarter turns, mirrored for k >= 4), or
     back from it."""
-    import torch
-
     if not inverse:
-        x = torch.rot90(x, k % 4, dims=(1, 2))
-        return x.flip(2) if k >= 4 else x
-    x = x.flip(2) if k >= 4 else x
-    return torch.rot90(x, -(k % 4), dims=(1, 2))
+        x = np.rot90(x, k % 4, axes=(1, 2))
+        return x[:, :, ::-1] if k >= 4 else x
+    x = x[:, :, ::-1] if k >= 4 else x
+    return np.rot90(x, -(k % 4), axes=(1, 2))
+
+
+def is_torch_module(network) -> bool:
+    """Whether `network` is a torch module, without importing torch when it is not loaded."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(network, torch.nn.Module)
 
 
 def usable_network(checkpoint: dict, source: str | os.PathLike):
@@ -151,8 +186,9 @@ def usable_network(checkpoint: dict, source: str | os.PathLike):
 
 
 def load_inpainter(path: str | os.PathLike | None = None) -> Inpainter:
-    """The network of `path`, or with None the inpainter that ships with the package."""
-    from vit_inpaint.tasks.checkpoints import CheckpointError
+    """The network of `path`, or with None the inpainter that ships with the package (run in
+    numpy: the module's docstring)."""
+    from vit_inpaint.storage.images import CheckpointError
 
     if path is None:
         if not SHIPPED.is_file():
@@ -160,13 +196,34 @@ def load_inpainter(path: str | os.PathLike | None = None) -> Inpainter:
                 f"{SHIPPED}: the shipped inpainter is missing from this installation; give "
                 "--ckpt a checkpoint of `python train.py experiment=inpainter`"
             )
-        path = SHIPPED
+        return shipped_inpainter()
     from vit_inpaint.tasks.checkpoints import read_checkpoint
 
     checkpoint = read_checkpoint(path)
+    return Inpainter(usable_network(checkpoint, path), str(path), photos=_photos(checkpoint))
+
+
+def shipped_inpainter(path: Path = SHIPPED) -> Inpainter:
+    """The shipped weights in fill/numpy_vit.py's forward, read without torch (tests check that
+    the file passes every check of tasks/checkpoints.py and that both forwards agree)."""
+    from vit_inpaint.fill.numpy_vit import NumpyViT
+    from vit_inpaint.models.settings import ModelSettings
+    from vit_inpaint.storage.plain_checkpoint import read_plain_checkpoint
+
+    checkpoint = read_plain_checkpoint(path)
+    prefix = "model."
+    weights = {
+        key[len(prefix) :]: value
+        for key, value in checkpoint["state_dict"].items()
+        if key.startswith(prefix)
+    }
+    settings = ModelSettings(**checkpoint["hyper_parameters"]["model"])
+    return Inpainter(NumpyViT(settings, weights), str(path), photos=_photos(checkpoint))
+
+
+def _photos(checkpoint: dict) -> list[str] | None:
     recorded = checkpoint.get("hyper_parameters", {}).get("photos")
-    photos = None if recorded is None else [name for split in recorded.values() for name in split]
-    return Inpainter(usable_network(checkpoint, path), str(path), photos=photos)
+    return None if recorded is None else [name for split in recorded.values() for name in split]
 
 
 def ship(path: str | os.PathLike, destination: str | os.PathLike = SHIPPED) -> Path:

@@ -19,6 +19,7 @@ from vit_inpaint.config.hydra_private import (
     basic_sweep_batches,
     overrides_dirname,
 )
+from vit_inpaint.storage.launch_folders import LaunchFolders
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,11 @@ class CheckRun(Callback):
     nothing left behind; Hydra would stop with a traceback, leaving the parents it made."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        from vit_inpaint.storage.run_folder import RunFolderError, make_folder
+        from vit_inpaint.storage.launch_folders import current
+        from vit_inpaint.storage.run_folder import RunFolderError
 
         try:
-            make_folder(Path(config.hydra.run.dir), "hydra.run.dir")
+            current().make_folder(Path(config.hydra.run.dir), "hydra.run.dir")
         except RunFolderError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)  # SystemExit passes through Hydra's callback handling, as in CheckSweep
@@ -61,9 +63,9 @@ class CheckSweep(Callback):
                     f"({earlier}); choose a new folder so nothing of it is overwritten (a "
                     "run of it resumes with ckpt_path=<its job>/checkpoints/last.ckpt)"
                 )
-            from vit_inpaint.storage.run_folder import make_folder
+            from vit_inpaint.storage.launch_folders import current
 
-            make_folder(Path(config.hydra.sweep.dir), "hydra.sweep.dir")  # a file, read-only
+            current().make_folder(Path(config.hydra.sweep.dir), "hydra.sweep.dir")  # read-only
         except (ConfigError, ValueError) as error:  # ValueError: make_folder's RunFolderError
             # Hydra turns a callback's exception into a warning and goes on; SystemExit it lets
             # through, so the sweep stops here, before its folder or any job exists.
@@ -141,10 +143,14 @@ class SweepReport(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        _unreported.append(Path(config.hydra.sweep.dir))
+        from vit_inpaint.storage.launch_folders import current
+
+        current().unreported_sweeps.append(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        _unreported.clear()
+        from vit_inpaint.storage.launch_folders import current
+
+        current().unreported_sweeps.clear()
         self._write(Path(config.hydra.sweep.dir), echo=True)
 
     @staticmethod
@@ -166,15 +172,11 @@ class SweepReport(Callback):
         log.info("sweep report: %s", sweep_dir / "report.md")
 
 
-# Sweeps of this process whose jobs ran but whose report is not written yet.
-_unreported: list[Path] = []
-
-
-def write_unreported_sweep() -> None:
-    """The report of a sweep that ended without on_multirun_end (a job failed): its launcher
-    has returned, so every job has ended."""
-    while _unreported:
-        sweep_dir = _unreported.pop()
+def write_unreported_sweep(folders: LaunchFolders) -> None:
+    """The report of a sweep of this launch that ended without on_multirun_end (a job failed):
+    its launcher has returned, so every job has ended."""
+    while folders.unreported_sweeps:
+        sweep_dir = folders.unreported_sweeps.pop()
         # None of its jobs started (a sweep refused as its jobs were composed: model=vit,nope):
         # nothing to report, and the refusal's `error:` line stays the last line.
         if not sweep_dir.is_dir():
@@ -183,10 +185,9 @@ def write_unreported_sweep() -> None:
             SweepReport._write(sweep_dir, echo=False)
         else:
             from vit_inpaint.search.study import LOCK_FILE
-            from vit_inpaint.storage.run_folder import discard_unstarted_sweep
 
             # What Hydra writes first, and the lock a search takes before it refuses.
-            discard_unstarted_sweep(sweep_dir, leftovers=("multirun.yaml", LOCK_FILE))
+            folders.discard_unstarted_sweep(sweep_dir, leftovers=("multirun.yaml", LOCK_FILE))
 
 
 # The interpolations of hydra.sweep.subdir whose values are known before the jobs run.

@@ -49,12 +49,7 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
     _positive_integer(cfg, "trainer.max_epochs")
     check_top_level(cfg)
     _built(cfg, "model", _from_keys(model_settings))
-    # The builder the data module uses; its messages never named their group, so they are led by it.
-    masking = _built(cfg, "masking", _from_keys(build_masking), prefix="masking: ")
-    try:
-        check_masking(masking, cfg.data.image_size, cfg.data.image_size)
-    except ValueError as error:
-        raise ConfigError(f"masking: {error}") from None
+    masking = check_masking_of_task(cfg)
     check_model_fits(cfg, masking)
     # Before init_from's file: a missing pretrained.sweep is what leaves it without one.
     if multirun:
@@ -68,6 +63,20 @@ def check_config(cfg: DictConfig, multirun: bool = False) -> None:
         check_resume(cfg, Path(cfg.ckpt_path))
     check_trainer_keys(cfg)  # last: it imports Lightning, and every check above is torch-free
     check_callbacks(cfg)
+
+
+def check_masking_of_task(cfg: DictConfig):
+    """The masking a task that trains on masked images uses, checked against the images; None
+    for a task that hides nothing (task=classify), which neither needs nor reads the group."""
+    if not configured_task(cfg).masked:
+        return None
+    # The builder the data module uses; its messages never named their group, so they are led by it.
+    masking = _built(cfg, "masking", _from_keys(build_masking), prefix="masking: ")
+    try:
+        check_masking(masking, cfg.data.image_size, cfg.data.image_size)
+    except ValueError as error:
+        raise ConfigError(f"masking: {error}") from None
+    return masking
 
 
 def _built(cfg: DictConfig, group: str, build, prefix: str = ""):
@@ -255,7 +264,7 @@ def check_model_fits(cfg: DictConfig, masking) -> None:
                 else f" (its networks: {', '.join(model.networks) or 'none'})"
             )
         )
-    if not model.drops_hidden_patches:
+    if not model.drops_hidden_patches or masking is None:
         return
     p = cfg.model.patch_size
     if not hides_whole_patches(masking, p):

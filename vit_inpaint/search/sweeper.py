@@ -37,7 +37,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import (
 
 from vit_inpaint.errors import ConfigError, JobFailed
 from vit_inpaint.search import study as studies
-from vit_inpaint.storage.run_folder import folders_made_for
+from vit_inpaint.storage.launch_folders import current
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class ResumableSearch(OptunaSweeperImpl):
         record = studies.search_record(distributions, fixed, directions)
         # The sweep checks may have made the folder already (launch/hydra_callbacks.py): what
         # either made, a search refused as a whole removes.
-        made = _make_folder(sweep_dir) or folders_made_for(sweep_dir)
+        made = _make_folder(sweep_dir) or current().folders_made_for(sweep_dir)
         try:
             # Under the workers' lock: two workers making one SQLite file's tables at once
             # would collide (optuna's schema version is inserted by each).

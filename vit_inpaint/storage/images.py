@@ -19,6 +19,11 @@ class FileError(ValueError):
     """A file the project cannot use; the message names the file and what is wrong with it."""
 
 
+class CheckpointError(FileError):
+    """A file that is not a usable checkpoint of this project (tasks/checkpoints.py; here, below
+    it, so that the filling tool can name it without importing torch)."""
+
+
 def check_readable(path: Path) -> None:
     if not path.exists():
         raise FileError(f"{path}: no such file")

@@ -1,36 +1,25 @@
 """A run folder's life cycle, in the order a launch meets it: claim, lock, check, record, release
 (or discard, for a launch refused before training began).
 
-- claim (`claim_record`, through the resolvers of config/resolvers.py, while Hydra composes):
-  Hydra writes its record of a launch (config.yaml, hydra.yaml, overrides.yaml) and opens its
-  log file before the task function runs, so a launch that is then refused would already have
-  rewritten the record and log of a run that was in the folder before. The launch that creates
-  `<folder>/.hydra` (os.mkdir, atomic) owns the folder's record and logs to
-  `<folder>/train.log`; any later launch into that folder (a resume, or one that will be
-  refused) gets a subfolder of its own, `.hydra/resumed-<time>/` or
-  `.hydra/attempt-<time>-<pid>/`, which holds its record and its log.
+- claim, and discard (storage/launch_folders.py): the launch's record in the folder, made when
+  Hydra starts the job, and removed again if the launch is refused before its training began.
 - lock and check (`RunFolder.open`, when train() starts): one live run per folder, and no run
   into a folder holding a finished run's results or (unless it resumes it) another run's files.
 - record (`RunFolder.finish`): metrics.json, written last and atomically, marks the run finished.
-- release (`RunFolder.close`), or `discard_launch`: a launch refused before its training began
-  removes exactly what it made, so an earlier run's files are never touched.
+- release (`RunFolder.close`).
 
 `python train.py ckpt_path=outputs/runs/<run>/checkpoints/last.ckpt` continues <run> in its own
 folder (`run_of_checkpoint`, `resumes`): Lightning then restores the checkpoint callback's record
 of the best epoch (only when the checkpoint folder is unchanged), TensorBoard's curves go on in
 the same event folder, and `test_ckpt=best` picks the best epoch of the whole run.
 
-Only the standard library is imported at the top: the resolvers run while Hydra composes.
+Only the standard library is imported at the top: the resolvers run inside Hydra.
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import logging
 import os
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +28,6 @@ from vit_inpaint.storage.folder_lock import LOCK_FILE, FolderLock
 
 METRICS_FILE = "metrics.json"  # written last, atomically: its presence means the run finished
 RECORD = ".hydra"
-# When this process started launching: a run folder changed after this was made by this launch.
-LAUNCHED = time.time()
 
 
 def write_failure(error: OSError, output_dir: str | os.PathLike) -> str:
@@ -72,155 +59,6 @@ def resumes(ckpt_path: str | None, output_dir: str | os.PathLike) -> bool:
         return True
     run = run_of_checkpoint(ckpt_path)
     return run is not None and os.path.abspath(run) == os.path.abspath(output_dir)
-
-
-# The folders this process's make_folder made, outermost first: a launch refused before training
-# removes them again if empty (discard_launch), so `hydra.run.dir=deep/a/b` leaves no deep/a.
-_made_folders: list[Path] = []
-
-
-def run_around(folder: Path) -> Path | None:
-    """The run folder (one with a `.hydra` record or a metrics.json) that `folder` would be
-    inside of, if any: a run made in another run's checkpoints/ would mix their files."""
-    path = Path(os.path.abspath(folder)).parent
-    while path != path.parent:
-        if (path / RECORD).is_dir() or (path / METRICS_FILE).is_file():
-            return path
-        path = path.parent
-    return None
-
-
-def folders_made_for(folder: str | os.PathLike) -> list[Path]:
-    """The folders this launch's `make_folder` made to give `folder` (outermost first), or []
-    when it did not make `folder`: what a launch refused after that may remove."""
-    target = os.path.abspath(folder)
-    made = list(_made_folders)
-    return made if any(os.path.abspath(path) == target for path in made) else []
-
-
-def make_folder(folder: Path, option: str) -> None:
-    """Makes `folder` and its missing parents, or raises RunFolderError naming `option`
-    (`hydra.run.dir=...`) and why, having removed the parents it made: a run folder on a
-    read-only file system, in place of a file, with a name too long, or inside another run's
-    folder leaves nothing behind."""
-    folder = Path(folder)
-    _made_folders.clear()  # this launch's only (a test runs many launches in one process)
-    made: list[Path] = []
-    try:
-        # Inside the try: a path too long fails its first stat here (ENAMETOOLONG).
-        around = run_around(folder)
-        if around is not None:
-            raise RunFolderError(
-                f"{option}={folder}: is inside the run folder {around}; a run needs a folder of "
-                "its own, outside any other run's"
-            )
-        missing: list[Path] = []
-        path = folder
-        while not path.exists():  # os.stat: a name too long fails here, before anything is made
-            missing.insert(0, path)
-            path = path.parent
-        if not missing and not folder.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, "a file is there")
-        for path in missing:
-            path.mkdir()
-            made.append(path)
-    except OSError as error:
-        for path in reversed(made):
-            path.rmdir()
-        reason = error.strerror or str(error)
-        what = "sweep folder" if "sweep" in option else "run folder"
-        raise RunFolderError(f"{option}={folder}: cannot make the {what} ({reason})") from None
-    _made_folders.extend(made)
-    if not made:  # an existing folder: a run must be able to write into it (a read-only one)
-        try:
-            tempfile.TemporaryFile(dir=folder).close()
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise RunFolderError(f"{option}={folder}: cannot write into it ({reason})") from None
-
-
-# --- Claim --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What one launch found in, and made in, its output folder."""
-
-    output_dir: Path
-    prior: tuple[str, ...]  # the folder's entries before this launch wrote anything
-    record: str  # this launch's record folder, relative to output_dir
-    created_dir: bool  # this launch made output_dir (it was empty, and new)
-
-    @property
-    def owns_record(self) -> bool:
-        """This launch made `.hydra/` itself (the folder's first launch)."""
-        return self.record == RECORD
-
-    def log_file(self, job_name: str) -> Path:
-        """The launch's log: in the run folder for a fresh folder, else in its record folder."""
-        if self.owns_record and not self.prior:
-            return self.output_dir / f"{job_name}.log"
-        return self.output_dir / self.record / f"{job_name}.log"
-
-
-# Claims by (job, folder): one process runs every job of a sweep under the basic launcher, and
-# jobs whose folders coincide must not share a claim (the second would rewrite the first's record).
-_claims: dict[tuple[str, str], Claim] = {}
-
-
-def current_job() -> str:
-    """The Hydra job this process runs now: its number in a multirun, "run" otherwise."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
-
-    if not HydraConfig.initialized():
-        return "run"
-    return str(OmegaConf.select(HydraConfig.get(), "job.num", default="run"))
-
-
-def claim_record(output_dir: str, ckpt_path: str | None, stamp: str, job: str = "run") -> Claim:
-    """Job `job`'s claim on output_dir, made on first use and kept for that job (Hydra
-    evaluates the resolvers more than once)."""
-    key = (str(job), os.path.abspath(output_dir))
-    if key in _claims:
-        return _claims[key]
-    folder = Path(key[1])
-    folder.mkdir(parents=True, exist_ok=True)  # Hydra makes it too, just before
-    prior = tuple(sorted(os.listdir(folder)))
-    created = not prior and folder.stat().st_ctime >= LAUNCHED - 0.05
-    if (folder / RECORD).is_symlink() or (folder / RECORD).is_file():
-        # No run made that: writing the record through it would write into another folder.
-        # This launch's record goes beside it, and RunFolder.open refuses the folder.
-        record = f".attempt-{stamp}-{os.getpid()}"
-        os.makedirs(folder / record, exist_ok=True)
-        _claims[key] = Claim(folder, prior, record, created)
-        return _claims[key]
-    try:
-        os.mkdir(folder / RECORD)
-        record = RECORD
-    except FileExistsError:
-        resume = resumes(ckpt_path, folder)
-        kind = f"resumed-{stamp}" if resume else f"attempt-{stamp}-{os.getpid()}"
-        record, n = f"{RECORD}/{kind}", 1
-        while True:
-            try:
-                os.makedirs(folder / record)
-                break
-            except FileExistsError:
-                n += 1
-                record = f"{RECORD}/{kind}-{n}"
-    _claims[key] = Claim(folder, prior, record, created)
-    return _claims[key]
-
-
-def launch_claim(output_dir: str | os.PathLike, job: str | None = None) -> Claim | None:
-    """The claim job `job` (default: the current one) made on output_dir, if Hydra recorded a
-    launch there."""
-    return _claims.get((str(job or current_job()), os.path.abspath(output_dir)))
-
-
-def forget_claim(output_dir: str | os.PathLike) -> None:
-    _claims.pop((current_job(), os.path.abspath(output_dir)), None)
 
 
 # --- Lock and check -----------------------------------------------------------------------------
@@ -272,9 +110,19 @@ class RunFolder:
     DDP's extra processes (`lock=False`) write into their rank 0's folder, which rank 0 holds.
     """
 
-    def __init__(self, output_dir: Path, ckpt_path: str | None = None, lock: bool = True):
+    def __init__(
+        self,
+        output_dir: Path,
+        ckpt_path: str | None = None,
+        lock: bool = True,
+        prior: tuple[str, ...] | None = None,
+    ):
+        """prior: the folder's entries before this launch wrote its record and log into it (its
+        claim's, storage/launch_folders.py); None: read them when the folder is opened (a run
+        started without Hydra)."""
         self.output_dir = Path(output_dir)
         self.ckpt_path = ckpt_path
+        self.prior = prior
         self._lock = FolderLock(self.output_dir) if lock else None
 
     def open(self) -> RunFolder:
@@ -284,13 +132,8 @@ class RunFolder:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
         try:
-            claim = launch_claim(self.output_dir)
-            if claim is not None and not claim.owns_record and not claim.prior:
-                prior = (RECORD,)  # another launch made the record meanwhile: not ours
-            else:
-                prior = claim.prior if claim is not None else None
             resume = resumes(self.ckpt_path, self.output_dir)
-            prepare_output_dir(self.output_dir, prior, resume=resume)
+            prepare_output_dir(self.output_dir, self.prior, resume=resume)
         except BaseException:
             self.close()
             raise
@@ -314,7 +157,7 @@ class RunFolder:
         self.close()
 
 
-# --- Release what a refused launch made --------------------------------------------------------
+# --- A train() call --------------------------------------------------------------------------
 
 
 @dataclass
@@ -324,75 +167,3 @@ class Launch:
     discards what it wrote."""
 
     began: bool = False
-
-
-def in_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def discard_launch(keep_own_folder: bool = False) -> None:
-    """Removes what this launch wrote before its training began, and nothing else: its record
-    (.hydra/ if it made it, else its own .hydra/resumed-<time>/ or attempt-<time>-<pid>/), its
-    log, and the run folder if this launch made it and it is empty again. Files of an earlier or
-    concurrent run are never touched.
-
-    keep_own_folder: keep the record and log of a launch that had the folder to itself (a job
-    of a multirun: the sweep report lists it as failed); still remove a record subfolder."""
-    import shutil
-
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return
-    hydra_cfg = HydraConfig.get()
-    output_dir = Path(hydra_cfg.runtime.output_dir)
-    claim = launch_claim(output_dir) if hydra_cfg.output_subdir is not None else None
-    if claim is None:
-        return  # no record of this launch (DDP's extra process, hydra.output_subdir=null)
-    if keep_own_folder and claim.owns_record:
-        return
-    log_file = claim.log_file(hydra_cfg.job.name)
-    for handler in list(logging.getLogger().handlers):
-        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == log_file:
-            handler.close()
-            logging.getLogger().removeHandler(handler)
-    record = output_dir / claim.record
-    if claim.owns_record:  # only the files Hydra wrote for this launch: another may be inside
-        for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
-            (record / name).unlink(missing_ok=True)
-        log_file.unlink(missing_ok=True)  # made by this launch: the folder had no record
-        _rmdir_if_empty(record)
-    else:
-        shutil.rmtree(record, ignore_errors=True)
-    if claim.created_dir:
-        _rmdir_if_empty(output_dir)
-        for folder in reversed(_made_folders):  # the parents make_folder made, if empty again
-            _rmdir_if_empty(folder)
-    forget_claim(output_dir)
-
-
-def discard_unstarted_sweep(
-    sweep_dir: Path, leftovers: tuple[str, ...] = ("multirun.yaml",)
-) -> None:
-    """A sweep refused before its first job started (a value of the wrong type, a group option
-    that does not exist: Hydra composes the jobs after it wrote multirun.yaml; a sweeper's own
-    refusal, before it): the files named in `leftovers` and the folders this launch made for it
-    are removed, so nothing is left. A folder holding anything else is kept whole."""
-    made = [os.path.abspath(folder) for folder in _made_folders]
-    left = os.listdir(sweep_dir)
-    if os.path.abspath(sweep_dir) not in made or not set(left) <= set(leftovers):
-        return
-    for name in left:
-        (Path(sweep_dir) / name).unlink()
-    for folder in reversed(_made_folders):
-        _rmdir_if_empty(folder)
-
-
-def _rmdir_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:  # not empty (or gone): leave it
-        pass

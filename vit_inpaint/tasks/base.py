@@ -23,7 +23,7 @@ from vit_inpaint.tasks.checkpoints import (
     read_checkpoint,
     where_saved,
 )
-from vit_inpaint.tasks.optim import DEFAULT_OPTIMIZER, configure_optimizers
+from vit_inpaint.tasks.optim import configure_optimizers, default_optimizer
 
 
 class TaskModule(L.LightningModule):
@@ -32,7 +32,7 @@ class TaskModule(L.LightningModule):
     def __init__(self, optimizer: dict | None = None):
         """optimizer: build_optimizer's settings (conf/optimizer/)."""
         super().__init__()
-        self.optimizer_config = dict(optimizer or DEFAULT_OPTIMIZER)
+        self.optimizer_config = dict(optimizer or default_optimizer())
         # Baselines' scores on the same images (set by training.build_module, not saved): scored
         # once per run, recorded in metrics.json beside the model's metrics.
         self.baselines: dict[str, float] = {}

@@ -22,14 +22,10 @@ from pathlib import Path
 import torch
 
 from vit_inpaint.models.encoder import ENCODER_SETTINGS, Encoder, is_encoder_key
-from vit_inpaint.storage.images import FileError, check_readable, one_line
+from vit_inpaint.storage.images import CheckpointError, check_readable, one_line
 from vit_inpaint.tasks.registry import Task, task_of_checkpoint
 
 PREFIX = "model."  # a LightningModule's state_dict holds its network under self.model
-
-
-class CheckpointError(FileError):
-    """A file that is not a usable checkpoint of this project."""
 
 
 def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:

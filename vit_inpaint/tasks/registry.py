@@ -45,6 +45,7 @@ class Task:
     old_checkpoint_key: str | None = None
     labelled: bool = False  # trains on labelled images (LABELLED_SOURCES, data.labels_per_class)
     takes_loss_pixels: bool = False  # reads the top-level loss_pixels setting
+    masked: bool = False  # trains on masked images: the masking group applies (and is checked)
     reconstructs: bool = False  # its models fill images: the report draws them
 
     def table_columns(self, configurations: list) -> list:
@@ -110,6 +111,7 @@ register_task(
         report_findings="vit_inpaint.report.findings:inpaint_findings",
         report_glossary="vit_inpaint.report.findings:inpaint_glossary",
         takes_loss_pixels=True,
+        masked=True,
         reconstructs=True,
     )
 )
