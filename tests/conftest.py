@@ -1,5 +1,6 @@
-"""Shared helpers: compose the project's real Hydra config, run train.py as a user does, and the
-rule that `make test-fast` (`-m "not slow"`) trains nothing and starts no subprocess."""
+"""Shared helpers: compose the project's real Hydra config, run train.py as a user does; the rule
+that `make test-fast` (`-m "not slow"`) trains nothing and starts no subprocess, and the layout's:
+tests/unit holds no slow test and launches no train.py (tests/integration does)."""
 
 from __future__ import annotations
 
