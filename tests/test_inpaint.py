@@ -364,7 +364,6 @@ BAD_INPUTS = [
     ("tune steps negative", {"tune_steps": -2}, ["--tune-steps", "0 or more, got -2"]),
     ("colour unknown", {"colour": "rgb"}, ["--colour", "invalid choice: 'rgb'"]),
     ("centre windows, no prior", {"windows": "centre"}, ["--windows", "centre needs", "overlap"]),
-    ("mixed windows, no prior", {"windows": "mixed"}, ["--windows", "mixed needs", "overlap"]),
     ("out folder missing", {"out": "nope/out.png"}, ["--out", "does not exist"]),
     ("out not png", {"out": "out.jpg"}, ["--out", "out.jpg", "*.png"]),
     ("out is the image", {"out": "photo.png"}, ["--out", "photo.png", "is the input image"]),

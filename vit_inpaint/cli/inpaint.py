@@ -125,11 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--windows",
-        choices=("overlap", "centre", "mixed"),
+        choices=("overlap", "centre"),
         help="which windows give a hidden pixel its value: every window that holds it, weighted "
-        "towards their centres (overlap), the one it is central in (centre: one window per "
-        "scattered hidden pixel instead of four), or centre where few pixels around are hidden "
-        "and overlap inside larger holes (mixed); default: the inpainter's (docs/tools.md)",
+        "towards their centres (overlap), or the one it is central in (centre: one window per "
+        "scattered hidden pixel instead of four); default: the inpainter's "
+        "(docs/tools.md says which and why)",
     )
     parser.add_argument(
         "--colour",
@@ -258,9 +258,9 @@ def _checked(parser: argparse.ArgumentParser, args):
         inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
-    if args.windows not in (None, "overlap") and inpainter.prior == "none":
+    if args.windows == "centre" and inpainter.prior == "none":
         parser.error(
-            f"argument --windows: {args.windows} needs a model that corrects a whole-image fill "
+            f"argument --windows: centre needs a model that corrects a whole-image fill "
             f"(model.prior=biharmonic); {inpainter.source} has none: use overlap"
         )
     return image, mask, inpainter

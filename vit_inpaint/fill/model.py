@@ -31,9 +31,8 @@ import numpy as np
 SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "inpainter.ckpt"
 COLOUR_MODES = ("luminance", "channels")
 # Which windows give a hidden pixel its value (fill/windows.py): "overlap", every window that
-# holds it, weighted towards their centres; "centre", the one it is central in; "mixed", centre
-# where few pixels around are hidden, overlap inside larger holes.
-WINDOW_MODES = ("overlap", "centre", "mixed")
+# holds it, weighted towards their centres; "centre", the one it is central in.
+WINDOW_MODES = ("overlap", "centre")
 
 
 @dataclass
@@ -47,7 +46,7 @@ class Inpainter:
     # The photographs (skimage.data names) of its training and validation splits, as its
     # checkpoint records them (runs from issue 20 on); None: not recorded.
     photos: list[str] | None = None
-    # WINDOW_MODES; all but "overlap" need a network with a prior (the shipped one has one).
+    # WINDOW_MODES; "centre" needs a network with a prior (the shipped one has one).
     windows: str = "overlap"
 
     def __post_init__(self):
@@ -144,7 +143,7 @@ class Inpainter:
             prior = biharmonic_fill(image, mask) if smooth is None else smooth
         return fill_windows(
             image, mask, self.window, self.predict, stride=stride, progress=progress, prior=prior,
-            windows=self.windows if prior is not None else "overlap",
+            centre=self.windows == "centre" and prior is not None,
         )  # fmt: skip
 
     def _fill_luminance(self, image, mask, stride, progress) -> np.ndarray:
