@@ -1,7 +1,7 @@
 """How long `python -m vit_inpaint.cli.inpaint` takes (the whole process) and its peak memory.
 
     python scripts/inpaint_speed.py [--ckpt CKPT] [--cases small medium large huge colour]
-                                    [--windows overlap centre mixed]
+                                    [--windows overlap|centre]
 
 Each case is run as a user runs it (a fresh process: importing, loading the model, reading and
 writing the files counted), on `camera` (a test photograph, never trained on; `astronaut` for
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--ckpt", help="checkpoint (default: the shipped inpainter)")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument(
-        "--windows", choices=("overlap", "centre", "mixed"), help="default: the tool's default"
+        "--windows", choices=("overlap", "centre"), help="default: the tool's default"
     )
     args = parser.parse_args()
     import imageio.v3 as iio
