@@ -60,12 +60,15 @@ def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--epochs", type=int, nargs="*", default=[], help="two epoch counts: split the cost"
-    )
+        "--epochs", type=int, nargs=2, default=[], metavar=("MANY", "FEW"),
+        help="two epoch counts: split the cost (train.py overrides after them: after a --)",
+    )  # fmt: skip
     parser.add_argument("overrides", nargs="*", help="extra train.py overrides")
     args = parser.parse_args(argv)
-    if len(args.epochs) not in (0, 2) or len(set(args.epochs)) != len(args.epochs):
-        parser.error("argument --epochs: give two different epoch counts, or none")
+    if args.rounds < 1:
+        parser.error(f"argument --rounds: at least 1, got {args.rounds}")
+    if args.epochs and (args.epochs[0] == args.epochs[1] or min(args.epochs) < 1):
+        parser.error(f"argument --epochs: two different positive counts, got {args.epochs}")
     counts = args.epochs or [None]
     programs = ["train.py", "plain loop"]
     extra = ["import lightning", "import torch"] if args.epochs else []

@@ -166,3 +166,23 @@ def test_bench_process_splits_the_cost_into_an_epoch_and_a_fixed_part(monkeypatc
     assert "an epoch: train.py / plain loop 1.33" in out
     # 3.0 - 1.0 = 2.0 s more fixed cost, 2.5 s of it importing Lightning: -0.5 s beyond.
     assert "beyond that -0.50 s" in out
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        (["--rounds", "0", "--epochs", "30", "5"], "--rounds: at least 1, got 0"),
+        (["--epochs", "5", "5"], "two different positive counts"),
+        (["--epochs", "0", "5"], "two different positive counts"),
+    ],
+)
+def test_bench_process_refuses_what_it_cannot_measure(argv, error, monkeypatch, capsys):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    import bench_process
+
+    monkeypatch.setattr(bench_process, "timed", lambda command: pytest.fail("ran " + str(command)))
+    with pytest.raises(SystemExit):
+        bench_process.main(argv)
+    assert error in capsys.readouterr().err

@@ -154,6 +154,10 @@ def test_the_python_api_refuses_what_it_cannot_fill_and_reads_any_0_1_mask():
     assert colour.shape == (24, 24, 3)
     with pytest.raises(ValueError, match=r"\(H, W\) mask of its size"):
         inpainter.fill(np.stack([image] * 3, axis=-1), mask[:20])
+    broken = np.full((20, 20), 0.5)
+    broken[3, 5] = np.nan  # a visible NaN would spread over the holes around it
+    with pytest.raises(ValueError, match="NaN or infinite values at visible pixels"):
+        inpainter.fill(broken, np.eye(20, dtype=bool))
     with pytest.raises(ValueError, match="colour must be one of luminance, channels"):
         inpainter.fill(image, mask, colour="rgb")
     with pytest.raises(ValueError, match="positive divisor"):

@@ -209,17 +209,33 @@ def shipped_inpainter(path: Path = SHIPPED) -> Inpainter:
     the file passes every check of tasks/checkpoints.py and that both forwards agree)."""
     from vit_inpaint.fill.numpy_vit import NumpyViT
     from vit_inpaint.models.settings import ModelSettings
-    from vit_inpaint.storage.plain_checkpoint import read_plain_checkpoint
+    from vit_inpaint.storage.images import CheckpointError
+    from vit_inpaint.storage.plain_checkpoint import PlainCheckpointError, read_plain_checkpoint
 
-    checkpoint = read_plain_checkpoint(path)
-    prefix = "model."
-    weights = {
-        key[len(prefix) :]: value
-        for key, value in checkpoint["state_dict"].items()
-        if key.startswith(prefix)
-    }
-    settings = ModelSettings(**checkpoint["hyper_parameters"]["model"])
-    return Inpainter(NumpyViT(settings, weights), str(path), photos=_photos(checkpoint))
+    try:
+        checkpoint = read_plain_checkpoint(path)
+        prefix = "model."
+        weights = {
+            key[len(prefix) :]: value
+            for key, value in checkpoint["state_dict"].items()
+            if key.startswith(prefix)
+        }
+        settings = ModelSettings(**checkpoint["hyper_parameters"]["model"])
+        network = NumpyViT(settings, weights)
+        for key, value in weights.items():
+            if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+                raise PlainCheckpointError(f"non-finite weights in model.{key}")
+        size = settings.image_size  # one window through the network: every weight there, fitting
+        window, mask = np.zeros((1, size, size), np.float32), np.zeros((1, size, size), bool)
+        mask[0, 0, 0] = True
+        network(window, mask, window if settings.prior != "none" else None)
+    except (PlainCheckpointError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(
+            f"{path}: the shipped inpainter is damaged ({type(err).__name__}: {err}); "
+            "reinstall the package, or give --ckpt a checkpoint of "
+            "`python train.py experiment=inpainter`"
+        ) from err
+    return Inpainter(network, str(path), photos=_photos(checkpoint))
 
 
 def _photos(checkpoint: dict) -> list[str] | None:

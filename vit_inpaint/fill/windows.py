@@ -64,8 +64,8 @@ def _near_visible(hidden: np.ndarray, reach: int, strip: int = 512) -> np.ndarra
 
 def checked_inputs(image, mask) -> tuple[np.ndarray, np.ndarray]:
     """(image, mask as bool: a 0/1 or 0/255 mask too); raises ValueError for what no window
-    can fill: not a (H, W) gray or (H, W, C) colour image with a (H, W) mask of its size, or no
-    visible pixel."""
+    can fill: not a (H, W) gray or (H, W, C) colour image with a (H, W) mask of its size, no
+    visible pixel, or a visible pixel that is not a finite number."""
     image, mask = np.asarray(image), np.asarray(mask).astype(bool)
     if image.ndim not in (2, 3) or image.shape[:2] != mask.shape or mask.ndim != 2:
         raise ValueError(
@@ -74,6 +74,8 @@ def checked_inputs(image, mask) -> tuple[np.ndarray, np.ndarray]:
         )
     if mask.all():
         raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
+    if not np.isfinite(image[~mask]).all():  # one NaN would spread over every hole around it
+        raise ValueError("the image holds NaN or infinite values at visible pixels")
     return image, mask
 
 
