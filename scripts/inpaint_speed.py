@@ -1,6 +1,7 @@
 """How long `python -m vit_inpaint.cli.inpaint` takes (the whole process) and its peak memory.
 
     python scripts/inpaint_speed.py [--ckpt CKPT] [--cases small medium large huge colour]
+                                    [--windows overlap|centre]
 
 Each case is run as a user runs it (a fresh process: importing, loading the model, reading and
 writing the files counted), on `camera` (a test photograph, never trained on; `astronaut` for
@@ -90,11 +91,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ckpt", help="checkpoint (default: the shipped inpainter)")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument(
+        "--windows", choices=("overlap", "centre"), help="default: the tool's default"
+    )
     args = parser.parse_args()
     import imageio.v3 as iio
     import skimage.data
 
     ckpt = ["--ckpt", args.ckpt] if args.ckpt else []
+    ckpt += ["--windows", args.windows] if args.windows else []
     rng = np.random.default_rng(0)
     camera = skimage.data.camera()  # 512x512 gray
     with tempfile.TemporaryDirectory() as folder:

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--orientations", nargs="+", type=int, default=[1])
     parser.add_argument("--strides", nargs="+", type=int, default=[0], help="0: half a window")
     parser.add_argument("--colours", nargs="+", choices=COLOUR_MODES, default=["luminance"])
-    parser.add_argument("--windows", nargs="+", choices=WINDOW_MODES, default=["overlap"])
+    parser.add_argument("--windows", nargs="+", choices=WINDOW_MODES, default=[Inpainter.windows])
     parser.add_argument(
         "--tune-steps", nargs="+", type=int, default=[0], help="test-time tuning steps (0: none)"
     )

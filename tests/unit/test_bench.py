@@ -96,3 +96,54 @@ def test_bad_arguments_stop_before_any_timing(args, capsys):
         bench.main(args)
     assert stop.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_bench_process_splits_the_cost_into_an_epoch_and_a_fixed_part(monkeypatch, capsys):
+    """scripts/bench_process.py --epochs 30 5: each program's medians at the two epoch counts
+    give its cost an epoch and its fixed cost; the fixed cost train.py adds is printed less what
+    importing Lightning adds beyond torch."""
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    import bench_process
+
+    seconds = {"train.py": (3.0, 0.4), "plain loop": (1.0, 0.3)}  # fixed, an epoch
+
+    def fake_timed(command):
+        if command[1] == "-c":
+            return {"import lightning": 4.0, "import torch": 1.5}[command[2]]
+        name = "train.py" if command[1] == "train.py" else "plain loop"
+        epochs = int(command[-1].split("=")[-1])
+        fixed, per_epoch = seconds[name]
+        return fixed + per_epoch * epochs
+
+    monkeypatch.setattr(bench_process, "timed", fake_timed)
+    monkeypatch.setattr(sys, "argv", ["bench_process.py"])
+    bench_process.main(["--rounds", "2", "--epochs", "30", "5"])
+    out = capsys.readouterr().out
+    assert "train.py: 0.400 s an epoch, 3.00 s fixed" in out
+    assert "plain loop: 0.300 s an epoch, 1.00 s fixed" in out
+    assert "an epoch: train.py / plain loop 1.33" in out
+    # 3.0 - 1.0 = 2.0 s more fixed cost, 2.5 s of it importing Lightning: -0.5 s beyond.
+    assert "beyond that -0.50 s" in out
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        (["--rounds", "0", "--epochs", "30", "5"], "--rounds: at least 1, got 0"),
+        (["--epochs", "5", "5"], "two different positive counts"),
+        (["--epochs", "0", "5"], "two different positive counts"),
+    ],
+)
+def test_bench_process_refuses_what_it_cannot_measure(argv, error, monkeypatch, capsys):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    import bench_process
+
+    monkeypatch.setattr(bench_process, "timed", lambda command: pytest.fail("ran " + str(command)))
+    with pytest.raises(SystemExit):
+        bench_process.main(argv)
+    assert error in capsys.readouterr().err

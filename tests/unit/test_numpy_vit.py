@@ -40,7 +40,10 @@ def _inputs(batch: int, size: int, seed: int = 0):
              mlp_ratio=3.0),
     ],
 )  # fmt: skip
-def test_the_numpy_forward_is_torchs_for_every_setting_it_covers(settings):
+def test_the_numpy_forward_is_torchs_for_every_setting_it_covers(settings, monkeypatch):
+    import vit_inpaint.fill.numpy_vit as numpy_vit
+
+    monkeypatch.setattr(numpy_vit, "SUB_BATCH", 4)  # 6 windows: two parts, in two threads
     torch.manual_seed(0)
     network = torch_vit.InpaintingViT(**settings).eval()
     for parameter in network.parameters():  # away from the initial zeros and ones

@@ -16,10 +16,12 @@ same seed gives the same holes), and since the image is then complete the tool a
 mean squared error on the hidden pixels of the model and of each classical method.
 
 The model sees `image_size` x `image_size` windows: the image is filled by overlapping windows
-that give every hole context on all sides, weighted towards their centres, only where there is
-something to fill (fill/windows.py; `--single-tiling`: windows that do not overlap, faster,
-holes on window borders see fewer sides). A model without a whole-image prior fills holes larger
-than a window from their border inward.
+that give every hole context on all sides, only where there is something to fill
+(fill/windows.py): each hidden pixel from the window it is central in (`--windows centre`, the
+default with a whole-image prior) or from every window that holds it, weighted towards their
+centres (`--windows overlap`; `--single-tiling`: windows that do not overlap, faster, holes on
+window borders see fewer sides). A model without a whole-image prior fills holes larger than a
+window from their border inward.
 Colour images: by default the network corrects the biharmonic fill of the channels' mean and
 each channel gets its own biharmonic fill plus that correction (`--colour luminance`, one pass
 of the network); `--colour channels` runs it on each channel (three passes). An alpha channel
@@ -125,11 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--windows",
-        choices=("overlap", "centre", "mixed"),
+        choices=("overlap", "centre"),
         help="which windows give a hidden pixel its value: every window that holds it, weighted "
-        "towards their centres (overlap), the one it is central in (centre: one window per "
-        "scattered hidden pixel instead of four), or centre where few pixels around are hidden "
-        "and overlap inside larger holes (mixed); default: the inpainter's (docs/tools.md)",
+        "towards their centres (overlap), or the one it is central in (centre: one window per "
+        "scattered hidden pixel instead of four); default: centre for a model that corrects "
+        "a whole-image fill (the shipped one), overlap otherwise (docs/tools.md)",
     )
     parser.add_argument(
         "--colour",
@@ -258,9 +260,9 @@ def _checked(parser: argparse.ArgumentParser, args):
         inpainter = load_inpainter(args.ckpt)
     except FileError as err:
         parser.error(f"argument --ckpt: {err}")
-    if args.windows not in (None, "overlap") and inpainter.prior == "none":
+    if args.windows == "centre" and inpainter.prior == "none":
         parser.error(
-            f"argument --windows: {args.windows} needs a model that corrects a whole-image fill "
+            f"argument --windows: centre needs a model that corrects a whole-image fill "
             f"(model.prior=biharmonic); {inpainter.source} has none: use overlap"
         )
     return image, mask, inpainter

@@ -31,9 +31,8 @@ import numpy as np
 SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "inpainter.ckpt"
 COLOUR_MODES = ("luminance", "channels")
 # Which windows give a hidden pixel its value (fill/windows.py): "overlap", every window that
-# holds it, weighted towards their centres; "centre", the one it is central in; "mixed", centre
-# where few pixels around are hidden, overlap inside larger holes.
-WINDOW_MODES = ("overlap", "centre", "mixed")
+# holds it, weighted towards their centres; "centre", the one it is central in.
+WINDOW_MODES = ("overlap", "centre")
 
 
 @dataclass
@@ -47,8 +46,10 @@ class Inpainter:
     # The photographs (skimage.data names) of its training and validation splits, as its
     # checkpoint records them (runs from issue 20 on); None: not recorded.
     photos: list[str] | None = None
-    # WINDOW_MODES; all but "overlap" need a network with a prior (the shipped one has one).
-    windows: str = "overlap"
+    # WINDOW_MODES; "centre" applies to a network with a prior (the shipped one has one): on the
+    # validation photographs as good as "overlap" at full resolution, 2% worse at 1/4, in half
+    # the time (BENCHMARKS.md "Issue 27, session 9").
+    windows: str = "centre"
 
     def __post_init__(self):
         if self.orientations not in (1, 2, 4, 8):
@@ -144,7 +145,7 @@ class Inpainter:
             prior = biharmonic_fill(image, mask) if smooth is None else smooth
         return fill_windows(
             image, mask, self.window, self.predict, stride=stride, progress=progress, prior=prior,
-            windows=self.windows if prior is not None else "overlap",
+            centre=self.windows == "centre" and prior is not None,
         )  # fmt: skip
 
     def _fill_luminance(self, image, mask, stride, progress) -> np.ndarray:
@@ -208,17 +209,33 @@ def shipped_inpainter(path: Path = SHIPPED) -> Inpainter:
     the file passes every check of tasks/checkpoints.py and that both forwards agree)."""
     from vit_inpaint.fill.numpy_vit import NumpyViT
     from vit_inpaint.models.settings import ModelSettings
-    from vit_inpaint.storage.plain_checkpoint import read_plain_checkpoint
+    from vit_inpaint.storage.images import CheckpointError
+    from vit_inpaint.storage.plain_checkpoint import PlainCheckpointError, read_plain_checkpoint
 
-    checkpoint = read_plain_checkpoint(path)
-    prefix = "model."
-    weights = {
-        key[len(prefix) :]: value
-        for key, value in checkpoint["state_dict"].items()
-        if key.startswith(prefix)
-    }
-    settings = ModelSettings(**checkpoint["hyper_parameters"]["model"])
-    return Inpainter(NumpyViT(settings, weights), str(path), photos=_photos(checkpoint))
+    try:
+        checkpoint = read_plain_checkpoint(path)
+        prefix = "model."
+        weights = {
+            key[len(prefix) :]: value
+            for key, value in checkpoint["state_dict"].items()
+            if key.startswith(prefix)
+        }
+        settings = ModelSettings(**checkpoint["hyper_parameters"]["model"])
+        network = NumpyViT(settings, weights)
+        for key, value in weights.items():
+            if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+                raise PlainCheckpointError(f"non-finite weights in model.{key}")
+        size = settings.image_size  # one window through the network: every weight there, fitting
+        window, mask = np.zeros((1, size, size), np.float32), np.zeros((1, size, size), bool)
+        mask[0, 0, 0] = True
+        network(window, mask, window if settings.prior != "none" else None)
+    except (PlainCheckpointError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(
+            f"{path}: the shipped inpainter is damaged ({type(err).__name__}: {err}); "
+            "reinstall the package, or give --ckpt a checkpoint of "
+            "`python train.py experiment=inpainter`"
+        ) from err
+    return Inpainter(network, str(path), photos=_photos(checkpoint))
 
 
 def _photos(checkpoint: dict) -> list[str] | None:

@@ -18,6 +18,7 @@ classifier, MAE) is filled by torch as before (fill/model.py chooses).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,11 @@ from vit_inpaint.models.settings import ModelSettings
 
 LAYER_NORM_EPS = 1e-5  # nn.LayerNorm's default
 SPREAD_FLOOR = 2e-3  # models/vit.py SPREAD_FLOOR (tests/unit/test_numpy_vit.py checks they agree)
+# Windows one thread computes at once. numpy's elementwise steps (GELU, norms, softmax) run on one
+# core and are bound by memory: on 64 windows their arrays stay in the CPU's cache (GELU 2.5-5x
+# faster than on 2048 at once), and the sub-batches are spread over the cores, each with one BLAS
+# thread (BENCHMARKS.md "Issue 27, session 9").
+SUB_BATCH = 64
 
 
 class NotCovered(ValueError):
@@ -177,11 +183,29 @@ class NumpyViT:
         return self._linear(out, f"{block}.attn.proj")
 
     def __call__(self, windows, masks, priors=None) -> np.ndarray:
-        """(B, s, s) float32 windows, bool masks (, priors) -> (B, s, s) predictions."""
-        s, w = self.settings, self.weights
+        """(B, s, s) float32 windows, bool masks (, priors) -> (B, s, s) predictions, computed
+        SUB_BATCH windows at a time over the machine's cores."""
         windows = np.asarray(windows, dtype=np.float32)
         masks = np.asarray(masks, dtype=bool)
         priors = None if priors is None else np.asarray(priors, dtype=np.float32)
+        starts = range(0, len(windows), SUB_BATCH)
+        if len(starts) <= 1:
+            return self.forward(windows, masks, priors)
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        def part(k):
+            cut = slice(k, k + SUB_BATCH)
+            return self.forward(windows[cut], masks[cut], None if priors is None else priors[cut])
+
+        workers = min(len(starts), os.cpu_count() or 1)
+        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+            return np.concatenate(list(pool.map(part, starts)))
+
+    def forward(self, windows: np.ndarray, masks: np.ndarray, priors) -> np.ndarray:
+        """One batch, as InpaintingViT.forward (the module's docstring)."""
+        s, w = self.settings, self.weights
         features, base, spread = self.features(windows, masks, priors)
         x = self._linear(patchify(features, s.patch_size), "embed")
         if s.pos_embedding != "none":

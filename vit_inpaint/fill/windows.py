@@ -28,9 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 
 BATCH_SIZE = 2048  # windows per forward pass
-WINDOW_MODES = ("overlap", "centre", "mixed")  # 2. and 5. of the docstring
-# windows="mixed": a pixel whose stride x stride block is at most this share hidden is centred.
-MIXED_CENTRE_SHARE = 0.5
 
 
 def window_weights(size: int) -> np.ndarray:
@@ -67,8 +64,8 @@ def _near_visible(hidden: np.ndarray, reach: int, strip: int = 512) -> np.ndarra
 
 def checked_inputs(image, mask) -> tuple[np.ndarray, np.ndarray]:
     """(image, mask as bool: a 0/1 or 0/255 mask too); raises ValueError for what no window
-    can fill: not a (H, W) gray or (H, W, C) colour image with a (H, W) mask of its size, or no
-    visible pixel."""
+    can fill: not a (H, W) gray or (H, W, C) colour image with a (H, W) mask of its size, no
+    visible pixel, or a visible pixel that is not a finite number."""
     image, mask = np.asarray(image), np.asarray(mask).astype(bool)
     if image.ndim not in (2, 3) or image.shape[:2] != mask.shape or mask.ndim != 2:
         raise ValueError(
@@ -77,6 +74,8 @@ def checked_inputs(image, mask) -> tuple[np.ndarray, np.ndarray]:
         )
     if mask.all():
         raise ValueError("no hidden pixel can be filled: the image has no visible pixel")
+    if not np.isfinite(image[~mask]).all():  # one NaN would spread over every hole around it
+        raise ValueError("the image holds NaN or infinite values at visible pixels")
     return image, mask
 
 
@@ -100,7 +99,7 @@ def fill_windows(
     batch_size: int = BATCH_SIZE,
     progress: bool = False,
     prior: np.ndarray | None = None,
-    windows: str = "overlap",
+    centre: bool = False,
 ) -> np.ndarray:
     """Fills the hidden pixels of a (H, W) image in [0, 1]; returns float64 (H, W).
 
@@ -109,23 +108,21 @@ def fill_windows(
     torch tensor): e.g. Inpainter.predict (fill/model.py). stride: between window starts, a
     divisor of size (default size // 2); reach: how far from a visible pixel one pass fills
     (default size // 4); prior: (H, W) fill of the whole image, cut into the same windows for
-    predict; windows: WINDOW_MODES, "centre" and "mixed" take a hidden pixel from the one window
-    it is central in (5. above; they need a prior, and size - stride even).
+    predict; centre: each hidden pixel from the one window it is central in (5. above; needs a
+    prior, and size - stride even).
     """
     image, mask = checked_inputs(image, mask)
     if image.ndim != 2:
         raise ValueError(f"fill_windows fills a (H, W) gray image, got {image.shape}")
     stride = checked_stride(size, stride)
     grid = WindowGrid.of(mask.shape, size, stride)
-    if windows not in WINDOW_MODES:
-        raise ValueError(f"windows must be one of {WINDOW_MODES}, got {windows!r}")
-    if windows != "overlap" and (prior is None or (size - stride) % 2):
+    if centre and (prior is None or (size - stride) % 2):
         raise ValueError(
-            f"{windows} windows need a model with a prior and an even size - stride, got "
+            "centre windows need a model with a prior and an even size - stride, got "
             f"prior {'none' if prior is None else 'given'}, size {size}, stride {stride}"
         )
     if prior is not None:
-        return fill_with_prior(image, mask, prior, grid, predict, batch_size, progress, windows)
+        return fill_with_prior(image, mask, prior, grid, predict, batch_size, progress, centre)
     return fill_in_passes(image, mask, grid, predict, reach or max(1, size // 4), batch_size,
                           progress)  # fmt: skip
 
@@ -209,25 +206,11 @@ def centre_weights(grid: WindowGrid) -> np.ndarray:
     return weights
 
 
-def centred_pixels(rows, cols, grid: WindowGrid, windows: str) -> np.ndarray:
-    """Which hidden pixels (rows, cols) take their value from their centre window alone (5. of
-    the module's docstring): all ("centre"), none ("overlap"), or with "mixed" those whose
-    stride x stride block is at most MIXED_CENTRE_SHARE hidden (scattered pixels and small
-    holes, which cost one window each instead of four; a pixel inside a larger hole gets the
-    average of every window, which the validation photographs found 2-10% better there)."""
-    if windows != "mixed":
-        return np.full(rows.size, windows == "centre")
-    block_cols = -(-(int(cols.max()) + 1) // grid.stride)
-    block = (rows // grid.stride) * block_cols + cols // grid.stride
-    hidden_in_block = np.bincount(block)[block]
-    return hidden_in_block <= MIXED_CENTRE_SHARE * grid.stride**2
-
-
 def fill_with_prior(image, mask, prior, grid: WindowGrid, predict, batch_size, progress,
-                    windows="overlap"):  # fmt: skip
-    """One pass over the windows that hold a hidden pixel (for a centred pixel, the one window
-    it is central in), the predictions weighted and summed at the hidden pixels only (mirrored
-    copies of a hidden pixel beyond the border are not it)."""
+                    centre=False):  # fmt: skip
+    """One pass over the windows that hold a hidden pixel (with centre, in their central block),
+    the predictions weighted and summed at the hidden pixels only (mirrored copies of a hidden
+    pixel beyond the border are not it)."""
     from vit_inpaint.models.biharmonic_image import unknown_of
 
     height, width = mask.shape
@@ -237,21 +220,15 @@ def fill_with_prior(image, mask, prior, grid: WindowGrid, predict, batch_size, p
     number = unknown_of(mask, linear)
     values = np.where(mask, 0.0, image).astype(np.float32)
     prior = prior.astype(np.float32)
-    centred = centred_pixels(rows, cols, grid, windows)
-    plans = [
-        (centre_windows(rows[centred], cols[centred], grid), centre_weights(grid), centred),
-        (windows_holding(rows[~centred], cols[~centred], grid, mask.shape),
-         window_weights(grid.size), ~centred),
-    ]  # fmt: skip
+    if centre:
+        starts, weights = centre_windows(rows, cols, grid), centre_weights(grid)
+    else:
+        starts, weights = windows_holding(rows, cols, grid, mask.shape), window_weights(grid.size)
     total = np.zeros(linear.size)
     weight_sum = np.zeros(linear.size)
     offsets = np.arange(grid.size)
-    batches = [
-        (starts[k : k + batch_size], weights, taken)
-        for starts, weights, taken in plans
-        for k in range(0, len(starts), batch_size)
-    ]
-    for chunk, weights, taken in _chunks(batches, progress, "filling"):
+    batches = [starts[k : k + batch_size] for k in range(0, len(starts), batch_size)]
+    for chunk in _chunks(batches, progress, "filling"):
         r = chunk[:, 0, None] + offsets - top  # (B, size) rows of the image, maybe outside it
         c = chunk[:, 1, None] + offsets - left
         rr, cc = _mirrored(r, height)[:, :, None], _mirrored(c, width)[:, None, :]
@@ -260,10 +237,8 @@ def fill_with_prior(image, mask, prior, grid: WindowGrid, predict, batch_size, p
         inside = ((r >= 0) & (r < height))[:, :, None] & ((c >= 0) & (c < width))[:, None, :]
         own = inside & inputs[1] & (weights > 0)
         at = number((rr * width + cc)[own])
-        kept = taken[at]  # pixels this plan's windows give their value to
-        spread = np.broadcast_to(weights, pred.shape)[own][kept]
-        at = at[kept]
-        total += np.bincount(at, weights=pred[own][kept] * spread, minlength=linear.size)
+        spread = np.broadcast_to(weights, pred.shape)[own]
+        total += np.bincount(at, weights=pred[own] * spread, minlength=linear.size)
         weight_sum += np.bincount(at, weights=spread, minlength=linear.size)
     out = image.astype(np.float64)  # visible pixels exactly as given
     out[rows, cols] = total / weight_sum

@@ -15,6 +15,7 @@ callback objects of a training checkpoint, bfloat16 weights) is for torch.load t
 from __future__ import annotations
 
 import collections
+import math
 import os
 import pickle
 import zipfile
@@ -40,7 +41,23 @@ class PlainCheckpointError(ValueError):
 
 
 def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, hooks=None, meta=None):
-    """torch._utils._rebuild_tensor_v2's arguments -> a numpy array (a copy, C-ordered)."""
+    """torch._utils._rebuild_tensor_v2's arguments -> a numpy array (a copy, C-ordered).
+    as_strided reads memory without bounds checks: every element the view would reach must lie
+    inside the storage (a crafted file could otherwise read, or crash on, memory past it)."""
+    if not isinstance(storage, np.ndarray):
+        raise PlainCheckpointError("holds a tensor whose storage is not a storage record")
+    numbers = [offset, *size, *stride]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers):
+        raise PlainCheckpointError(f"holds a tensor of bad offset, size or stride {numbers}")
+    if len(size) != len(stride):
+        raise PlainCheckpointError("holds a tensor whose size and stride differ in length")
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
+    if 0 not in size and last >= storage.size:
+        raise PlainCheckpointError("holds a tensor that reaches past its storage")
+    if 0 in size:
+        return np.zeros(tuple(size), dtype=storage.dtype)
+    if math.prod(size) > storage.size:  # only an expanded view (stride 0) has more: none saved
+        raise PlainCheckpointError(f"holds a tensor of {list(size)}, more than its storage")
     view = np.lib.stride_tricks.as_strided(
         storage[offset:], shape=tuple(size), strides=[s * storage.itemsize for s in stride]
     )
@@ -64,10 +81,23 @@ class _Unpickler(pickle.Unpickler):
         raise PlainCheckpointError(f"holds a {module}.{name}, not only plain tensors")
 
     def persistent_load(self, saved_id):
-        kind, dtype, key, _location, count = saved_id  # ("storage", FloatStorage, "0", "cpu", n)
+        # ("storage", FloatStorage, "0", "cpu", n)
+        if not (isinstance(saved_id, tuple) and len(saved_id) == 5):
+            raise PlainCheckpointError("holds a persistent record that is not a storage")
+        kind, dtype, key, _location, count = saved_id
         if kind != "storage":
             raise PlainCheckpointError(f"holds a {kind!r} record, not only storages")
-        raw = self.archive.read(f"{self.prefix}/data/{key}")
+        if dtype not in STORAGE_DTYPES.values() or not isinstance(key, str):
+            raise PlainCheckpointError("holds a storage record of an unknown type")
+        if not isinstance(count, int) or count < 0:
+            raise PlainCheckpointError(f"holds a storage of {count!r} elements")
+        # torch.save stores storages uncompressed: a compressed one could inflate without bound.
+        info = self.archive.getinfo(f"{self.prefix}/data/{key}")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise PlainCheckpointError(f"holds a compressed storage {key!r}")
+        if info.file_size < count * np.dtype(dtype).itemsize:
+            raise PlainCheckpointError(f"storage {key!r} is shorter than its {count} elements")
+        raw = self.archive.read(info)
         return np.frombuffer(raw, dtype=dtype, count=count)
 
 
@@ -85,5 +115,8 @@ def read_plain_checkpoint(path: str | os.PathLike) -> dict:
             if order in names and archive.read(order).strip() != b"little":
                 raise PlainCheckpointError("is big-endian")
             return _Unpickler(archive, prefix, archive.read(pickles[0])).load()
-    except (zipfile.BadZipFile, KeyError, EOFError, pickle.UnpicklingError) as err:
+    except PlainCheckpointError:
+        raise
+    except (zipfile.BadZipFile, KeyError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
+            IndexError, AttributeError, MemoryError, OverflowError) as err:  # fmt: skip
         raise PlainCheckpointError(f"is not a readable torch.save zip file ({err})") from err
