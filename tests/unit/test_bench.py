@@ -105,7 +105,7 @@ def test_bench_process_splits_the_cost_into_an_epoch_and_a_fixed_part(monkeypatc
     import sys
     from pathlib import Path
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "scripts"))
     import bench_process
 
     seconds = {"train.py": (3.0, 0.4), "plain loop": (1.0, 0.3)}  # fixed, an epoch
@@ -140,7 +140,7 @@ def test_bench_process_splits_the_cost_into_an_epoch_and_a_fixed_part(monkeypatc
 def test_bench_process_refuses_what_it_cannot_measure(argv, error, monkeypatch, capsys):
     from pathlib import Path
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "scripts"))
     import bench_process
 
     monkeypatch.setattr(bench_process, "timed", lambda command: pytest.fail("ran " + str(command)))
