@@ -17,11 +17,11 @@ mean squared error on the hidden pixels of the model and of each classical metho
 
 The model sees `image_size` x `image_size` windows: the image is filled by overlapping windows
 that give every hole context on all sides, only where there is something to fill
-(fill/windows.py): each hidden pixel from the window it is central in (`--windows centre`, the
-default with a whole-image prior) or from every window that holds it, weighted towards their
-centres (`--windows overlap`; `--single-tiling`: windows that do not overlap, faster, holes on
-window borders see fewer sides). A model without a whole-image prior fills holes larger than a
-window from their border inward.
+(fill/windows.py): each hidden pixel from every window that holds it, weighted towards their
+centres (`--windows overlap`, the default), or from the one window it is central in (`--windows
+centre`, with a whole-image prior: faster on scattered pixels; `--single-tiling`: windows that do
+not overlap, holes on window borders see fewer sides). A model without a whole-image prior
+fills holes larger than a window from their border inward.
 Colour images: by default the network corrects the biharmonic fill of the channels' mean and
 each channel gets its own biharmonic fill plus that correction (`--colour luminance`, one pass
 of the network); `--colour channels` runs it on each channel (three passes). An alpha channel
@@ -130,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("overlap", "centre"),
         help="which windows give a hidden pixel its value: every window that holds it, weighted "
         "towards their centres (overlap), or the one it is central in (centre: one window per "
-        "scattered hidden pixel instead of four); default: centre for a model that corrects "
-        "a whole-image fill (the shipped one), overlap otherwise (docs/tools.md)",
+        "scattered hidden pixel instead of four, for a model that corrects a whole-image fill; "
+        "inside painted blobs its 8x8 blocks can show as steps); default: overlap",
     )
     parser.add_argument(
         "--colour",

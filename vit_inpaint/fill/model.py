@@ -46,10 +46,11 @@ class Inpainter:
     # The photographs (skimage.data names) of its training and validation splits, as its
     # checkpoint records them (runs from issue 20 on); None: not recorded.
     photos: list[str] | None = None
-    # WINDOW_MODES; "centre" applies to a network with a prior (the shipped one has one): on the
-    # validation photographs as good as "overlap" at full resolution, 2% worse at 1/4, in half
-    # the time (BENCHMARKS.md "Issue 27, session 9").
-    windows: str = "centre"
+    # WINDOW_MODES; "centre" applies to a network with a prior (the shipped one has one). On the
+    # validation photographs it scored as "overlap" at full resolution, 2% worse at 1/4, in half
+    # the time, but a user's photo showed its windows' 8x8 blocks as steps inside painted blobs
+    # (BENCHMARKS.md "Issue 27, session 9"): "overlap" is the default, "centre" an option.
+    windows: str = "overlap"
 
     def __post_init__(self):
         if self.orientations not in (1, 2, 4, 8):
