@@ -8,8 +8,8 @@ Without `--ckpt` the tool uses the inpainter that ships with the package (BENCHM
 recipe that made it), so it works right after `make install`. It corrects the biharmonic fill of
 the whole image (model.prior=biharmonic, models/biharmonic.py).
 
-The mask is an image of the same size: white (non-zero) pixels are hidden and filled in, black
-ones are kept. Pixels brighter than half the mask's brightest value count as hidden, so 0/1,
+The mask is an image of the same size: white pixels are hidden and filled in, black ones are
+kept. Pixels brighter than half the mask's brightest value count as hidden, so 0/1,
 0/255 and 0/65535 masks all work; colour masks are averaged to gray first (alpha is ignored).
 `--holes N` hides N random 2x2 holes instead, aligned to the 2x2 grid (`--seed` picks them; the
 same seed gives the same holes), and since the image is then complete the tool also prints the
@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m vit_inpaint.cli.inpaint",
         description="Fill in the hidden pixels of an image with a trained vit-inpaint model, "
         "window by window (the model's image size), gray or colour.",
-        epilog="Mask convention: white (non-zero) pixels are hidden and filled, black pixels are "
-        "kept. Nothing is written unless every input is valid.",
+        epilog="Mask convention: white pixels (brighter than half the mask's brightest value) are "
+        "hidden and filled, black pixels are kept. Nothing is written unless every input is "
+        "valid.",
     )
     parser.add_argument(
         "--ckpt",
@@ -123,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--single-tiling",
         action="store_true",
         help="windows that do not overlap (one tiling of the image), instead of windows every "
-        "half window (about 4x faster; holes on window borders filled from fewer sides)",
+        "half window (4x fewer windows through the network; holes on window borders filled from "
+        "fewer sides)",
     )
     parser.add_argument(
         "--windows",

@@ -121,7 +121,7 @@ def check_mask(mask: np.ndarray, height: int, width: int) -> None:
     hidden = int(mask.sum())
     if hidden == 0:
         raise FileError(
-            "the mask hides no pixel: mark the pixels to fill in white (non-zero), the rest black"
+            "the mask hides no pixel: mark the pixels to fill in white, the rest black"
         )
     if hidden == mask.size:
         raise FileError(
