@@ -211,16 +211,15 @@ def shipped_inpainter(path: Path = SHIPPED) -> Inpainter:
     from vit_inpaint.fill.numpy_vit import NumpyViT
     from vit_inpaint.models.settings import ModelSettings
     from vit_inpaint.storage.images import CheckpointError
-    from vit_inpaint.storage.plain_checkpoint import PlainCheckpointError, read_plain_checkpoint
+    from vit_inpaint.storage.plain_checkpoint import (
+        PlainCheckpointError,
+        model_state,
+        read_plain_checkpoint,
+    )
 
     try:
         checkpoint = read_plain_checkpoint(path)
-        prefix = "model."
-        weights = {
-            key[len(prefix) :]: value
-            for key, value in checkpoint["state_dict"].items()
-            if key.startswith(prefix)
-        }
+        weights = model_state(checkpoint)
         settings = ModelSettings(**checkpoint["hyper_parameters"]["model"])
         network = NumpyViT(settings, weights)
         for key, value in weights.items():

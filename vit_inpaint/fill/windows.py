@@ -104,8 +104,8 @@ def fill_windows(
     """Fills the hidden pixels of a (H, W) image in [0, 1]; returns float64 (H, W).
 
     predict(windows (B, size, size) float32, masks (B, size, size) bool[, priors (B, size, size)
-    float32, with a prior], numpy arrays) -> (B, size, size) predictions, a numpy array (or a
-    torch tensor): e.g. Inpainter.predict (fill/model.py). stride: between window starts, a
+    float32, with a prior], numpy arrays) -> (B, size, size) predictions, a numpy array:
+    e.g. Inpainter.predict (fill/model.py). stride: between window starts, a
     divisor of size (default size // 2); reach: how far from a visible pixel one pass fills
     (default size // 4); prior: (H, W) fill of the whole image, cut into the same windows for
     predict; centre: each hidden pixel from the one window it is central in (5. above; needs a
@@ -246,9 +246,7 @@ def fill_with_prior(image, mask, prior, grid: WindowGrid, predict, batch_size, p
 
 
 def _predictions(pred) -> np.ndarray:
-    """predict's output as float32 numpy in [0, 1] (a torch tensor too: tests' predictors)."""
-    if hasattr(pred, "detach"):
-        pred = pred.detach().cpu().numpy()
+    """predict's output as float32 numpy in [0, 1]."""
     return np.clip(np.asarray(pred, dtype=np.float32), 0.0, 1.0)
 
 

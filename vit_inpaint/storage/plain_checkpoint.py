@@ -36,6 +36,20 @@ STORAGE_DTYPES = {
 }
 
 
+# A LightningModule's state_dict holds its network under self.model: "model.embed.weight", ...
+PREFIX = "model."
+
+
+def model_state(checkpoint: dict) -> dict:
+    """The network's weights (`embed.weight`, ...): the module's state_dict without "model.", of
+    a checkpoint read by torch (tasks/checkpoints.py) or by read_plain_checkpoint alike."""
+    return {
+        key[len(PREFIX) :]: value
+        for key, value in checkpoint["state_dict"].items()
+        if key.startswith(PREFIX)
+    }
+
+
 class PlainCheckpointError(ValueError):
     """The file is not a torch zip checkpoint of plain tensors and containers."""
 

@@ -23,9 +23,8 @@ import torch
 
 from vit_inpaint.models.encoder import ENCODER_SETTINGS, Encoder, is_encoder_key
 from vit_inpaint.storage.images import CheckpointError, check_readable, one_line
+from vit_inpaint.storage.plain_checkpoint import PREFIX, model_state
 from vit_inpaint.tasks.registry import Task, task_of_checkpoint
-
-PREFIX = "model."  # a LightningModule's state_dict holds its network under self.model
 
 
 def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
@@ -149,15 +148,6 @@ def where_saved(storage, location: str):
 def checkpoint_task(checkpoint: dict) -> Task:
     """The task (`task=`) that wrote a checkpoint (its rules: tasks/registry.py)."""
     return task_of_checkpoint(checkpoint["hyper_parameters"])
-
-
-def model_state(checkpoint: dict) -> dict:
-    """The network's weights (`embed.weight`, ...): the module's state_dict without "model."."""
-    return {
-        key[len(PREFIX) :]: value
-        for key, value in checkpoint["state_dict"].items()
-        if key.startswith(PREFIX)
-    }
 
 
 def build_network(

@@ -18,7 +18,8 @@ from torch import nn
 
 from vit_inpaint.errors import ConfigError
 from vit_inpaint.models.encoder import is_encoder_key
-from vit_inpaint.tasks.checkpoints import checkpoint_task, model_state
+from vit_inpaint.storage.plain_checkpoint import model_state
+from vit_inpaint.tasks.checkpoints import checkpoint_task
 
 log = logging.getLogger(__name__)
 
